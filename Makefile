@@ -1,0 +1,30 @@
+# Corridor: `make run` serves a demo school on SQLite; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/corridor_test
+
+.PHONY: run test test-sqlite test-postgres test-e2e install install-test chromium clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/corridor migrate
+	$(BIN)/corridor seed-demo
+	$(BIN)/corridor serve --host 127.0.0.1 --port 8000
+
+chromium:
+	@tools/ensure_chromium.sh
+
+test: $(STAMP) chromium
+	@tools/run_tests.sh
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Corridor: a phone-first pastoral app for UK schools."""

@@ -1,0 +1,162 @@
+"""The `corridor` command: serve, migrate, seed-demo, invite, revoke-sessions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from app.settings import Settings, SettingsError
+
+HELP = """Corridor: the pastoral app for schools. The database comes from DATABASE_URL (default: an SQLite
+file under var/). Every setting is an environment variable; see the README's configuration table."""
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"corridor: configuration error: {exc}")
+
+
+async def _with_db(settings: Settings, work):
+    from app import db
+
+    engine = db.bind(settings.database_url)
+    pooled = settings.is_postgres
+    if pooled:
+        await engine.start_connection_pool(min_size=1, max_size=4)
+    try:
+        return await work()
+    finally:
+        if pooled:
+            await engine.close_connection_pool()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"Corridor serving {settings.public_url} (listening on {host}:{port}, "
+          f"database: {'PostgreSQL' if settings.is_postgres else 'SQLite'})", flush=True)
+    # Access logs are off: URLs must never carry pupil data, but the log should not be where we find out.
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, access_log=False,
+                proxy_headers=True, log_level=settings.log_level.lower())
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from app import db
+
+    settings = _settings()
+    asyncio.run(db.migrate(settings.database_url))
+    print("Database is up to date.")
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> None:
+    from app.domain.accounts.service import issue_enrolment
+    from app.domain.audit.service import CLI
+    from app.domain.demo.service import seed_demo
+
+    settings = _settings()
+
+    async def work():
+        created, admin_id = await seed_demo(args.pupils)
+        link = await issue_enrolment(settings, admin_id, by=None, origin=CLI)
+        return created, link
+
+    created, link = asyncio.run(_with_db(settings, work))
+    print("Seeded the demo trust and school." if created else "The demo school is already there; nothing seeded.")
+    print(f"\nDemo admin enrolment link (single use, {settings.enrolment_link_hours} hours):\n  {link}\n")
+
+
+def cmd_invite(args: argparse.Namespace) -> None:
+    from app.domain.accounts.service import issue_enrolment
+    from app.domain.audit.service import CLI
+    from app.domain.schools import service as schools
+    from app.domain.schools.tables import School
+    from app.errors import CorridorError
+
+    settings = _settings()
+
+    async def work():
+        if args.school:
+            school = await schools.school_by_slug(args.school)
+        else:
+            all_schools = await School.select(School.id, School.slug)
+            if len(all_schools) != 1:
+                raise CorridorError("Say which school with --school SLUG (there are "
+                                    f"{len(all_schools)}: {', '.join(s['slug'] for s in all_schools) or 'none'}).")
+            school = all_schools[0]
+        person_id = await schools.add_person(email=args.email, display_name=args.name or args.email.split("@")[0],
+                                             school_id=school["id"], roles=args.role, actor=None, origin=CLI)
+        return await issue_enrolment(settings, person_id, by=None, origin=CLI)
+
+    try:
+        link = asyncio.run(_with_db(settings, work))
+    except CorridorError as exc:
+        sys.exit(f"corridor: {exc.message}")
+    print(link)
+
+
+def cmd_revoke_sessions(args: argparse.Namespace) -> None:
+    from app.domain.accounts.service import revoke_sessions_by_email
+    from app.domain.audit.service import CLI
+    from app.errors import CorridorError
+
+    settings = _settings()
+    try:
+        count = asyncio.run(_with_db(settings, lambda: revoke_sessions_by_email(args.email, origin=CLI)))
+    except CorridorError as exc:
+        sys.exit(f"corridor: {exc.message}")
+    print(f"Ended {count} session{'s' if count != 1 else ''} for {args.email}.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.domain.schools.service import ROLES
+
+    parser = argparse.ArgumentParser(prog="corridor", description=HELP)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="serve the web app", description="Serve Corridor over HTTP with uvicorn. "
+                       "Run `corridor migrate` first.")
+    p.add_argument("--host", help="address to listen on (default: HOST, else 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default: PORT, else 8000)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="create or update the database schema",
+                       description="Apply every database migration not yet applied (forward only).")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("seed-demo", help="create the synthetic demo school (once)",
+                       description="Create a demo trust with one school, staff in every role and synthetic pupils "
+                       "and families (never real data). Does nothing if it is already there. Prints a fresh "
+                       "single-use enrolment link for the demo admin either way.")
+    p.add_argument("--pupils", type=int, default=1000, help="how many pupils to make (default 1000)")
+    p.set_defaults(func=cmd_seed_demo)
+
+    p = sub.add_parser("invite", help="add a person with roles and print their enrolment link",
+                       description="Add a member of staff (or give an existing one more roles) and print a "
+                       "single-use enrolment URL, valid for ENROLMENT_LINK_HOURS (default 24).")
+    p.add_argument("email", help="the person's school email address")
+    p.add_argument("--role", action="append", required=True, choices=list(ROLES),
+                   help="a role at the school; repeat for several")
+    p.add_argument("--school", help="the school's slug (needed when there is more than one school)")
+    p.add_argument("--name", help="the name colleagues know them by (default: the email's local part)")
+    p.set_defaults(func=cmd_invite)
+
+    p = sub.add_parser("revoke-sessions", help="sign a person out everywhere",
+                       description="End every session of a person at once, e.g. when a phone is lost.")
+    p.add_argument("email")
+    p.set_defaults(func=cmd_revoke_sessions)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

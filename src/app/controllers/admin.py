@@ -1,0 +1,107 @@
+"""Admin: invite staff, set roles per school, disable, issue new enrolment links, read the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Body
+from litestar.response import Redirect
+
+from app.domain.accounts import service as accounts
+from app.domain.audit import service as audit
+from app.domain.schools import service as schools
+from app.domain.schools.service import ROLES, Actor
+from app.errors import BadRequest
+from app.rendering import render
+from app.settings import Settings
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def requires_role(*roles: str):
+    """A controller guard: the actor needs one of these roles at their current school (else 404)."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        actor = connection.user
+        if not isinstance(actor, Actor) or not actor.has(*roles):
+            raise NotFoundException()
+
+    return guard
+
+
+def form_roles(data: dict[str, Any]) -> list[str]:
+    roles = data.get("roles", [])
+    return [roles] if isinstance(roles, str) else list(roles)
+
+
+class AdminController(Controller):
+    path = "/admin"
+    guards = [requires_role("admin")]
+
+    @get("/people", name="admin.people")
+    async def people(self, request: Request, actor: Actor) -> Response:
+        return render(request, "admin/people.html", {
+            "actor": actor, "people": await schools.list_people(actor), "roles": ROLES, "form": {}, "error": ""})
+
+    @post("/people", name="admin.invite")
+    async def invite(self, request: Request, actor: Actor, settings: Settings, data: Form) -> Response:
+        try:
+            person_id = await schools.add_person(
+                email=str(data.get("email", "")), display_name=str(data.get("display_name", "")),
+                school_id=actor.school_id, roles=form_roles(data), actor=actor, origin=actor.origin)
+        except BadRequest as exc:
+            # Validation is not an exception to the person: show the form again with what they typed.
+            return render(request, "admin/people.html", {
+                "actor": actor, "people": await schools.list_people(actor), "roles": ROLES,
+                "form": {**data, "roles": form_roles(data)}, "error": exc.message}, status=400)
+        link = await accounts.issue_enrolment(settings, person_id, by=actor, origin=actor.origin)
+        return await self._show_link(request, actor, person_id, link)
+
+    @get("/people/{person_id:int}", name="admin.person")
+    async def person(self, request: Request, actor: Actor, person_id: int) -> Response:
+        person = await schools.visible_person(actor, person_id)
+        return render(request, "admin/person.html", {
+            "actor": actor, "person": person, "roles": ROLES,
+            "current": await schools.roles_at(person_id, actor.school_id), "error": ""})
+
+    @post("/people/{person_id:int}/roles", name="admin.set_roles")
+    async def set_roles(self, request: Request, actor: Actor, person_id: int, data: Form) -> Response:
+        try:
+            await schools.set_roles(actor, person_id, form_roles(data))
+        except BadRequest as exc:
+            person = await schools.visible_person(actor, person_id)
+            return render(request, "admin/person.html", {
+                "actor": actor, "person": person, "roles": ROLES, "current": set(form_roles(data)),
+                "error": exc.message}, status=400)
+        return Redirect(f"/admin/people/{person_id}", status_code=303)
+
+    @post("/people/{person_id:int}/disable", name="admin.disable")
+    async def disable(self, actor: Actor, person_id: int, data: Form) -> Response:
+        await schools.disable_person(actor, person_id, str(data.get("reason", "")))
+        return Redirect(f"/admin/people/{person_id}", status_code=303)
+
+    @post("/people/{person_id:int}/enable", name="admin.enable")
+    async def enable(self, actor: Actor, person_id: int) -> Response:
+        await schools.enable_person(actor, person_id)
+        return Redirect(f"/admin/people/{person_id}", status_code=303)
+
+    @post("/people/{person_id:int}/link", name="admin.new_link")
+    async def new_link(self, request: Request, actor: Actor, settings: Settings, person_id: int) -> Response:
+        await schools.visible_person(actor, person_id)
+        link = await accounts.issue_enrolment(settings, person_id, by=actor, origin=actor.origin)
+        return await self._show_link(request, actor, person_id, link)
+
+    async def _show_link(self, request: Request, actor: Actor, person_id: int, link: str) -> Response:
+        # The link is shown once and never stored in clear; the page is no-store like every page.
+        person = await schools.visible_person(actor, person_id)
+        return render(request, "admin/link.html", {"actor": actor, "person": person, "link": link})
+
+    @get("/audit", name="admin.audit")
+    async def audit_log(self, request: Request, actor: Actor, before: int | None = None) -> Response:
+        events = await audit.list_events(school_id=actor.school_id, trust_id=actor.trust_id, before_id=before)
+        return render(request, "admin/audit.html", {"actor": actor, "events": events}, block="events")

@@ -1,0 +1,430 @@
+"""Passkeys, enrolment links and server-side sessions: the rules of signing in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    AuthenticatorTransport,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from app import clock
+from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
+from app.domain.audit import service as audit
+from app.domain.audit.service import Origin
+from app.domain.schools.service import Actor, db, roles_at, schools_of
+from app.domain.schools.tables import Person, School
+from app.errors import AuthenticationFailed, BadRequest, Gone, NeedsVerification, NotFound
+from app.settings import Settings
+
+CHALLENGE_TTL = dt.timedelta(minutes=5)
+TOUCH_EVERY = dt.timedelta(minutes=1)  # write last_seen_at at most this often
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _device_name(user_agent: str) -> str:
+    ua = user_agent or ""
+    system = next((name for key, name in (
+        ("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"),
+        ("Mac OS X", "Mac"), ("CrOS", "Chromebook"), ("Linux", "Linux")) if key in ua), "Unknown device")
+    browser = next((name for key, name in (
+        ("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")) if key in ua), "browser")
+    return f"{browser} on {system}"
+
+
+# Enrolment links -----------------------------------------------------------------------------------
+
+async def issue_enrolment(settings: Settings, person_id: int, *, by: Actor | None, origin: Origin) -> str:
+    """A new single-use enrolment URL for a person; earlier unused links for them stop working."""
+    person = await Person.select().where(Person.id == person_id).first()
+    if not person:
+        raise NotFound()
+    if person["disabled_at"]:
+        raise BadRequest("This person is disabled. Enable them before sending a new link.")
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    async with db().transaction():
+        await revoke_enrolments(person_id)
+        await EnrolmentToken.insert(EnrolmentToken(
+            token_hash=_hash(token), person=person_id, issued_by=by.person_id if by else None, created_at=now,
+            expires_at=now + dt.timedelta(hours=settings.enrolment_link_hours)))
+        await audit.record(
+            "enrolment.issued", actor_id=by.person_id if by else None,
+            actor_label=by.label if by else "corridor command", school_id=by.school_id if by else None,
+            subject_type="person", subject_id=person_id, subject_label=person["email"], origin=origin,
+        )
+    return f"{settings.public_url}/enrol/{token}"
+
+
+async def revoke_enrolments(person_id: int) -> None:
+    await EnrolmentToken.update({EnrolmentToken.revoked_at: clock.now()}).where(
+        (EnrolmentToken.person == person_id) & EnrolmentToken.used_at.is_null() & EnrolmentToken.revoked_at.is_null())
+
+
+async def open_enrolment(token: str) -> dict:
+    """The enrolment link's person, if the link is still good; otherwise Gone with a clear reason."""
+    row = await EnrolmentToken.select(
+        EnrolmentToken.id, EnrolmentToken.expires_at, EnrolmentToken.used_at, EnrolmentToken.revoked_at,
+        EnrolmentToken.person.id, EnrolmentToken.person.display_name, EnrolmentToken.person.email,
+        EnrolmentToken.person.disabled_at,
+    ).where(EnrolmentToken.token_hash == _hash(token or "")).first()
+    ask = "Ask your school's Corridor admin for a new link."
+    if not row or row["revoked_at"] or row["person.disabled_at"]:
+        raise Gone(f"This enrolment link is not valid. {ask}")
+    if row["used_at"]:
+        raise Gone(f"This enrolment link has already been used. Sign in with your passkey, or {ask[0].lower()}{ask[1:]}")
+    if row["expires_at"] <= clock.now():
+        raise Gone(f"This enrolment link has expired. {ask}")
+    return row
+
+
+# WebAuthn ceremonies --------------------------------------------------------------------------------
+
+async def _new_challenge(purpose: str, *, person_id: int | None = None, session_id: int | None = None,
+                         enrolment_id: int | None = None) -> tuple[str, bytes]:
+    key = secrets.token_urlsafe(24)
+    challenge = secrets.token_bytes(32)
+    now = clock.now()
+    await Challenge.delete().where(Challenge.expires_at < now - dt.timedelta(hours=1))
+    await Challenge.insert(Challenge(
+        key=key, purpose=purpose, challenge=bytes_to_base64url(challenge), person=person_id, session=session_id,
+        enrolment=enrolment_id, created_at=now, expires_at=now + CHALLENGE_TTL))
+    return key, challenge
+
+
+async def _consume_challenge(key: str, purpose: str) -> dict:
+    """Mark a challenge used, atomically: a second use, or a late one, finds nothing."""
+    now = clock.now()
+    rows = await Challenge.update({Challenge.used_at: now}).where(
+        (Challenge.key == (key or "")) & (Challenge.purpose == purpose) & Challenge.used_at.is_null()
+        & (Challenge.expires_at > now)
+    ).returning(Challenge.id, Challenge.challenge, Challenge.person, Challenge.session, Challenge.enrolment)
+    if not rows:
+        raise AuthenticationFailed("That passkey request has expired or was already used. Please try again.")
+    return rows[0]
+
+
+async def _descriptors(person_id: int) -> list[PublicKeyCredentialDescriptor]:
+    rows = await Passkey.select(Passkey.credential_id, Passkey.transports).where(Passkey.person == person_id)
+    out = []
+    for r in rows:
+        transports = [AuthenticatorTransport(t) for t in r["transports"].split(",") if t in AuthenticatorTransport._value2member_map_]
+        out.append(PublicKeyCredentialDescriptor(id=base64url_to_bytes(r["credential_id"]), transports=transports or None))
+    return out
+
+
+async def registration_options(settings: Settings, person_id: int, *, enrolment_id: int | None = None,
+                               session_id: int | None = None) -> dict[str, Any]:
+    """Options for creating a discoverable passkey with user verification, plus the challenge key."""
+    person = await Person.select().where(Person.id == person_id).first()
+    key, challenge = await _new_challenge("register", person_id=person_id, enrolment_id=enrolment_id,
+                                          session_id=session_id)
+    options = generate_registration_options(
+        rp_id=settings.rp_id, rp_name="Corridor", user_name=person["email"],
+        user_display_name=person["display_name"], user_id=base64url_to_bytes(person["user_handle"]),
+        challenge=challenge, timeout=120_000,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.REQUIRED, require_resident_key=True,
+            user_verification=UserVerificationRequirement.REQUIRED),
+        exclude_credentials=await _descriptors(person_id),
+    )
+    return {"key": key, "publicKey": json.loads(options_to_json(options))}
+
+
+def _clean_passkey_name(name: str, fallback: str) -> str:
+    name = " ".join((name or "").split())[:80]
+    return name or fallback
+
+
+async def _verify_registration(settings: Settings, challenge: dict, credential: dict) -> Any:
+    try:
+        return verify_registration_response(
+            credential=credential, expected_challenge=base64url_to_bytes(challenge["challenge"]),
+            expected_rp_id=settings.rp_id, expected_origin=settings.origin, require_user_verification=True)
+    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+        raise AuthenticationFailed(f"The passkey could not be created: {exc}") from None
+
+
+async def _store_passkey(person_id: int, verified: Any, credential: dict, name: str) -> int:
+    transports = credential.get("response", {}).get("transports") or []
+    passkey = Passkey(
+        person=person_id, credential_id=bytes_to_base64url(verified.credential_id),
+        public_key=bytes_to_base64url(verified.credential_public_key), sign_count=verified.sign_count,
+        transports=",".join(str(t) for t in transports if isinstance(t, str))[:200], name=name,
+        backed_up=bool(getattr(verified, "credential_backed_up", False)), created_at=clock.now())
+    await passkey.save()
+    return passkey.id
+
+
+async def complete_enrolment(settings: Settings, token: str, challenge_key: str, credential: dict, *,
+                             passkey_name: str, origin: Origin, user_agent: str) -> str:
+    """Verify the new passkey, use up the link, and sign the person in; returns the session token."""
+    enrolment = await open_enrolment(token)
+    challenge = await _consume_challenge(challenge_key, "register")
+    if challenge["enrolment"] != enrolment["id"]:
+        raise AuthenticationFailed("That passkey request belongs to another link. Please try again.")
+    verified = await _verify_registration(settings, challenge, credential)
+    person_id = enrolment["person.id"]
+    async with db().transaction():
+        # Use the link up conditionally: of two racing completions, exactly one wins.
+        used = await EnrolmentToken.update({EnrolmentToken.used_at: clock.now()}).where(
+            (EnrolmentToken.id == enrolment["id"]) & EnrolmentToken.used_at.is_null()
+            & EnrolmentToken.revoked_at.is_null()).returning(EnrolmentToken.id)
+        if not used:
+            raise Gone("This enrolment link has already been used.")
+        passkey_id = await _store_passkey(person_id, verified, credential,
+                                          _clean_passkey_name(passkey_name, _device_name(user_agent)))
+        label = f"{enrolment['person.display_name']} <{enrolment['person.email']}>"
+        await audit.record("enrolment.completed", actor_id=person_id, actor_label=label, subject_type="passkey",
+                           subject_id=passkey_id, origin=origin)
+        return await _create_session(settings, person_id, label, origin, user_agent)
+
+
+async def add_passkey(settings: Settings, actor: Actor, challenge_key: str, credential: dict, name: str) -> int:
+    """Register another passkey for the signed-in person."""
+    challenge = await _consume_challenge(challenge_key, "register")
+    if challenge["person"] != actor.person_id or challenge["session"] != actor.session_id:
+        raise AuthenticationFailed("That passkey request belongs to someone else. Please try again.")
+    verified = await _verify_registration(settings, challenge, credential)
+    async with db().transaction():
+        passkey_id = await _store_passkey(actor.person_id, verified, credential,
+                                          _clean_passkey_name(name, _device_name(actor.origin.device)))
+        await audit.record("passkey.added", actor_id=actor.person_id, actor_label=actor.label,
+                           subject_type="passkey", subject_id=passkey_id, origin=actor.origin)
+    return passkey_id
+
+
+async def authentication_options(settings: Settings, *, actor: Actor | None = None) -> dict[str, Any]:
+    """Usernameless sign-in options, or (with an actor) a step-up limited to their own passkeys."""
+    purpose = "step_up" if actor else "signin"
+    key, challenge = await _new_challenge(purpose, person_id=actor.person_id if actor else None,
+                                          session_id=actor.session_id if actor else None)
+    options = generate_authentication_options(
+        rp_id=settings.rp_id, challenge=challenge, timeout=120_000,
+        allow_credentials=await _descriptors(actor.person_id) if actor else None,
+        user_verification=UserVerificationRequirement.REQUIRED)
+    return {"key": key, "publicKey": json.loads(options_to_json(options))}
+
+
+async def _verify_assertion(settings: Settings, challenge: dict, credential: dict, origin: Origin) -> dict:
+    credential_id = credential.get("id") if isinstance(credential, dict) else None
+    row = await Passkey.select(
+        Passkey.id, Passkey.public_key, Passkey.sign_count, Passkey.person.id, Passkey.person.email,
+        Passkey.person.display_name, Passkey.person.disabled_at, Passkey.person.user_handle,
+        Passkey.person.guest_until,
+    ).where(Passkey.credential_id == (credential_id or "")).first() if isinstance(credential_id, str) else None
+    if not row:
+        await audit.record("signin.failed", origin=origin, detail={"reason": "unknown passkey"})
+        raise AuthenticationFailed("This passkey is not registered with Corridor. Ask your admin for an enrolment link.")
+    handle = (credential.get("response") or {}).get("userHandle")
+    try:
+        if handle and handle != row["person.user_handle"]:
+            raise InvalidAuthenticationResponse("user handle does not match")
+        verified = verify_authentication_response(
+            credential=credential, expected_challenge=base64url_to_bytes(challenge["challenge"]),
+            expected_rp_id=settings.rp_id, expected_origin=settings.origin,
+            credential_public_key=base64url_to_bytes(row["public_key"]),
+            credential_current_sign_count=row["sign_count"], require_user_verification=True)
+    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
+        await audit.record("signin.failed", actor_id=row["person.id"], actor_label=row["person.email"], origin=origin,
+                           detail={"reason": str(exc)[:200]})
+        raise AuthenticationFailed("Your passkey could not be verified. Please try again.") from None
+    if row["person.disabled_at"] or (row["person.guest_until"] and row["person.guest_until"] <= clock.now()):
+        await audit.record("signin.failed", actor_id=row["person.id"], actor_label=row["person.email"], origin=origin,
+                           detail={"reason": "disabled or guest pass ended"})
+        raise AuthenticationFailed("Your Corridor account is not active. Speak to your school's Corridor admin.")
+    await Passkey.update({Passkey.sign_count: verified.new_sign_count, Passkey.last_used_at: clock.now()}).where(
+        Passkey.id == row["id"])
+    return row
+
+
+async def sign_in(settings: Settings, challenge_key: str, credential: dict, *, origin: Origin,
+                  user_agent: str) -> str:
+    """Usernameless passkey sign-in; returns a new session token."""
+    try:
+        challenge = await _consume_challenge(challenge_key, "signin")
+    except AuthenticationFailed:
+        await audit.record("signin.failed", origin=origin, detail={"reason": "expired or reused challenge"})
+        raise
+    # Verified outside the transaction so that a failure's audit entry is kept.
+    row = await _verify_assertion(settings, challenge, credential, origin)
+    async with db().transaction():
+        label = f"{row['person.display_name']} <{row['person.email']}>"
+        await audit.record("signin.succeeded", actor_id=row["person.id"], actor_label=label,
+                           subject_type="passkey", subject_id=row["id"], origin=origin)
+        return await _create_session(settings, row["person.id"], label, origin, user_agent)
+
+
+async def step_up(settings: Settings, actor: Actor, challenge_key: str, credential: dict) -> None:
+    """A fresh passkey check for a sensitive action; it holds for STEP_UP_MINUTES."""
+    challenge = await _consume_challenge(challenge_key, "step_up")
+    if challenge["session"] != actor.session_id:
+        raise AuthenticationFailed("That passkey request belongs to another session. Please try again.")
+    row = await _verify_assertion(settings, challenge, credential, actor.origin)
+    if row["person.id"] != actor.person_id:
+        raise AuthenticationFailed("That passkey belongs to someone else.")
+    async with db().transaction():
+        await Session.update({Session.verified_at: clock.now()}).where(Session.id == actor.session_id)
+        await audit.record("session.verified", actor_id=actor.person_id, actor_label=actor.label,
+                           subject_type="session", subject_id=actor.session_id, origin=actor.origin)
+
+
+# Sessions ----------------------------------------------------------------------------------------------
+
+async def _create_session(settings: Settings, person_id: int, label: str, origin: Origin, user_agent: str) -> str:
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    schools = await schools_of(person_id)
+    session = Session(
+        token_hash=_hash(token), person=person_id, school=schools[0]["id"] if schools else None, created_at=now,
+        last_seen_at=now, verified_at=now, expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
+        device=_device_name(user_agent), ip=origin.ip)
+    await session.save()
+    await audit.record("session.created", actor_id=person_id, actor_label=label, subject_type="session",
+                       subject_id=session.id, subject_label=session.device, origin=origin)
+    return token
+
+
+async def load_actor(settings: Settings, token: str | None, origin: Origin) -> Actor | None:
+    """The person behind a session cookie, or None if the session is unknown, ended, idle or too old."""
+    if not token:
+        return None
+    row = await Session.select(
+        Session.id, Session.school, Session.last_seen_at, Session.expires_at, Session.verified_at, Session.ended_at,
+        Session.person.id, Session.person.display_name, Session.person.email, Session.person.disabled_at,
+        Session.person.guest_until,
+    ).where(Session.token_hash == _hash(token)).first()
+    if not row or row["ended_at"] or row["person.disabled_at"]:
+        return None
+    now = clock.now()
+    idle = dt.timedelta(minutes=settings.session_idle_minutes)
+    guest_over = row["person.guest_until"] is not None and row["person.guest_until"] <= now
+    if row["expires_at"] <= now or row["last_seen_at"] + idle <= now or guest_over:
+        reason = "guest pass ended" if guest_over else ("absolute timeout" if row["expires_at"] <= now else "idle timeout")
+        await Session.update({Session.ended_at: now, Session.ended_reason: reason}).where(
+            (Session.id == row["id"]) & Session.ended_at.is_null())
+        return None
+    if now - row["last_seen_at"] >= TOUCH_EVERY:
+        await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
+    school_id = row["school"]
+    school = await School.select(School.name, School.trust).where(School.id == school_id).first() if school_id else None
+    return Actor(
+        person_id=row["person.id"], display_name=row["person.display_name"], email=row["person.email"],
+        session_id=row["id"], school_id=school_id, trust_id=school["trust"] if school else None,
+        school_name=school["name"] if school else "", roles=await roles_at(row["person.id"], school_id) if school_id else frozenset(),
+        verified_at=row["verified_at"], origin=origin)
+
+
+async def list_sessions(actor: Actor) -> list[dict]:
+    now = clock.now()
+    rows = await Session.select(
+        Session.id, Session.device, Session.ip, Session.created_at, Session.last_seen_at, Session.expires_at,
+    ).where((Session.person == actor.person_id) & Session.ended_at.is_null() & (Session.expires_at > now)).order_by(
+        Session.last_seen_at, ascending=False)
+    for r in rows:
+        r["current"] = r["id"] == actor.session_id
+    return rows
+
+
+async def end_session(actor: Actor, session_id: int, *, reason: str = "signed out") -> None:
+    """End one of the actor's own sessions (another person's session is 'not found')."""
+    async with db().transaction():
+        rows = await Session.update({Session.ended_at: clock.now(), Session.ended_reason: reason}).where(
+            (Session.id == session_id) & (Session.person == actor.person_id) & Session.ended_at.is_null()
+        ).returning(Session.id, Session.device)
+        if not rows:
+            raise NotFound("That session has already ended.")
+        await audit.record("session.ended" if session_id == actor.session_id else "session.revoked",
+                           actor_id=actor.person_id, actor_label=actor.label, subject_type="session",
+                           subject_id=session_id, subject_label=rows[0]["device"], origin=actor.origin,
+                           detail={"reason": reason})
+
+
+async def end_all_sessions(person_id: int, *, reason: str) -> int:
+    rows = await Session.update({Session.ended_at: clock.now(), Session.ended_reason: reason}).where(
+        (Session.person == person_id) & Session.ended_at.is_null()).returning(Session.id)
+    return len(rows)
+
+
+async def revoke_sessions_by_email(email: str, *, origin: Origin) -> int:
+    """End every session of a person (the CLI's answer to a lost phone)."""
+    person = await Person.select(Person.id, Person.email).where(Person.email == email.strip().lower()).first()
+    if not person:
+        raise NotFound(f"No one with the email {email!r}.")
+    async with db().transaction():
+        count = await end_all_sessions(person["id"], reason="revoked")
+        await audit.record("sessions.revoked", actor_label="corridor command", subject_type="person",
+                           subject_id=person["id"], subject_label=person["email"], origin=origin,
+                           detail={"count": count})
+    return count
+
+
+async def switch_school(actor: Actor, school_id: int) -> None:
+    if school_id not in {s["id"] for s in await schools_of(actor.person_id)}:
+        raise NotFound()
+    async with db().transaction():
+        await Session.update({Session.school: school_id}).where(Session.id == actor.session_id)
+        await audit.record("session.school_changed", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=school_id, subject_type="session", subject_id=actor.session_id,
+                           origin=actor.origin)
+
+
+# Passkeys ----------------------------------------------------------------------------------------------
+
+async def list_passkeys(actor: Actor) -> list[dict]:
+    return await Passkey.select(Passkey.id, Passkey.name, Passkey.created_at, Passkey.last_used_at,
+                                Passkey.backed_up).where(Passkey.person == actor.person_id).order_by(Passkey.id)
+
+
+async def rename_passkey(actor: Actor, passkey_id: int, name: str) -> None:
+    name = " ".join((name or "").split())
+    if not name or len(name) > 80:
+        raise BadRequest("Give the passkey a name of up to 80 characters, like “Work phone”.")
+    async with db().transaction():
+        rows = await Passkey.update({Passkey.name: name}).where(
+            (Passkey.id == passkey_id) & (Passkey.person == actor.person_id)).returning(Passkey.id)
+        if not rows:
+            raise NotFound("That passkey was not found.")
+        await audit.record("passkey.renamed", actor_id=actor.person_id, actor_label=actor.label,
+                           subject_type="passkey", subject_id=passkey_id, subject_label=name, origin=actor.origin)
+
+
+def recently_verified(settings: Settings, actor: Actor) -> bool:
+    return clock.now() - actor.verified_at <= dt.timedelta(minutes=settings.step_up_minutes)
+
+
+async def remove_passkey(settings: Settings, actor: Actor, passkey_id: int) -> None:
+    """Remove one of the actor's passkeys, after a fresh verification; the last one cannot go."""
+    passkey = await Passkey.select(Passkey.id, Passkey.name).where(
+        (Passkey.id == passkey_id) & (Passkey.person == actor.person_id)).first()
+    if not passkey:
+        raise NotFound("That passkey was not found.")
+    if not recently_verified(settings, actor):
+        raise NeedsVerification("Removing a passkey needs a fresh check with one of your passkeys.")
+    async with db().transaction():
+        if await Passkey.count().where(Passkey.person == actor.person_id) <= 1:
+            raise BadRequest("This is your only passkey. Add another before removing it, or you could not sign in.")
+        await Passkey.delete().where(Passkey.id == passkey_id)
+        await audit.record("passkey.removed", actor_id=actor.person_id, actor_label=actor.label,
+                           subject_type="passkey", subject_id=passkey_id, subject_label=passkey["name"],
+                           origin=actor.origin)

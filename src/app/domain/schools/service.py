@@ -1,0 +1,251 @@
+"""Schools, people and roles: who may act where. Record-level access is decided here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from piccolo.engine.base import Engine
+
+from app import clock
+from app.domain.audit import service as audit
+from app.domain.audit.service import Origin
+from app.domain.schools.tables import Membership, Person, School, Trust
+from app.errors import BadRequest, NotFound
+
+ROLES: dict[str, str] = {
+    "staff": "Staff",
+    "guest": "Guest (supply / cover)",
+    "responder": "On-call responder",
+    "pastoral": "Pastoral",
+    "head_of_year": "Head of year",
+    "dsl": "Designated safeguarding lead",
+    "admin": "Admin",
+}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+GUEST_PASS = dt.timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person acting at one school in this request."""
+
+    person_id: int
+    display_name: str
+    email: str
+    session_id: int
+    school_id: int | None
+    trust_id: int | None
+    school_name: str
+    roles: frozenset[str]
+    verified_at: dt.datetime
+    origin: Origin = field(default=Origin())
+
+    @property
+    def label(self) -> str:
+        return f"{self.display_name} <{self.email}>"
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def db() -> Engine:
+    return Person._meta.db
+
+
+async def roles_at(person_id: int, school_id: int) -> frozenset[str]:
+    """The person's roles at a school: those given there, plus trust-wide roles of its trust."""
+    school = await School.select(School.trust).where(School.id == school_id).first()
+    if not school:
+        return frozenset()
+    rows = await Membership.select(Membership.role).where(
+        (Membership.person == person_id)
+        & (
+            (Membership.school == school_id)
+            | ((Membership.trust == school["trust"]) & Membership.school.is_null())
+        )
+    )
+    return frozenset(r["role"] for r in rows)
+
+
+async def schools_of(person_id: int) -> list[dict]:
+    """Every school the person has a role at (directly or through a trust-wide role), by name."""
+    rows = await Membership.select(Membership.school, Membership.trust).where(Membership.person == person_id)
+    school_ids = {r["school"] for r in rows if r["school"]}
+    trust_ids = {r["trust"] for r in rows if not r["school"]}
+    if not school_ids and not trust_ids:
+        return []
+    condition = School.id.is_in(list(school_ids) or [-1]) | School.trust.is_in(list(trust_ids) or [-1])
+    return await School.select(School.id, School.name, School.slug, School.trust).where(condition).order_by(School.name)
+
+
+async def school_by_slug(slug: str) -> dict:
+    school = await School.select().where(School.slug == slug).first()
+    if not school:
+        raise NotFound(f"There is no school called {slug!r}.")
+    return school
+
+
+def _clean_email(raw: str) -> str:
+    email = (raw or "").strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise BadRequest("Enter an email address like name@school.sch.uk.")
+    return email
+
+
+def _clean_roles(roles: list[str]) -> list[str]:
+    chosen = sorted(set(roles or []))
+    if not chosen:
+        raise BadRequest("Choose at least one role.")
+    unknown = [r for r in chosen if r not in ROLES]
+    if unknown:
+        raise BadRequest(f"Unknown role: {', '.join(unknown)}.")
+    return chosen
+
+
+async def visible_person(actor: Actor, person_id: int) -> dict:
+    """A person an admin of the actor's school may manage; anyone else is 'not found'."""
+    if actor.school_id is None or not actor.has("admin"):
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    person = await Person.select().where(Person.id == person_id).first()
+    if not person or actor.school_id not in {s["id"] for s in await schools_of(person_id)}:
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    return person
+
+
+async def list_people(actor: Actor) -> list[dict]:
+    """Everyone with a role at the actor's school, with their roles there."""
+    if actor.school_id is None or not actor.has("admin"):
+        raise NotFound()
+    rows = await Membership.select(
+        Membership.person.id, Membership.person.display_name, Membership.person.email,
+        Membership.person.disabled_at, Membership.role,
+    ).where(
+        (Membership.school == actor.school_id)
+        | ((Membership.trust == actor.trust_id) & Membership.school.is_null())
+    )
+    people: dict[int, dict] = {}
+    for r in rows:
+        p = people.setdefault(r["person.id"], {
+            "id": r["person.id"], "display_name": r["person.display_name"], "email": r["person.email"],
+            "disabled_at": r["person.disabled_at"], "roles": set(),
+        })
+        p["roles"].add(r["role"])
+    return sorted(people.values(), key=lambda p: p["display_name"].lower())
+
+
+async def add_person(
+    *, email: str, display_name: str, school_id: int, roles: list[str], actor: Actor | None, origin: Origin,
+) -> int:
+    """Create (or find, within the same trust) a person and give them roles at one school."""
+    email = _clean_email(email)
+    display_name = (display_name or "").strip()
+    if not display_name or len(display_name) > 200:
+        raise BadRequest("Enter the person's name as colleagues know it.")
+    roles = _clean_roles(roles)
+    school = await School.select().where(School.id == school_id).first()
+    if not school:
+        raise NotFound()
+    now = clock.now()
+    async with db().transaction():
+        existing = await Person.select().where(Person.email == email).first()
+        if existing:
+            trusts = {m["trust"] for m in await Membership.select(Membership.trust).where(Membership.person == existing["id"])}
+            if trusts and school["trust"] not in trusts:
+                raise BadRequest("This email address cannot be used here. Use the person's address at this school.")
+            person_id = existing["id"]
+        else:
+            only_guest = roles == ["guest"]
+            person = Person(
+                email=email, display_name=display_name, user_handle=secrets.token_urlsafe(32),
+                guest_until=now + GUEST_PASS if only_guest else None, created_at=now,
+            )
+            await person.save()
+            person_id = person.id
+            await audit.record(
+                "person.created", actor_id=actor.person_id if actor else None,
+                actor_label=actor.label if actor else "corridor command", school_id=school_id,
+                subject_type="person", subject_id=person_id, subject_label=email, origin=origin,
+            )
+        await _set_roles(person_id, school, roles, actor, origin)
+    return person_id
+
+
+async def set_roles(actor: Actor, person_id: int, roles: list[str]) -> None:
+    """Replace a person's roles at the actor's school (an admin may not remove their own admin role)."""
+    person = await visible_person(actor, person_id)
+    roles = _clean_roles(roles)
+    if person_id == actor.person_id and "admin" not in roles:
+        raise BadRequest("You cannot remove your own admin role. Ask another admin.")
+    school = await School.select().where(School.id == actor.school_id).first()
+    async with db().transaction():
+        await _set_roles(person["id"], school, roles, actor, actor.origin)
+
+
+async def _set_roles(person_id: int, school: dict, roles: list[str], actor: Actor | None, origin: Origin) -> None:
+    current = {r["role"] for r in await Membership.select(Membership.role).where(
+        (Membership.person == person_id) & (Membership.school == school["id"]))}
+    added, removed = sorted(set(roles) - current), sorted(current - set(roles))
+    if not added and not removed:
+        return
+    if removed:
+        await Membership.delete().where(
+            (Membership.person == person_id) & (Membership.school == school["id"]) & Membership.role.is_in(removed))
+    for role in added:
+        await Membership.insert(Membership(person=person_id, trust=school["trust"], school=school["id"], role=role,
+                                           created_at=clock.now()))
+    label = (await Person.select(Person.email).where(Person.id == person_id).first())["email"]
+    await audit.record(
+        "roles.changed", actor_id=actor.person_id if actor else None,
+        actor_label=actor.label if actor else "corridor command", school_id=school["id"],
+        subject_type="person", subject_id=person_id, subject_label=label, origin=origin,
+        detail={"added": added, "removed": removed},
+    )
+
+
+async def disable_person(actor: Actor, person_id: int, reason: str) -> None:
+    """Disable a person: every session ends at once and unused enrolment links stop working."""
+    from app.domain.accounts.service import end_all_sessions, revoke_enrolments
+
+    person = await visible_person(actor, person_id)
+    if person_id == actor.person_id:
+        raise BadRequest("You cannot disable yourself.")
+    reason = (reason or "").strip()[:300]
+    if person["disabled_at"]:
+        return
+    async with db().transaction():
+        await Person.update({Person.disabled_at: clock.now(), Person.disabled_reason: reason}).where(Person.id == person_id)
+        await end_all_sessions(person_id, reason="disabled")
+        await revoke_enrolments(person_id)
+        await audit.record(
+            "person.disabled", actor_id=actor.person_id, actor_label=actor.label, school_id=actor.school_id,
+            subject_type="person", subject_id=person_id, subject_label=person["email"], origin=actor.origin,
+            detail={"reason": reason} if reason else None,
+        )
+
+
+async def enable_person(actor: Actor, person_id: int) -> None:
+    person = await visible_person(actor, person_id)
+    if not person["disabled_at"]:
+        return
+    async with db().transaction():
+        await Person.update({Person.disabled_at: None, Person.disabled_reason: ""}).where(Person.id == person_id)
+        await audit.record(
+            "person.enabled", actor_id=actor.person_id, actor_label=actor.label, school_id=actor.school_id,
+            subject_type="person", subject_id=person_id, subject_label=person["email"], origin=actor.origin,
+        )
+
+
+async def create_trust_with_school(*, trust_name: str, trust_slug: str, school_name: str, school_slug: str,
+                                   la_code: str, establishment_number: str, urn: str | None = None) -> int:
+    """Create a trust and its first school (a small install is a trust of one); returns the school id."""
+    now = clock.now()
+    async with db().transaction():
+        trust = Trust(name=trust_name, slug=trust_slug, created_at=now)
+        await trust.save()
+        school = School(trust=trust.id, name=school_name, slug=school_slug, la_code=la_code,
+                        establishment_number=establishment_number, urn=urn, created_at=now)
+        await school.save()
+    return school.id

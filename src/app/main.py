@@ -1,0 +1,138 @@
+"""create_app(settings): the one place that wires routes, middleware, templates, handlers and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from litestar import Litestar, Request
+from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import MutableScopeHeaders
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.logging import LoggingConfig
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import Message, Scope
+
+from app import db
+from app.controllers.account import AccountController
+from app.controllers.admin import AdminController
+from app.controllers.auth import AuthController
+from app.controllers.home import HomeController
+from app.domain.accounts.service import load_actor
+from app.domain.audit.service import Origin
+from app.errors import error_handler
+from app.settings import PROJECT_ROOT, Settings
+
+# Paths anyone may reach without a session.
+PUBLIC_PATHS = ["^/signin", "^/auth/", "^/enrol/", "^/static/", "^/healthz", "^/sw.js", "^/manifest.webmanifest",
+                "^/offline", "^/favicon.ico", "^/signed-out"]
+
+CSP = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
+    "font-src 'self'", "connect-src 'self'", "manifest-src 'self'", "worker-src 'self'", "object-src 'none'",
+    "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+])
+
+
+def origin_of(connection: ASGIConnection) -> Origin:
+    return Origin(ip=connection.client.host if connection.client else "",
+                  device=connection.headers.get("user-agent", "")[:300])
+
+
+class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Loads the server-side session named by the cookie; no session means 401 (a redirect to sign in)."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        settings: Settings = connection.app.state.settings
+        actor = await load_actor(settings, connection.cookies.get(settings.session_cookie), origin_of(connection))
+        if actor is None:
+            raise NotAuthorizedException("Please sign in.")
+        return AuthenticationResult(user=actor, auth=actor.session_id)
+
+
+def security_headers(settings: Settings):
+    async def before_send(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        headers["Content-Security-Policy"] = CSP
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if settings.secure_cookies:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        path = scope.get("path", "")
+        if not path.startswith("/static/") and "cache-control" not in headers:
+            # Pages can hold personal data: never store them in any cache, the browser's included.
+            headers["Cache-Control"] = "no-store"
+
+    return before_send
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = db.bind(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pooled = settings.is_postgres
+        if pooled:
+            await engine.start_connection_pool(min_size=1, max_size=10)
+        try:
+            yield
+        finally:
+            if pooled:
+                await engine.close_connection_pool()
+
+    def provide_settings() -> Settings:
+        return settings
+
+    def provide_actor(request: Request) -> Any:
+        return request.user
+
+    def provide_origin(request: Request) -> Origin:
+        return origin_of(request)
+
+    def is_auth_attempt(request: Request) -> bool:
+        return request.method == "POST" and request.url.path.startswith(("/auth/", "/enrol/"))
+
+    static = create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"],
+                                        send_as_attachment=False, include_in_schema=False,
+                                        cache_control=None, opt={"exclude_from_auth": True})
+
+    app = Litestar(
+        route_handlers=[HomeController, AuthController, AccountController, AdminController, static],
+        dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
+                      "actor": Provide(provide_actor, sync_to_thread=False),
+                      "origin": Provide(provide_origin, sync_to_thread=False)},
+        middleware=[
+            RateLimitConfig(rate_limit=("minute", settings.auth_rate_limit_per_minute),
+                            check_throttle_handler=is_auth_attempt).middleware,
+            DefineMiddleware(SessionAuthMiddleware, exclude=PUBLIC_PATHS),
+        ],
+        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_name=settings.csrf_cookie,
+                               cookie_secure=settings.secure_cookies, cookie_httponly=True,
+                               cookie_samesite="strict", header_name="x-csrftoken"),
+        template_config=TemplateConfig(directory=Path(__file__).parent / "templates",
+                                       engine=JinjaTemplateEngine),
+        exception_handlers={Exception: error_handler},
+        before_send=[security_headers(settings)],
+        lifespan=[lifespan],
+        logging_config=LoggingConfig(root={"level": settings.log_level, "handlers": ["queue_listener"]},
+                                     log_exceptions="debug"),
+        openapi_config=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    logging.getLogger("corridor").setLevel(settings.log_level)
+    return app

@@ -1,0 +1,22 @@
+"""Piccolo's app registry entry: every table, and the migrations that build them."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
+from app.domain.audit.tables import AuditEvent
+from app.domain.pupils.tables import Contact, Pupil, TutorGroup
+from app.domain.schools.tables import Membership, Person, School, Trust
+
+# Ordered so that deleting in reverse order respects foreign keys.
+TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, Challenge,
+          AuditEvent, TutorGroup, Pupil, Contact]
+
+APP_CONFIG = AppConfig(
+    app_name="corridor",
+    migrations_folder_path=str(Path(__file__).parent / "migrations"),
+    table_classes=TABLES,
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,41 @@
+"""One helper decides whether a request gets a whole page or just a fragment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.enums import MediaType
+
+
+def wants_fragment(request: Request) -> bool:
+    """htmx 4 asks for a partial unless it is boosted, restoring history, or targeting the body."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-boosted") != "true"
+        and headers.get("hx-history-restore-request") != "true"
+        and headers.get("hx-request-type", "partial") == "partial"
+    )
+
+
+def render(
+    request: Request,
+    template_name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    env = request.app.template_engine.engine  # the Jinja environment Litestar configured
+    template = env.get_template(template_name)
+    ctx = {"request": request, **(context or {})}
+    if block and wants_fragment(request):
+        jinja_ctx = template.new_context(ctx)
+        html = "".join(template.blocks[block](jinja_ctx))
+    else:
+        html = template.render(ctx)
+    response = Response(html, status_code=status, media_type=MediaType.HTML, headers=headers or {})
+    response.headers["Vary"] = "HX-Request"
+    return response

@@ -1,0 +1,142 @@
+"""One frozen settings object, read once from the environment and parsed strictly.
+
+Every variable read here is listed in the README's configuration table; tests/platform/test_settings.py
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SettingsError(ValueError):
+    """A bad configuration value; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    public_url: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_idle_minutes: int = 120
+    session_absolute_hours: int = 12
+    enrolment_link_hours: int = 24
+    auth_rate_limit_per_minute: int = 30
+    step_up_minutes: int = 5
+    log_level: str = "INFO"
+    data_dir: Path = field(default=PROJECT_ROOT / "var")
+
+    # Derived values ----------------------------------------------------------------------------
+    @property
+    def rp_id(self) -> str:
+        """The WebAuthn relying-party id: the host of PUBLIC_URL, without port."""
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """`__Host-` cookies need https; plain http://localhost is the documented dev fallback."""
+        return urlsplit(self.public_url).scheme == "https"
+
+    @property
+    def session_cookie(self) -> str:
+        return "__Host-corridor_session" if self.secure_cookies else "corridor_session"
+
+    @property
+    def csrf_cookie(self) -> str:
+        return "__Host-corridor_csrf" if self.secure_cookies else "corridor_csrf"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(_str(env, "CORRIDOR_DATA_DIR", str(PROJECT_ROOT / "var")))
+        database_url = _str(env, "DATABASE_URL", f"sqlite:///{data_dir / 'corridor.sqlite3'}")
+        if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+            raise SettingsError(
+                "DATABASE_URL must start with sqlite:/// or postgres:// (got "
+                f"{database_url.split(':', 1)[0]!r})"
+            )
+        public_url = _str(env, "PUBLIC_URL", "http://localhost:8000").rstrip("/")
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError("PUBLIC_URL must be an absolute http(s) URL, e.g. https://corridor.example.sch.uk")
+        if parts.scheme == "http" and parts.hostname != "localhost":
+            raise SettingsError("PUBLIC_URL must use https except for http://localhost (passkeys need a secure origin)")
+        return cls(
+            database_url=database_url,
+            secret_key=_secret_key(env, data_dir),
+            public_url=public_url,
+            host=_str(env, "HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000, low=1, high=65535),
+            session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 120, low=1, high=24 * 60),
+            session_absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 12, low=1, high=24 * 30),
+            enrolment_link_hours=_int(env, "ENROLMENT_LINK_HOURS", 24, low=1, high=24 * 14),
+            auth_rate_limit_per_minute=_int(env, "AUTH_RATE_LIMIT_PER_MINUTE", 30, low=1, high=10_000),
+            step_up_minutes=_int(env, "STEP_UP_MINUTES", 5, low=1, high=60),
+            log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            data_dir=data_dir,
+        )
+
+
+def _str(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().upper() or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
+    """SECRET_KEY, or the file SECRET_KEY_FILE names, or (for the embedded default) var/secret_key."""
+    if env.get("SECRET_KEY", "").strip():
+        value = env["SECRET_KEY"].strip()
+    elif env.get("SECRET_KEY_FILE", "").strip():
+        path = Path(env["SECRET_KEY_FILE"].strip())
+        try:
+            value = path.read_text().strip()
+        except OSError as exc:
+            raise SettingsError(f"SECRET_KEY_FILE cannot be read: {exc.strerror}") from None
+    else:
+        path = data_dir / "secret_key"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        value = path.read_text().strip()
+    if len(value) < 32:
+        raise SettingsError("SECRET_KEY must be at least 32 characters")
+    return value
