@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.logging import LoggingConfig
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from litestar.middleware import (
+    AbstractAuthenticationMiddleware,
+    AuthenticationResult,
+    DefineMiddleware,
+)
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -85,13 +89,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pooled = settings.is_postgres
-        if pooled:
+        # Start a pool only if nobody else (a test session, the CLI) already has one for this engine.
+        own_pool = settings.is_postgres and getattr(engine, "pool", None) is None
+        if own_pool:
             await engine.start_connection_pool(min_size=1, max_size=10)
         try:
             yield
         finally:
-            if pooled:
+            if own_pool:
                 await engine.close_connection_pool()
 
     def provide_settings() -> Settings:

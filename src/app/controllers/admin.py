@@ -9,16 +9,16 @@ from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
+from app.controllers import AppSettings, CurrentActor
 from app.domain.accounts import service as accounts
 from app.domain.audit import service as audit
 from app.domain.schools import service as schools
 from app.domain.schools.service import ROLES, Actor
 from app.errors import BadRequest
 from app.rendering import render
-from app.settings import Settings
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -44,12 +44,12 @@ class AdminController(Controller):
     guards = [requires_role("admin")]
 
     @get("/people", name="admin.people")
-    async def people(self, request: Request, actor: Actor) -> Response:
+    async def people(self, request: Request, actor: CurrentActor) -> Response:
         return render(request, "admin/people.html", {
             "actor": actor, "people": await schools.list_people(actor), "roles": ROLES, "form": {}, "error": ""})
 
     @post("/people", name="admin.invite")
-    async def invite(self, request: Request, actor: Actor, settings: Settings, data: Form) -> Response:
+    async def invite(self, request: Request, actor: CurrentActor, settings: AppSettings, data: Form) -> Response:
         try:
             person_id = await schools.add_person(
                 email=str(data.get("email", "")), display_name=str(data.get("display_name", "")),
@@ -63,14 +63,14 @@ class AdminController(Controller):
         return await self._show_link(request, actor, person_id, link)
 
     @get("/people/{person_id:int}", name="admin.person")
-    async def person(self, request: Request, actor: Actor, person_id: int) -> Response:
+    async def person(self, request: Request, actor: CurrentActor, person_id: FromPath[int]) -> Response:
         person = await schools.visible_person(actor, person_id)
         return render(request, "admin/person.html", {
             "actor": actor, "person": person, "roles": ROLES,
             "current": await schools.roles_at(person_id, actor.school_id), "error": ""})
 
     @post("/people/{person_id:int}/roles", name="admin.set_roles")
-    async def set_roles(self, request: Request, actor: Actor, person_id: int, data: Form) -> Response:
+    async def set_roles(self, request: Request, actor: CurrentActor, person_id: FromPath[int], data: Form) -> Response:
         try:
             await schools.set_roles(actor, person_id, form_roles(data))
         except BadRequest as exc:
@@ -81,27 +81,27 @@ class AdminController(Controller):
         return Redirect(f"/admin/people/{person_id}", status_code=303)
 
     @post("/people/{person_id:int}/disable", name="admin.disable")
-    async def disable(self, actor: Actor, person_id: int, data: Form) -> Response:
+    async def disable(self, actor: CurrentActor, person_id: FromPath[int], data: Form) -> Response:
         await schools.disable_person(actor, person_id, str(data.get("reason", "")))
         return Redirect(f"/admin/people/{person_id}", status_code=303)
 
     @post("/people/{person_id:int}/enable", name="admin.enable")
-    async def enable(self, actor: Actor, person_id: int) -> Response:
+    async def enable(self, actor: CurrentActor, person_id: FromPath[int]) -> Response:
         await schools.enable_person(actor, person_id)
         return Redirect(f"/admin/people/{person_id}", status_code=303)
 
     @post("/people/{person_id:int}/link", name="admin.new_link")
-    async def new_link(self, request: Request, actor: Actor, settings: Settings, person_id: int) -> Response:
+    async def new_link(self, request: Request, actor: CurrentActor, settings: AppSettings, person_id: FromPath[int]) -> Response:
         await schools.visible_person(actor, person_id)
         link = await accounts.issue_enrolment(settings, person_id, by=actor, origin=actor.origin)
         return await self._show_link(request, actor, person_id, link)
 
-    async def _show_link(self, request: Request, actor: Actor, person_id: int, link: str) -> Response:
+    async def _show_link(self, request: Request, actor: CurrentActor, person_id: FromPath[int], link: str) -> Response:
         # The link is shown once and never stored in clear; the page is no-store like every page.
         person = await schools.visible_person(actor, person_id)
         return render(request, "admin/link.html", {"actor": actor, "person": person, "link": link})
 
     @get("/audit", name="admin.audit")
-    async def audit_log(self, request: Request, actor: Actor, before: int | None = None) -> Response:
+    async def audit_log(self, request: Request, actor: CurrentActor, before: FromQuery[int | None] = None) -> Response:
         events = await audit.list_events(school_id=actor.school_id, trust_id=actor.trust_id, before_id=before)
         return render(request, "admin/audit.html", {"actor": actor, "events": events}, block="events")

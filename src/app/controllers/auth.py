@@ -6,21 +6,21 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.params import FromPath
 from litestar.response import Redirect
 
+from app.controllers import AppSettings, RequestOrigin
 from app.domain.accounts import service as accounts
-from app.domain.audit.service import Origin
 from app.errors import BadRequest
 from app.rendering import render
-from app.settings import Settings
 
 
-def session_cookie(settings: Settings, token: str) -> Cookie:
+def session_cookie(settings: AppSettings, token: FromPath[str]) -> Cookie:
     return Cookie(key=settings.session_cookie, value=token, path="/", httponly=True, samesite="lax",
                   secure=settings.secure_cookies, max_age=settings.session_absolute_hours * 3600)
 
 
-def signed_in(settings: Settings, token: str) -> Response:
+def signed_in(settings: AppSettings, token: FromPath[str]) -> Response:
     return Response({"redirect": "/"}, cookies=[session_cookie(settings, token)])
 
 
@@ -36,34 +36,34 @@ async def credential_from(request: Request) -> tuple[str, dict, str]:
 
 class AuthController(Controller):
     @get("/signin", name="auth.signin_page", exclude_from_auth=True)
-    async def signin_page(self, request: Request, settings: Settings, origin: Origin) -> Response:
+    async def signin_page(self, request: Request, settings: AppSettings, origin: RequestOrigin) -> Response:
         if await accounts.load_actor(settings, request.cookies.get(settings.session_cookie), origin):
             return Redirect("/")
         return render(request, "auth/signin.html", {})
 
     @post("/auth/signin/options", name="auth.signin_options", exclude_from_auth=True, status_code=200)
-    async def signin_options(self, settings: Settings) -> dict[str, Any]:
+    async def signin_options(self, settings: AppSettings) -> dict[str, Any]:
         return await accounts.authentication_options(settings)
 
     @post("/auth/signin", name="auth.signin", exclude_from_auth=True, status_code=200)
-    async def signin(self, request: Request, settings: Settings, origin: Origin) -> Response:
+    async def signin(self, request: Request, settings: AppSettings, origin: RequestOrigin) -> Response:
         key, credential, _ = await credential_from(request)
         token = await accounts.sign_in(settings, key, credential, origin=origin,
                                        user_agent=request.headers.get("user-agent", ""))
         return signed_in(settings, token)
 
     @get("/enrol/{token:str}", name="auth.enrol_page", exclude_from_auth=True)
-    async def enrol_page(self, request: Request, token: str) -> Response:
+    async def enrol_page(self, request: Request, token: FromPath[str]) -> Response:
         enrolment = await accounts.open_enrolment(token)
         return render(request, "auth/enrol.html", {"enrolment": enrolment, "token": token})
 
     @post("/enrol/{token:str}/options", name="auth.enrol_options", exclude_from_auth=True, status_code=200)
-    async def enrol_options(self, settings: Settings, token: str) -> dict[str, Any]:
+    async def enrol_options(self, settings: AppSettings, token: FromPath[str]) -> dict[str, Any]:
         enrolment = await accounts.open_enrolment(token)
         return await accounts.registration_options(settings, enrolment["person.id"], enrolment_id=enrolment["id"])
 
     @post("/enrol/{token:str}", name="auth.enrol", exclude_from_auth=True, status_code=200)
-    async def enrol(self, request: Request, settings: Settings, origin: Origin, token: str) -> Response:
+    async def enrol(self, request: Request, settings: AppSettings, origin: RequestOrigin, token: FromPath[str]) -> Response:
         key, credential, name = await credential_from(request)
         session_token = await accounts.complete_enrolment(
             settings, token, key, credential, passkey_name=name, origin=origin,
@@ -71,7 +71,7 @@ class AuthController(Controller):
         return signed_in(settings, session_token)
 
     @post("/signout", name="auth.signout", status_code=303)
-    async def signout(self, request: Request, settings: Settings) -> Response:
+    async def signout(self, request: Request, settings: AppSettings) -> Response:
         actor = request.user
         await accounts.end_session(actor, actor.session_id)
         response = Redirect("/signed-out", status_code=303)

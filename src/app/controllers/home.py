@@ -8,8 +8,9 @@ from functools import cache
 
 from litestar import Controller, Request, Response, get
 
+from app.controllers import CurrentActor
 from app.db import database_answers
-from app.domain.schools.service import Actor, schools_of
+from app.domain.schools.service import schools_of
 from app.rendering import render
 from app.settings import PROJECT_ROOT
 
@@ -36,7 +37,7 @@ def service_worker_source() -> str:
 
 class HomeController(Controller):
     @get("/", name="home.index")
-    async def index(self, request: Request, actor: Actor) -> Response:
+    async def index(self, request: Request, actor: CurrentActor) -> Response:
         schools = await schools_of(actor.person_id)
         return render(request, "home/home.html", {"actor": actor, "schools": schools})
 

@@ -16,7 +16,10 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import (
+    InvalidAuthenticationResponse,
+    InvalidRegistrationResponse,
+)
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
@@ -31,7 +34,13 @@ from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
 from app.domain.schools.service import Actor, db, roles_at, schools_of
 from app.domain.schools.tables import Person, School
-from app.errors import AuthenticationFailed, BadRequest, Gone, NeedsVerification, NotFound
+from app.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    Gone,
+    NeedsVerification,
+    NotFound,
+)
 from app.settings import Settings
 
 CHALLENGE_TTL = dt.timedelta(minutes=5)

@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.table import Table
 
 from app.domain.schools.tables import School
