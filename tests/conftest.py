@@ -24,8 +24,8 @@ os.environ["PUBLIC_URL"] = "http://localhost:8000"
 for _name in ("SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "ENROLMENT_LINK_HOURS", "AUTH_RATE_LIMIT_PER_MINUTE"):
     os.environ.pop(_name, None)
 
+import httpx  # noqa: E402
 import pytest  # noqa: E402
-from litestar.testing import AsyncTestClient  # noqa: E402
 
 from app import clock, db  # noqa: E402
 from app.domain.accounts import service as accounts  # noqa: E402
@@ -68,9 +68,15 @@ def settings(database) -> Settings:
     return Settings.from_env()
 
 
+def http_client(app, base_url: str = BASE_URL) -> httpx.AsyncClient:
+    """An HTTP client calling the app in this event loop (Litestar's test client would use another loop,
+    which an asyncpg pool cannot be shared with). The database pool is the session's, so no lifespan."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, follow_redirects=True)
+
+
 @pytest.fixture
 async def client(settings):
-    async with AsyncTestClient(app=create_app(settings), base_url=BASE_URL) as c:
+    async with http_client(create_app(settings)) as c:
         yield c
 
 
@@ -139,14 +145,14 @@ async def cast(database) -> Cast:
     )
 
 
-async def sign_in(client: AsyncTestClient, settings: Settings, member: Member) -> str:
+async def sign_in(client: httpx.AsyncClient, settings: Settings, member: Member) -> str:
     """Give the client a real server-side session for a member (passkey ceremonies are tested separately)."""
     token = await accounts._create_session(settings, member.id, member.email, Origin(ip="test"), "pytest")
     client.cookies.set(settings.session_cookie, token)
     return token
 
 
-async def csrf(client: AsyncTestClient, path: str = "/signin") -> str:
+async def csrf(client: httpx.AsyncClient, path: str = "/signin") -> str:
     """Load a page to get the CSRF cookie, and return the token to send back."""
     response = await client.get(path)
     match = re.search(r'name="csrf-token" content="([^"]+)"', response.text)
@@ -154,12 +160,12 @@ async def csrf(client: AsyncTestClient, path: str = "/signin") -> str:
     return match.group(1)
 
 
-async def post_form(client: AsyncTestClient, path: str, data: dict | None = None, *, page: str = "/") -> object:
+async def post_form(client: httpx.AsyncClient, path: str, data: dict | None = None, *, page: str = "/") -> object:
     token = await csrf(client, page)
     return await client.post(path, data={**(data or {}), "_csrf_token": token})
 
 
-async def post_json(client: AsyncTestClient, path: str, body: dict | None = None, *, page: str = "/signin"):
+async def post_json(client: httpx.AsyncClient, path: str, body: dict | None = None, *, page: str = "/signin"):
     token = await csrf(client, page)
     return await client.post(path, json=body or {}, headers={"x-csrftoken": token, "accept": "application/json"})
 
@@ -178,7 +184,7 @@ def token_of(url: str) -> str:
     return url.rsplit("/", 1)[1]
 
 
-async def enrol(client: AsyncTestClient, authenticator: SoftAuthenticator, link: str, name: str = "Work phone"):
+async def enrol(client: httpx.AsyncClient, authenticator: SoftAuthenticator, link: str, name: str = "Work phone"):
     """Run the enrolment ceremony over HTTP as a browser would; returns the final response."""
     path = "/enrol/" + token_of(link)
     options = await post_json(client, path + "/options", page=path)
@@ -188,7 +194,7 @@ async def enrol(client: AsyncTestClient, authenticator: SoftAuthenticator, link:
                            page=path)
 
 
-async def passkey_sign_in(client: AsyncTestClient, authenticator: SoftAuthenticator, **forge):
+async def passkey_sign_in(client: httpx.AsyncClient, authenticator: SoftAuthenticator, **forge):
     options = await post_json(client, "/auth/signin/options")
     assert options.status_code == 200, options.text
     credential = authenticator.get(options.json()["publicKey"], **forge)

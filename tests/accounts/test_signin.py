@@ -89,12 +89,11 @@ async def test_sign_in_without_csrf_token_is_refused(client, settings, cast, aut
 async def test_sign_in_attempts_are_rate_limited(settings, cast, authenticator):
     from dataclasses import replace
 
-    from litestar.testing import AsyncTestClient
-
     from app.main import create_app
+    from tests.conftest import http_client
 
     limited = replace(settings, auth_rate_limit_per_minute=3)
-    async with AsyncTestClient(app=create_app(limited), base_url="http://localhost:8000") as client:
+    async with http_client(create_app(limited), "http://localhost:8000") as client:
         statuses = [(await post_json(client, "/auth/signin/options")).status_code for _ in range(5)]
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3:] == [429, 429]

@@ -1,0 +1,191 @@
+"""Browser tests: a real Corridor server (SQLite, demo school) and Debian's Chromium driven by Playwright.
+
+One server runs for the whole session. It listens on 127.0.0.1 but the browser always opens
+http://localhost:PORT, so WebAuthn's RP ID is "localhost" (an IP address is rejected as an RP ID).
+Passkeys are made by Chromium's virtual authenticator over CDP: real WebAuthn ceremonies, no mocks.
+Every test invites its own people with fresh emails, so tests do not depend on one another.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import CDPSession, Page, expect
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".venv" / "bin"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
+]
+SHOTS = Path("/tmp/corridor-shots")
+
+# Chromium leaves singleton folders in TMPDIR: give this run its own and remove it afterwards.
+_browser_tmp = tempfile.mkdtemp(prefix="corridor-e2e-browser-")
+os.environ["TMPDIR"] = _browser_tmp
+atexit.register(shutil.rmtree, _browser_tmp, True)
+
+expect.set_options(timeout=10_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict
+    admin_link: str  # the seed-demo link for admin@oakfield.example (single use: only one test may use it)
+
+    def corridor(self, *args: str) -> str:
+        done = subprocess.run([str(BIN / "corridor"), *args], env=self.env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, f"corridor {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def invite(self, email: str, *roles: str, name: str) -> str:
+        role_args = [a for r in (roles or ("staff",)) for a in ("--role", r)]
+        link = self.corridor("invite", email, *role_args, "--name", name).strip()
+        assert link.startswith(self.url + "/enrol/"), link
+        return link
+
+    def revoke_sessions(self, email: str) -> str:
+        return self.corridor("revoke-sessions", email)
+
+
+@pytest.fixture(scope="session")
+def server() -> Server:
+    port = _free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="corridor-e2e-data-"))
+    url = f"http://localhost:{port}"
+    # Built from scratch: nothing from the outer environment (or the unit tests' conftest) leaks in.
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8", "TMPDIR": str(data_dir),
+        "CORRIDOR_DATA_DIR": str(data_dir),
+        "DATABASE_URL": f"sqlite:///{data_dir / 'e2e.sqlite3'}",
+        "PUBLIC_URL": url,
+        "SECRET_KEY": secrets.token_urlsafe(36),  # 48 characters
+        "HOST": "127.0.0.1",
+    }
+    srv = Server(url=url, env=env, admin_link="")
+    srv.corridor("migrate")
+    seeded = srv.corridor("seed-demo", "--pupils", "40")
+    match = re.search(r"(http://localhost:\d+/enrol/\S+)", seeded)
+    assert match, seeded
+    srv.admin_link = match.group(1)
+
+    log = open(data_dir / "server.log", "w")
+    proc = subprocess.Popen([str(BIN / "corridor"), "serve", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail("Corridor did not start:\n" + (data_dir / "server.log").read_text(), pytrace=False)
+        time.sleep(0.1)
+    try:
+        yield srv
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# --- pytest-playwright wiring ------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url(server) -> str:
+    return server.url
+
+
+@pytest.fixture(autouse=True)
+def clean():
+    """Override the unit tests' autouse async `clean` fixture: the browser tests use their own server
+    and database, and an async fixture cannot share the process with sync Playwright."""
+    yield
+
+
+# --- people and passkeys -----------------------------------------------------------------------------
+
+def fresh_email(prefix: str = "e2e") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@oakfield.example"
+
+
+class Authenticator:
+    """A Chromium virtual authenticator on one page: a phone with a platform passkey and a screen lock."""
+
+    def __init__(self, page: Page):
+        self.cdp: CDPSession = page.context.new_cdp_session(page)
+        self.cdp.send("WebAuthn.enable", {"enableUI": False})
+        self.id = self.add()
+
+    def add(self, transport: str = "internal") -> str:
+        """Chromium allows one "internal" (platform) authenticator per page; others can be "usb" or "nfc"."""
+        return self.cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+            "protocol": "ctap2", "transport": transport, "hasResidentKey": True,
+            "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True,
+        }})["authenticatorId"]
+
+    def credentials(self, authenticator_id: str | None = None) -> list[dict]:
+        return self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id or self.id})["credentials"]
+
+    def remove(self, authenticator_id: str) -> None:
+        self.cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator_id})
+
+
+@pytest.fixture
+def authenticator(page: Page) -> Authenticator:
+    return Authenticator(page)
+
+
+def enrol(page: Page, link: str, name: str, passkey_name: str = "Work phone") -> None:
+    """Open an enrolment link, create a passkey and land on the home screen."""
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {name}")
+    page.locator("#passkey-name").fill(passkey_name)
+    page.get_by_role("button", name="Create passkey").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {name}")
+
+
+@pytest.fixture
+def signed_in(server: Server, page: Page, authenticator: Authenticator):
+    """A staff member enrolled in the browser and looking at the home screen. Returns (name, email)."""
+    email = fresh_email("staff")
+    name = f"Sam {uuid.uuid4().hex[:6].upper()}"
+    enrol(page, server.invite(email, "staff", name=name), name)
+    return name, email
