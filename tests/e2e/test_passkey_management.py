@@ -37,6 +37,7 @@ def test_add_a_spare_passkey_and_remove_the_first(page: Page, authenticator: Aut
     assert len(authenticator.credentials(spare)) == 1
     assert len(authenticator.credentials(phone)) == 1
 
+    spare_count_before = authenticator.credentials(spare)[0]["signCount"]
     # Removing "Work phone" needs a fresh check with a passkey: the browser does it with the spare.
     remove = page.get_by_role("button", name="Remove “Work phone”")
     expect(remove).to_be_visible()
@@ -46,3 +47,5 @@ def test_add_a_spare_passkey_and_remove_the_first(page: Page, authenticator: Aut
     expect(passkeys).to_have_count(1)
     expect(passkeys.get_by_label("Name", exact=True)).to_have_value("Spare phone")
     expect(page.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
+    # The fresh check was answered by the spare (the phone was not touched).
+    assert authenticator.credentials(spare)[0]["signCount"] > spare_count_before
