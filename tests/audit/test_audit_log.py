@@ -43,3 +43,12 @@ async def test_the_app_has_no_way_to_edit_the_log(client, settings, cast, method
     response = await client.request(method.upper(), "/admin/audit", headers={"x-csrftoken": token})
     assert response.status_code in (404, 405)
     assert await AuditEvent.count() == before
+
+
+async def test_the_database_itself_refuses_to_change_an_audit_entry(client, settings, cast):
+    await sign_in(client, settings, cast.admin)
+    await post_form(client, f"/admin/people/{cast.teacher.id}/roles", {"roles": ["staff", "dsl"]}, page="/admin/people")
+    before = await AuditEvent.count().where(AuditEvent.action == "roles.changed")
+    with pytest.raises(Exception, match="append-only"):
+        await AuditEvent.update({AuditEvent.action: "nothing.happened"}).where(AuditEvent.action == "roles.changed")
+    assert await AuditEvent.count().where(AuditEvent.action == "roles.changed") == before > 0

@@ -9,16 +9,19 @@ Every test invites its own people with fresh emails, so tests do not depend on o
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import os
 import re
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
 import urllib.request
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +55,7 @@ def _free_port() -> int:
 class Server:
     url: str
     env: dict
+    db_path: Path
     admin_link: str  # the seed-demo link for admin@oakfield.example (single use: only one test may use it)
 
     def corridor(self, *args: str) -> str:
@@ -69,6 +73,20 @@ class Server:
     def revoke_sessions(self, email: str) -> str:
         return self.corridor("revoke-sessions", email)
 
+    def let_step_up_lapse(self, email: str) -> None:
+        """Make a person's sessions look as if their last passkey check was an hour ago.
+
+        A new session counts as freshly verified for STEP_UP_MINUTES (at least 1), so without this a
+        test would have to wait a minute before a sensitive action asks for a step-up. This is the
+        browser tests' only reach into the database: time passing, not a short cut around a check.
+        """
+        an_hour_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat(sep=" ")
+        with closing(sqlite3.connect(self.db_path, timeout=10)) as con, con:
+            changed = con.execute(
+                "UPDATE session SET verified_at = ? WHERE ended_at IS NULL AND person = "
+                "(SELECT id FROM person WHERE email = ?)", (an_hour_ago, email)).rowcount
+        assert changed, f"no open session for {email}"
+
 
 @pytest.fixture(scope="session")
 def server() -> Server:
@@ -80,12 +98,12 @@ def server() -> Server:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8", "TMPDIR": str(data_dir),
         "CORRIDOR_DATA_DIR": str(data_dir),
-        "DATABASE_URL": f"sqlite:///{data_dir / 'e2e.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{data_dir / 'e2e.sqlite3'}",  # the file let_step_up_lapse() opens
         "PUBLIC_URL": url,
         "SECRET_KEY": secrets.token_urlsafe(36),  # 48 characters
         "HOST": "127.0.0.1",
     }
-    srv = Server(url=url, env=env, admin_link="")
+    srv = Server(url=url, env=env, db_path=data_dir / "e2e.sqlite3", admin_link="")
     srv.corridor("migrate")
     seeded = srv.corridor("seed-demo", "--pupils", "40")
     match = re.search(r"(http://localhost:\d+/enrol/\S+)", seeded)

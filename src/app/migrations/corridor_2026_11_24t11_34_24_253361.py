@@ -109,7 +109,7 @@ class TutorGroup(Table, tablename="tutor_group", schema=None):
 
 ID = "2026-11-24T11:34:24:253361"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "initial schema"
 
 
 async def forwards():
