@@ -77,8 +77,8 @@ class AuthController(Controller):
         response = Redirect("/signed-out", status_code=303)
         response.set_cookie(Cookie(key=settings.session_cookie, value="", path="/", httponly=True, samesite="lax",
                                    secure=settings.secure_cookies, max_age=0))
-        # Clear-Site-Data wipes this origin's caches and storage on the device (not the service worker's
-        # registration): a shared or lost phone keeps nothing of Corridor's.
+        # Clear-Site-Data wipes this origin's caches and storage on the device (the service worker's
+        # registration included; the next page registers it again): a shared phone keeps nothing of Corridor's.
         response.headers["Clear-Site-Data"] = '"cache", "storage"'
         return response
 
