@@ -10,7 +10,7 @@ from tests.e2e.conftest import Authenticator, Server
 
 
 def passkey_names(page: Page) -> list[str]:
-    return [field.input_value() for field in page.locator("#passkeys > li").get_by_label("Name", exact=True).all()]
+    return [field.input_value() for field in page.locator("#passkeys > li").get_by_label(re.compile("^Name of passkey")).all()]
 
 
 def test_add_a_spare_passkey_and_remove_the_first(server: Server, page: Page, authenticator: Authenticator,
@@ -19,7 +19,7 @@ def test_add_a_spare_passkey_and_remove_the_first(server: Server, page: Page, au
     page.get_by_role("link", name="Account", exact=True).click()
     passkeys = page.locator("#passkeys > li")
     expect(passkeys).to_have_count(1)
-    expect(passkeys.get_by_label("Name", exact=True)).to_have_value("Work phone")
+    expect(passkeys.get_by_label("Name of passkey “Work phone”", exact=True)).to_have_value("Work phone")
     # With one passkey there is nothing to remove: it would lock the person out.
     expect(page.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
 
@@ -53,7 +53,7 @@ def test_add_a_spare_passkey_and_remove_the_first(server: Server, page: Page, au
     expect(page).to_have_url(re.compile(r"/account\?done=removed$"))
     expect(page.get_by_role("status").filter(has_text="Passkey removed.")).to_be_visible()
     expect(passkeys).to_have_count(1)
-    expect(passkeys.get_by_label("Name", exact=True)).to_have_value("Spare phone")
+    expect(passkeys.get_by_label("Name of passkey “Spare phone”", exact=True)).to_have_value("Spare phone")
     expect(page.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
     # The fresh check was answered by the spare (the phone was not touched).
     assert authenticator.credentials(spare)[0]["signCount"] > spare_count_before
