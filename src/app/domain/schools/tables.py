@@ -18,6 +18,8 @@ class School(Table):
     la_code = Varchar(length=3)
     establishment_number = Varchar(length=4)
     created_at = Timestamptz()
+    # Bumped by every change to the school's pupils, so each process knows when its lookup index is stale.
+    pupils_changed_at = Timestamptz(null=True, default=None)
 
 
 class Person(Table):
