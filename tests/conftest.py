@@ -199,3 +199,27 @@ async def passkey_sign_in(client: httpx.AsyncClient, authenticator: SoftAuthenti
     assert options.status_code == 200, options.text
     credential = authenticator.get(options.json()["publicKey"], **forge)
     return await post_json(client, "/auth/signin", {"key": options.json()["key"], "credential": credential})
+
+
+async def add_pupil(school_id: int, first: str, last: str, *, year: str = "9", form: str = "9A", **fields) -> int:
+    """A synthetic pupil for a test, in a tutor group made on demand."""
+    import datetime as dt
+
+    from app.domain.pupils.service import mark_changed
+    from app.domain.pupils.tables import Pupil, TutorGroup
+
+    group = await TutorGroup.select(TutorGroup.id).where(
+        (TutorGroup.school == school_id) & (TutorGroup.name == form)).first()
+    if group:
+        group_id = group["id"]
+    else:
+        tg = TutorGroup(school=school_id, name=form, year_code=year, tutor_name=fields.pop("tutor_name", ""))
+        await tg.save()
+        group_id = tg.id
+    count = await Pupil.count()
+    pupil = Pupil(school=school_id, mis_id=f"T{count + 1}", upn=fields.pop("upn", f"X{count + 1:012d}"),
+                  legal_first_name=first, legal_last_name=last, date_of_birth=fields.pop("dob", dt.date(2012, 3, 4)),
+                  year_code=year, tutor_group=group_id, created_at=clock.now(), **fields)
+    await pupil.save()
+    await mark_changed(school_id)
+    return pupil.id

@@ -31,6 +31,7 @@ from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.auth import AuthController
 from app.controllers.home import HomeController
+from app.controllers.pupils import PupilsController
 from app.domain.accounts.service import load_actor
 from app.domain.audit.service import Origin
 from app.errors import error_handler
@@ -138,7 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                         cache_control=None, opt={"exclude_from_auth": True})
 
     app = Litestar(
-        route_handlers=[HomeController, AuthController, AccountController, AdminController, static],
+        route_handlers=[HomeController, AuthController, AccountController, AdminController, PupilsController, static],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

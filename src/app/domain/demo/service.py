@@ -64,7 +64,7 @@ async def generate_pupils(school_id: int, count: int, *, seed: int = 1, years: r
                 groups.setdefault(year, []).append(tg.id)
 
         pupils, families = [], []
-        serial = rng.randrange(1000)
+        serials: dict[int, int] = {}  # year of issue -> last serial used, so UPNs never repeat
         while len(pupils) < count:
             fake = fakers[rng.choices(locales, weights)[0]]
             surname = fake.last_name()
@@ -79,10 +79,13 @@ async def generate_pupils(school_id: int, count: int, *, seed: int = 1, years: r
                 birth = start + dt.timedelta(days=rng.randrange(365))
                 female = rng.random() < 0.5
                 first = fake.first_name_female() if female else fake.first_name_male()
-                serial += 1
+                issued = birth.year + 4
+                serials[issued] = serial = serials.get(issued, rng.randrange(100)) + 1
+                if serial > 999:
+                    raise ValueError("more than 900 pupils in one year group: use another establishment number")
                 pupil = Pupil(
                     school=school_id, mis_id=f"MIS{seed}{len(pupils):06d}",
-                    upn=make_upn(rng, school["la_code"], school["establishment_number"], birth.year + 4, serial),
+                    upn=make_upn(rng, school["la_code"], school["establishment_number"], issued, serial),
                     legal_first_name=first, legal_last_name=surname,
                     preferred_first_name=first if rng.random() > 0.08 else first[:3],
                     date_of_birth=birth, year_code=str(year),

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
+from rapidfuzz import fuzz, process
 
 from app import clock
+from app.domain.audit import service as audit
+from app.domain.audit.tables import AuditEvent
+from app.domain.pupils.tables import Contact, Pupil
+from app.domain.schools import service as schools
+from app.domain.schools.service import Actor
 from app.domain.schools.tables import School
-from app.errors import BadRequest
+from app.errors import BadRequest, NotFound
+
+_SEN = Path(__file__).resolve().parents[2] / "reference" / "sen.csv"
+
+
+def _sen_codes() -> tuple[dict[str, str], dict[str, str]]:
+    """SEN provision and need codes, from the reference data shipped with the app."""
+    provision, need = {}, {}
+    if _SEN.exists():
+        with _SEN.open(newline="") as f:
+            for row in csv.DictReader(f):
+                (provision if row["kind"] == "provision" else need)[row["code"]] = row["meaning"]
+    return provision, need
+
+
+SEN_PROVISION, SEN_NEEDS = _sen_codes()
 
 PHOTO_PX, THUMB_PX = 400, 96
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -37,3 +65,302 @@ def prepare_photo(data: bytes) -> tuple[bytes, bytes]:
 async def mark_changed(school_id: int) -> None:
     """Call in the same transaction as any change to a school's pupils: lookup indexes rebuild from it."""
     await School.update({School.pupils_changed_at: clock.now()}).where(School.id == school_id)
+
+
+# Who sees what ---------------------------------------------------------------------------------------
+# DESIGN.md: staff see name, photo, year/form and the care flags they must know; guests only name, photo and
+# form; responders add family contacts; pastoral, heads of year and the DSL team see the pastoral record.
+SEES_CARE_FLAGS = ("staff", "responder", "pastoral", "head_of_year", "dsl", "admin")
+SEES_CONTACTS = ("responder", "pastoral", "head_of_year", "dsl")
+SEES_PASTORAL = ("pastoral", "head_of_year", "dsl")
+SEES_SAFEGUARDING = ("dsl",)
+
+
+def can_look_up(actor: Actor) -> bool:
+    return actor.school_id is not None and bool(actor.roles)
+
+
+# Matching --------------------------------------------------------------------------------------------
+# Letters NFKD does not take apart, common in the names of UK pupils.
+_LATIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th",
+                        "ð": "d", "ħ": "h"})
+_YEAR = re.compile(r"\b(?:year|yr|y)\s*(\d{1,2})\b")
+_UPN = re.compile(r"^[a-z]\d{12}$|^[a-z]\d{11}[a-z]$")
+RESULT_LIMIT = 20
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, no apostrophes; other punctuation becomes a space: 'Siobhán O'Connor' → 'siobhan oconnor'."""
+    text = unicodedata.normalize("NFKD", (text or "").lower().translate(_LATIN))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"['’`ʼ]", "", text)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    first: str
+    last: str
+    preferred: str
+    preferred_last: str
+    year: str
+    tutor_group: str
+    upn: str
+    left: bool
+    sen: str
+    medical: bool
+    has_photo: bool
+    first_tokens: frozenset[str]
+    last_tokens: frozenset[str]
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.preferred or self.first} {self.preferred_last or self.last}"
+
+    @property
+    def initials(self) -> str:
+        return ((self.preferred or self.first)[:1] + (self.preferred_last or self.last)[:1]).upper()
+
+
+@dataclass
+class SchoolIndex:
+    stamp: Any
+    entries: list[Entry]
+    vocabulary: list[str] = field(default_factory=list)
+    holders: dict[str, list[int]] = field(default_factory=dict)  # token -> positions in entries
+    groups: dict[str, list[int]] = field(default_factory=dict)  # folded tutor group -> positions
+
+    def __post_init__(self) -> None:
+        for pos, entry in enumerate(self.entries):
+            for token in entry.first_tokens | entry.last_tokens:
+                self.holders.setdefault(token, []).append(pos)
+            self.groups.setdefault(fold(entry.tutor_group), []).append(pos)
+        self.vocabulary = list(self.holders)
+
+
+_indexes: dict[int, SchoolIndex] = {}
+
+
+def _name_tokens(*names: str) -> frozenset[str]:
+    tokens: set[str] = set()
+    for name in names:
+        folded = fold(name)
+        if folded:
+            tokens.update(folded.split())
+            tokens.add(folded.replace(" ", ""))  # "Smith-Jones" is also "smithjones"
+    return frozenset(tokens)
+
+
+async def _school_index(school_id: int) -> SchoolIndex:
+    """The school's lookup index, rebuilt only when its pupils have changed (any process may change them)."""
+    school = await School.select(School.pupils_changed_at).where(School.id == school_id).first()
+    stamp = school["pupils_changed_at"] if school else None
+    index = _indexes.get(school_id)
+    if index is not None and index.stamp == stamp:
+        return index
+    rows = await Pupil.select(
+        Pupil.id, Pupil.legal_first_name, Pupil.legal_last_name, Pupil.preferred_first_name,
+        Pupil.preferred_last_name, Pupil.year_code, Pupil.tutor_group.name, Pupil.upn, Pupil.left_on,
+        Pupil.sen_provision, Pupil.medical_alert,
+    ).where(Pupil.school == school_id)
+    with_photo = {r["id"] for r in await Pupil.select(Pupil.id).where(
+        (Pupil.school == school_id) & Pupil.photo_thumb.is_not_null())}
+    entries = [Entry(
+        id=r["id"], first=r["legal_first_name"], last=r["legal_last_name"], preferred=r["preferred_first_name"],
+        preferred_last=r["preferred_last_name"], year=r["year_code"], tutor_group=r["tutor_group.name"] or "",
+        upn=r["upn"].lower(), left=r["left_on"] is not None, sen=r["sen_provision"],
+        medical=bool(r["medical_alert"]), has_photo=r["id"] in with_photo,
+        first_tokens=_name_tokens(r["legal_first_name"], r["preferred_first_name"]),
+        last_tokens=_name_tokens(r["legal_last_name"], r["preferred_last_name"]),
+    ) for r in rows]
+    index = SchoolIndex(stamp=stamp, entries=entries)
+    _indexes[school_id] = index
+    return index
+
+
+def _term_matches(index: SchoolIndex, term: str) -> dict[str, float]:
+    """Tokens a typed term could mean, scored: exact 1.0, prefix 0.9, a small typo up to 0.75."""
+    found: dict[str, float] = {}
+    for token in index.vocabulary:
+        if token == term:
+            found[token] = 1.0
+        elif token.startswith(term):
+            found[token] = 0.9 - 0.01 * min(len(token) - len(term), 10)
+    if len(term) >= 3:
+        # Typos: whole-token similarity, and similarity with the token's start (still typing).
+        cutoff = 72 if len(term) >= 5 else 66
+        for token, score, _ in process.extract(term, index.vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff,
+                                               limit=None):
+            found.setdefault(token, 0.75 * score / 100)
+        prefixes = [token[: len(term)] for token in index.vocabulary]
+        for _, score, pos in process.extract(term, prefixes, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None):
+            found.setdefault(index.vocabulary[pos], 0.7 * score / 100)
+    return found
+
+
+def rank(index: SchoolIndex, query: str, *, include_left: bool = False, limit: int = RESULT_LIMIT) -> list[Entry]:
+    """Best matches first for what someone typed: names (any order, initials, typos), form, year or UPN."""
+    folded = fold(query)
+    year = None
+    if match := _YEAR.search(folded):
+        year = str(int(match.group(1)))
+        folded = _YEAR.sub(" ", folded)
+    terms = folded.split()
+    if not terms and not year:
+        return []
+    candidates: list[int] | None = None
+    if len(terms) == 1 and _UPN.match(terms[0]):
+        candidates = [p for p, e in enumerate(index.entries) if e.upn == terms[0]]
+        terms = []
+    elif terms and terms[0] in index.groups:  # "7a", "10 kxl" as typed
+        candidates, terms = index.groups[terms[0]], terms[1:]
+    elif len(terms) == 1 and terms[0].isdigit() and year is None:
+        year, terms = str(int(terms[0])), []
+
+    scores: dict[int, float] = {}
+    pool = range(len(index.entries)) if candidates is None else candidates
+    for pos in pool:
+        entry = index.entries[pos]
+        if (entry.left and not include_left) or (year and entry.year != year):
+            continue
+        scores[pos] = 0.0
+    for i, term in enumerate(terms):
+        matches = _term_matches(index, term)
+        hits: dict[int, float] = {}
+        for token, score in matches.items():
+            for pos in index.holders[token]:
+                if pos not in scores:
+                    continue
+                entry = index.entries[pos]
+                # "j smith": a first term that is an initial or a first name, then a surname, ranks higher.
+                if len(term) == 1 and token not in entry.first_tokens:
+                    continue
+                bonus = 0.05 if (i == 0 and token in entry.first_tokens and len(terms) > 1) or (
+                    i == len(terms) - 1 and token in entry.last_tokens and len(terms) > 1) else 0.0
+                if score + bonus > hits.get(pos, 0.0):
+                    hits[pos] = score + bonus
+        scores = {pos: total + hits[pos] for pos, total in scores.items() if pos in hits}
+    ordered = sorted(scores, key=lambda p: (-scores[p], index.entries[p].last.lower(), index.entries[p].first.lower()))
+    return [index.entries[p] for p in ordered[:limit]]
+
+
+async def search(actor: Actor, query: str, *, include_left: bool = False) -> list[Entry]:
+    """Pupils of the actor's school matching what they typed (never another school's)."""
+    if not can_look_up(actor):
+        raise NotFound()
+    query = (query or "")[:100]
+    return rank(await _school_index(actor.school_id), query, include_left=include_left)
+
+
+async def recently_viewed(actor: Actor, limit: int = 8) -> list[Entry]:
+    """The pupils whose profiles the actor opened most recently at this school, newest first."""
+    if not can_look_up(actor):
+        return []
+    rows = await AuditEvent.select(AuditEvent.subject_id).where(
+        (AuditEvent.actor == actor.person_id) & (AuditEvent.action == "pupil.viewed")
+        & (AuditEvent.school == actor.school_id)).order_by(AuditEvent.id, ascending=False).limit(60)
+    index = await _school_index(actor.school_id)
+    by_id = {e.id: e for e in index.entries}
+    seen: list[Entry] = []
+    for row in rows:
+        entry = by_id.get(int(row["subject_id"])) if row["subject_id"].isdigit() else None
+        if entry and entry not in seen:
+            seen.append(entry)
+        if len(seen) == limit:
+            break
+    return seen
+
+
+# Profile ---------------------------------------------------------------------------------------------
+
+def age_on(birth: dt.date, today: dt.date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+async def _visible_pupil(actor: Actor, pupil_id: int, *columns: Any) -> dict:
+    if not can_look_up(actor):
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    row = await Pupil.select(*columns).where((Pupil.id == pupil_id) & (Pupil.school == actor.school_id)).first()
+    if not row:
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    return row
+
+
+async def open_profile(actor: Actor, pupil_id: int) -> dict[str, Any]:
+    """What this actor may see of one pupil of their school; the view is audited."""
+    row = await _visible_pupil(
+        actor, pupil_id, Pupil.id, Pupil.legal_first_name, Pupil.legal_last_name, Pupil.preferred_first_name,
+        Pupil.preferred_last_name, Pupil.date_of_birth, Pupil.year_code, Pupil.tutor_group.name,
+        Pupil.tutor_group.tutor_name, Pupil.house, Pupil.keyworker, Pupil.sen_provision, Pupil.sen_need,
+        Pupil.medical_alert, Pupil.medical_action, Pupil.allergies, Pupil.attendance_percent, Pupil.speak_to_dsl,
+        Pupil.safeguarding_marker, Pupil.left_on, Pupil.upn)
+    has_photo = await Pupil.exists().where((Pupil.id == pupil_id) & Pupil.photo.is_not_null())
+    sees = {
+        "care": actor.has(*SEES_CARE_FLAGS), "contacts": actor.has(*SEES_CONTACTS),
+        "pastoral": actor.has(*SEES_PASTORAL), "safeguarding": actor.has(*SEES_SAFEGUARDING),
+    }
+    first, last = row["preferred_first_name"] or row["legal_first_name"], row["preferred_last_name"] or row["legal_last_name"]
+    profile: dict[str, Any] = {
+        "id": row["id"], "name": f"{first} {last}", "initials": (first[:1] + last[:1]).upper(),
+        "tutor_group": row["tutor_group.name"] or "", "has_photo": has_photo, "sees": sees,
+        "left_on": row["left_on"],
+    }
+    if sees["care"]:
+        legal = f"{row['legal_first_name']} {row['legal_last_name']}"
+        profile.update({
+            "legal_name": legal if legal != profile["name"] else "", "year": row["year_code"],
+            "tutor": row["tutor_group.tutor_name"] or "", "house": row["house"], "keyworker": row["keyworker"],
+            "sen_provision": SEN_PROVISION.get(row["sen_provision"], ""), "sen_code": row["sen_provision"],
+            "sen_need": SEN_NEEDS.get(row["sen_need"], row["sen_need"]), "medical_alert": row["medical_alert"],
+            "medical_action": row["medical_action"], "allergies": row["allergies"],
+        })
+    if sees["pastoral"]:
+        today = clock.now().date()
+        profile.update({"date_of_birth": row["date_of_birth"], "age": age_on(row["date_of_birth"], today),
+                        "attendance_percent": row["attendance_percent"], "upn": row["upn"]})
+    # Others never learn why; the DSL team sees the marker itself.
+    profile["speak_to_dsl"] = row["speak_to_dsl"]
+    if sees["safeguarding"]:
+        profile["safeguarding_marker"] = row["safeguarding_marker"]
+    if sees["contacts"]:
+        profile["contacts"] = await _contacts(pupil_id)
+    profile["timeline"] = await timeline(actor, pupil_id) if sees["pastoral"] else []
+    async with schools.db().transaction():
+        await audit.record("pupil.viewed", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="pupil", subject_id=pupil_id, origin=actor.origin)
+    return profile
+
+
+def _dial(phone: str) -> str:
+    """A tel:/sms: target: digits and a leading +, nothing else."""
+    phone = phone.strip()
+    return ("+" if phone.startswith("+") else "") + re.sub(r"\D", "", phone)
+
+
+async def _contacts(pupil_id: int) -> list[dict]:
+    rows = await Contact.select(
+        Contact.name, Contact.relationship, Contact.phone, Contact.email, Contact.priority,
+        Contact.parental_responsibility, Contact.no_contact,
+    ).where(Contact.pupil == pupil_id).order_by(Contact.priority).order_by(Contact.id)
+    for r in rows:
+        r["dial"] = _dial(r["phone"]) if r["phone"] and not r["no_contact"] else ""
+    return rows
+
+
+async def timeline(actor: Actor, pupil_id: int, limit: int = 20) -> list[dict]:
+    """Recent activity about a pupil, newest first: each later feature adds its entries here.
+
+    An entry is {"at", "kind", "title", "detail"}; templates/pupils/_timeline.html renders them.
+    """
+    entries: list[dict] = []
+    return sorted(entries, key=lambda e: e["at"], reverse=True)[:limit]
+
+
+async def photo(actor: Actor, pupil_id: int, *, thumb: bool) -> bytes:
+    column = Pupil.photo_thumb if thumb else Pupil.photo
+    row = await _visible_pupil(actor, pupil_id, column)
+    data = row[column._meta.name]
+    if not data:
+        raise NotFound("No photo.")
+    return bytes(data)
