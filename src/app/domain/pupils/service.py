@@ -187,9 +187,10 @@ def _term_matches(index: SchoolIndex, term: str) -> dict[str, float]:
             found[token] = 1.0
         elif token.startswith(term):
             found[token] = 0.9 - 0.01 * min(len(token) - len(term), 10)
-    if len(term) >= 3:
-        # Typos: whole-token similarity, and similarity with the token's start (still typing).
-        cutoff = 72 if len(term) >= 5 else 66
+    if len(term) >= 4:
+        # Typos: whole-token similarity, and similarity with the token's start (still typing). Three letters
+        # are too few to tell a typo from another name, so they only ever match exactly or as a prefix.
+        cutoff = 75
         for token, score, _ in process.extract(term, index.vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff,
                                                limit=None):
             found.setdefault(token, 0.75 * score / 100)
