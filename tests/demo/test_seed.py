@@ -37,3 +37,21 @@ async def test_names_come_from_many_origins(database):
     surnames = {p["legal_last_name"] for p in await Pupil.select(Pupil.legal_last_name)}
     assert any(any(ord(ch) > 127 for ch in name) for name in surnames)  # accents and other scripts' letters
     assert len(surnames) > 150
+
+
+async def test_a_trust_of_any_size_has_valid_upns_in_every_school(database):
+    from app.domain.demo.service import generate_trust
+    from app.domain.schools.tables import School
+
+    school_ids = await generate_trust(slug="synthetic", schools_count=3, pupils=100, seed=3)
+    assert len(school_ids) == 3
+    counts = [await Pupil.count().where(Pupil.school == s) for s in school_ids]
+    assert sorted(counts) == [33, 33, 34]
+    assert all(upn.is_valid(p["upn"]) for p in await Pupil.select(Pupil.upn))
+    assert len({s["trust"] for s in await School.select(School.trust).where(School.id.is_in(school_ids))}) == 1
+
+
+async def test_the_demo_school_has_placeholder_photos(database):
+    await seed_demo(pupil_count=30)
+    with_photo = await Pupil.count().where(Pupil.photo_thumb.is_not_null())
+    assert 0 < with_photo <= 30

@@ -6,13 +6,17 @@ No real pupil data is ever used. Names come from Faker's locales for the many or
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
+from functools import cache
 
 from faker import Faker
+from PIL import Image, ImageDraw
 from stdnum.gb import upn as upn_check
 
 from app import clock
 from app.domain.audit.service import CLI
+from app.domain.pupils.service import mark_changed, prepare_photo
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.schools import service as schools
 from app.domain.schools.tables import School, Trust
@@ -24,6 +28,9 @@ DEMO_TRUST = "demo"
 DEMO_SCHOOL = "oakfield"
 DEMO_ADMIN = "admin@oakfield.example"
 FORMS = "ABCDEFGH"
+LA_CODES = ["801", "802", "803", "330", "335", "336", "340", "341", "343", "344"]  # real LA numbers: UPNs validate
+BACKGROUNDS = [(214, 228, 240), (226, 236, 220), (240, 226, 214), (232, 222, 240)]
+SILHOUETTES = [(92, 104, 120), (120, 96, 80), (70, 70, 80), (150, 120, 100)]
 RELATIONSHIPS = [("Mother", True), ("Father", True), ("Stepfather", False), ("Grandmother", False),
                  ("Aunt", False), ("Carer", True)]
 DEMO_STAFF = [
@@ -43,7 +50,25 @@ def make_upn(rng: random.Random, la_code: str, establishment: str, year_of_issue
     return upn_check.calc_check_digit(body) + body
 
 
-async def generate_pupils(school_id: int, count: int, *, seed: int = 1, years: range = range(7, 12)) -> int:
+@cache
+def placeholder_photos() -> list[tuple[bytes, bytes]]:
+    """A dozen generated head-and-shoulders silhouettes (photo, thumbnail): never a real face."""
+    out = []
+    for i in range(12):
+        hue = BACKGROUNDS[i % len(BACKGROUNDS)]
+        img = Image.new("RGB", (400, 400), hue)
+        draw = ImageDraw.Draw(img)
+        tone = SILHOUETTES[i % len(SILHOUETTES)]
+        draw.ellipse([130, 70 + i % 3 * 6, 270, 230], fill=tone)  # head
+        draw.ellipse([60, 250, 340, 520], fill=tone)  # shoulders
+        buf = io.BytesIO()
+        img.save(buf, "PNG")
+        out.append(prepare_photo(buf.getvalue()))
+    return out
+
+
+async def generate_pupils(school_id: int, count: int, *, seed: int = 1, years: range = range(7, 12),
+                          photos: bool = False) -> int:
     """Add `count` synthetic pupils with families to a school (bulk inserts); returns how many."""
     rng = random.Random(seed)
     fakers = {loc: Faker(loc) for loc in LOCALES}
@@ -94,6 +119,8 @@ async def generate_pupils(school_id: int, count: int, *, seed: int = 1, years: r
                     medical_alert=rng.choice(["Asthma: inhaler in bag", "Nut allergy: adrenaline pen at reception",
                                               "Epilepsy: see care plan"]) if rng.random() < 0.06 else "",
                     created_at=now)
+                if photos and rng.random() < 0.9:  # a few pupils never have a photo taken
+                    pupil.photo, pupil.photo_thumb = rng.choice(placeholder_photos())
                 pupils.append(pupil)
                 family_pupils.append(pupil)
             families.append((family_pupils, parent_names, surname))
@@ -112,7 +139,25 @@ async def generate_pupils(school_id: int, count: int, *, seed: int = 1, years: r
                         priority=priority, parental_responsibility=True, no_contact=rng.random() < 0.02))
         for start in range(0, len(contacts), 500):
             await Contact.insert(*contacts[start:start + 500])
+        await mark_changed(school_id)
     return len(pupils)
+
+
+async def generate_trust(*, slug: str, schools_count: int, pupils: int, seed: int = 1,
+                         photos: bool = False) -> list[int]:
+    """A synthetic trust of `schools_count` secondary schools sharing `pupils` between them; returns school ids."""
+    now = clock.now()
+    trust = Trust(name=f"{slug.title()} Trust (synthetic)", slug=slug, created_at=now)
+    await trust.save()
+    school_ids = []
+    per_school, extra = divmod(pupils, schools_count)
+    for n in range(schools_count):
+        school = School(trust=trust.id, name=f"{slug.title()} School {n + 1}", slug=f"{slug}-{n + 1}",
+                        la_code=LA_CODES[n % len(LA_CODES)], establishment_number=f"{4100 + n:04d}", created_at=now)
+        await school.save()
+        await generate_pupils(school.id, per_school + (1 if n < extra else 0), seed=seed * 1000 + n, photos=photos)
+        school_ids.append(school.id)
+    return school_ids
 
 
 async def seed_demo(pupil_count: int = 1000) -> tuple[bool, int]:
@@ -130,5 +175,5 @@ async def seed_demo(pupil_count: int = 1000) -> tuple[bool, int]:
     for email, name, roles in DEMO_STAFF:
         ids[email] = await schools.add_person(email=email, display_name=name, school_id=school_id, roles=roles,
                                               actor=None, origin=CLI)
-    await generate_pupils(school_id, pupil_count, seed=2026)
+    await generate_pupils(school_id, pupil_count, seed=2026, photos=True)
     return True, ids[DEMO_ADMIN]
