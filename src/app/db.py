@@ -74,3 +74,16 @@ async def database_answers(timeout: float = 2.0) -> bool:
         return True
     except Exception:
         return False
+
+
+def atomic():
+    """A write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so two writers queue
+    for it instead of one failing when a read turns into a write; PostgreSQL needs nothing special."""
+    from piccolo.engine.sqlite import TransactionType
+
+    from app.domain.schools.tables import Trust
+
+    engine = Trust._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from litestar import Litestar, Request
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
@@ -22,6 +23,7 @@ from litestar.middleware import (
     DefineMiddleware,
 )
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,10 +32,14 @@ from app import db
 from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.auth import AuthController
+from app.controllers.concerns import ConcernsController
 from app.controllers.home import HomeController
+from app.controllers.incidents import IncidentsController, IncidentSettingsController
+from app.controllers.notifications import NotificationsController
 from app.controllers.pupils import PupilsController
 from app.domain.accounts.service import load_actor
 from app.domain.audit.service import Origin
+from app.domain.notifications import service as notifications
 from app.errors import error_handler
 from app.settings import PROJECT_ROOT, Settings
 
@@ -138,8 +144,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                         send_as_attachment=False, include_in_schema=False,
                                         cache_control=None, opt={"exclude_from_auth": True})
 
+    # Live updates fan out through channels: the memory backend serves one process.
+    channels = ChannelsPlugin(backend=MemoryChannelsBackend(history=0), arbitrary_channels_allowed=True)
+
+    async def publish(names: list[str], data: object) -> None:
+        channels.publish(data, names)
+
+    notifications.set_publisher(publish)
+
     app = Litestar(
-        route_handlers=[HomeController, AuthController, AccountController, AdminController, PupilsController, static],
+        plugins=[channels],
+        route_handlers=[HomeController, AuthController, AccountController, AdminController, PupilsController,
+                        IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
+                        static],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

@@ -6,12 +6,19 @@ from piccolo.conf.apps import AppConfig
 
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.audit.tables import AuditEvent
+from app.domain.concerns.tables import Concern, ConcernEntry
+from app.domain.imports.tables import ImportBatch
+from app.domain.incidents.tables import (Category, CategoryWatcher, FollowUpAction, Incident, IncidentPupil,
+                                         IncidentVersion, Location, Statement)
+from app.domain.notifications.tables import IdempotencyReceipt, Notification
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.schools.tables import Membership, Person, School, Trust
 
 # Ordered so that deleting in reverse order respects foreign keys.
 TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, Challenge,
-          AuditEvent, TutorGroup, Pupil, Contact]
+          AuditEvent, TutorGroup, Pupil, Contact, Category, CategoryWatcher, Location, Incident, IncidentPupil,
+          FollowUpAction, Statement, IncidentVersion, Concern, ConcernEntry, Notification, IdempotencyReceipt,
+          ImportBatch]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",

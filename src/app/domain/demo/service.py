@@ -16,6 +16,7 @@ from stdnum.gb import upn as upn_check
 
 from app import clock
 from app.domain.audit.service import CLI
+from app.domain.incidents.service import ensure_defaults
 from app.domain.pupils.service import mark_changed, prepare_photo
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.schools import service as schools
@@ -155,6 +156,7 @@ async def generate_trust(*, slug: str, schools_count: int, pupils: int, seed: in
         school = School(trust=trust.id, name=f"{slug.title()} School {n + 1}", slug=f"{slug}-{n + 1}",
                         la_code=LA_CODES[n % len(LA_CODES)], establishment_number=f"{4100 + n:04d}", created_at=now)
         await school.save()
+        await ensure_defaults(school.id)
         await generate_pupils(school.id, per_school + (1 if n < extra else 0), seed=seed * 1000 + n, photos=photos)
         school_ids.append(school.id)
     return school_ids

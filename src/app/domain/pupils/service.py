@@ -354,7 +354,9 @@ async def timeline(actor: Actor, pupil_id: int, limit: int = 20) -> list[dict]:
 
     An entry is {"at", "kind", "title", "detail"}; templates/pupils/_timeline.html renders them.
     """
-    entries: list[dict] = []
+    from app.domain.incidents.service import timeline_entries as incidents  # features add their entries here
+
+    entries: list[dict] = [*await incidents(pupil_id)]
     return sorted(entries, key=lambda e: e["at"], reverse=True)[:limit]
 
 

@@ -248,4 +248,7 @@ async def create_trust_with_school(*, trust_name: str, trust_slug: str, school_n
         school = School(trust=trust.id, name=school_name, slug=school_slug, la_code=la_code,
                         establishment_number=establishment_number, urn=urn, created_at=now)
         await school.save()
+        from app.domain.incidents.service import ensure_defaults
+
+        await ensure_defaults(school.id)
     return school.id

@@ -42,3 +42,4 @@ class Membership(Table):
     school = ForeignKey(references=School, on_delete=OnDelete.restrict, null=True, index=True)
     role = Varchar(length=20)
     created_at = Timestamptz()
+    years = Varchar(length=60, default="")  # for a head of year: the NC year codes they lead, comma-separated

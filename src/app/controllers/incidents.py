@@ -1,0 +1,210 @@
+"""Quick entry of incidents and rewards, the follow-up list, an incident's page, and school settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect
+
+from app.controllers import CurrentActor
+from app.domain.incidents import service as incidents
+from app.domain.incidents.service import IncidentForm, ValidationFailed
+from app.domain.notifications.service import clean_key, request_hash
+from app.domain.pupils import service as pupils
+from app.domain.schools.service import Actor
+from app.errors import NotFound
+from app.rendering import render
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def submission_key(request: Request, data: dict[str, Any]) -> str | None:
+    """The idempotency key the page minted: the Idempotency-Key header (the outbox) or the form field."""
+    return clean_key(request.headers.get("idempotency-key") or data.get("idempotency_key"))
+
+
+async def quick_entry_context(actor: Actor, form: IncidentForm | None = None, errors: dict | None = None,
+                              logged: int | None = None) -> dict[str, Any]:
+    cats = await incidents.categories(actor.school_id)
+    form = form or IncidentForm()
+    chosen = []
+    if form.pupil_ids:
+        index = {e.id: e for e in (await pupils._school_index(actor.school_id)).entries}
+        for i, pid in enumerate(form.pupil_ids):
+            entry = index.get(int(pid)) if pid.isdigit() else None
+            if entry:
+                chosen.append({"id": entry.id, "name": entry.display_name, "meta": entry.tutor_group,
+                               "role": form.roles[i] if i < len(form.roles) else "involved"})
+    last = await incidents.last_location(actor)
+    return {
+        "actor": actor, "form": form, "errors": errors or {}, "chosen": chosen,
+        "negative": [c for c in cats if c["kind"] == "negative"], "positive": [c for c in cats if c["kind"] == "positive"],
+        "locations": await incidents.locations(actor.school_id),
+        "location_id": form.location_id or (str(last) if last else ""),
+        "now": incidents.local_now().strftime("%Y-%m-%dT%H:%M"), "roles": incidents.PUPIL_ROLES,
+        "today": await incidents.logged_today(actor), "recent": await pupils.recently_viewed(actor),
+        "key": str(uuid.uuid4()), "logged": logged, "note_limit": incidents.NOTE_LIMIT,
+    }
+
+
+class IncidentsController(Controller):
+    path = "/incidents"
+
+    @get("/new", name="incidents.new")
+    async def new(self, request: Request, actor: CurrentActor, logged: FromQuery[int | None] = None,
+                  pupil: FromQuery[int | None] = None) -> Response:
+        if not incidents.can_log(actor):
+            raise NotFound()
+        form = IncidentForm(pupil_ids=[str(pupil)], roles=["instigator"]) if pupil else None
+        return render(request, "incidents/new.html", await quick_entry_context(actor, form, logged=logged))
+
+    @post("/pick", name="incidents.pick", status_code=200)
+    async def pick(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        results = await pupils.search(actor, str(data.get("q", "")))
+        return render(request, "incidents/_pick.html", {"results": results, "actor": actor})
+
+    @post("/", name="incidents.create")
+    async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        form = IncidentForm(
+            pupil_ids=as_list(data.get("pupil_id")), roles=as_list(data.get("role")),
+            category_id=str(data.get("category_id", "")), pupil_categories=as_list(data.get("pupil_category")),
+            location_id=str(data.get("location_id", "")), occurred_at=str(data.get("occurred_at", "")),
+            note=str(data.get("note", "")))
+        key = submission_key(request, data)
+        try:
+            incident_id = await incidents.record_incident(actor, form, key=key,
+                                                          digest=request_hash(request.url.path, data))
+        except ValidationFailed as exc:
+            context = await quick_entry_context(actor, form, exc.errors)
+            context["key"] = key or context["key"]  # a corrected resubmission is still the same entry
+            return render(request, "incidents/new.html", context, status=400)
+        return Redirect(f"/incidents/new?logged={incident_id}", status_code=303)
+
+    @get("/follow-up", name="incidents.follow_up")
+    async def follow_up(self, request: Request, actor: CurrentActor) -> Response:
+        rows = await incidents.follow_up_list(actor)
+        return render(request, "incidents/follow_up.html", {"actor": actor, "rows": rows,
+                                                             "statuses": incidents.STATUSES})
+
+    @get("/rewards", name="incidents.rewards")
+    async def rewards(self, request: Request, actor: CurrentActor, year: FromQuery[str] = "7") -> Response:
+        totals = await incidents.rewards_totals(actor, year)
+        return render(request, "incidents/rewards.html", {"actor": actor, "totals": totals,
+                                                           "years": [str(y) for y in range(7, 14)]})
+
+    @get("/{incident_id:int}", name="incidents.view")
+    async def view(self, request: Request, actor: CurrentActor, incident_id: FromPath[int]) -> Response:
+        return render(request, "incidents/view.html", await self._context(actor, incident_id))
+
+    async def _context(self, actor: Actor, incident_id: int, errors: dict | None = None) -> dict[str, Any]:
+        return {"actor": actor, "incident": await incidents.view_incident(actor, incident_id), "errors": errors or {},
+                "statuses": incidents.STATUSES, "actions": incidents.ACTIONS, "roles": incidents.PUPIL_ROLES,
+                "reasons": incidents.EXCLUSION_REASONS, "kinds": incidents.STATEMENT_KINDS,
+                "locations": await incidents.locations(actor.school_id),
+                "categories": await incidents.categories(actor.school_id),
+                "to_local": lambda d: d.astimezone(incidents.LONDON)}
+
+    async def _again(self, request: Request, actor: Actor, incident_id: int, exc: ValidationFailed) -> Response:
+        return render(request, "incidents/view.html", await self._context(actor, incident_id, exc.errors), status=400)
+
+    @post("/links/{link_id:int}/status", name="incidents.status")
+    async def status(self, request: Request, actor: CurrentActor, link_id: FromPath[int], data: Form) -> Response:
+        incident_id = await incidents.set_status(actor, link_id, str(data.get("status", "")))
+        return Redirect(f"/incidents/{incident_id}", status_code=303)
+
+    @post("/links/{link_id:int}/actions", name="incidents.action")
+    async def action(self, request: Request, actor: CurrentActor, link_id: FromPath[int], data: Form) -> Response:
+        try:
+            incident_id = await incidents.record_action(actor, link_id, str(data.get("action", "")),
+                                                        str(data.get("note", "")), as_list(data.get("reasons")))
+        except ValidationFailed as exc:
+            return await self._again(request, actor, int(data.get("incident_id", 0) or 0), exc)
+        return Redirect(f"/incidents/{incident_id}", status_code=303)
+
+    @post("/{incident_id:int}/statements", name="incidents.statement")
+    async def statement(self, request: Request, actor: CurrentActor, incident_id: FromPath[int], data: Form) -> Response:
+        try:
+            await incidents.add_statement(actor, incident_id, str(data.get("kind", "")), str(data.get("from_name", "")),
+                                          str(data.get("body", "")))
+        except ValidationFailed as exc:
+            return await self._again(request, actor, incident_id, exc)
+        return Redirect(f"/incidents/{incident_id}", status_code=303)
+
+    @post("/{incident_id:int}/edit", name="incidents.edit")
+    async def edit(self, request: Request, actor: CurrentActor, incident_id: FromPath[int], data: Form) -> Response:
+        roles = {int(k.removeprefix("role_")): str(v) for k, v in data.items() if k.startswith("role_") and k[5:].isdigit()}
+        cats = {int(k.removeprefix("category_")): str(v) for k, v in data.items()
+                if k.startswith("category_") and k[9:].isdigit()}
+        try:
+            await incidents.edit_incident(
+                actor, incident_id, version=str(data.get("version", "")), occurred_at=str(data.get("occurred_at", "")),
+                location_id=str(data.get("location_id", "")), note=str(data.get("note", "")),
+                outcome=str(data.get("outcome", "")), roles=roles, link_categories=cats)
+        except ValidationFailed as exc:
+            return await self._again(request, actor, incident_id, exc)
+        return Redirect(f"/incidents/{incident_id}", status_code=303)
+
+    @post("/{incident_id:int}/delete", name="incidents.delete")
+    async def delete(self, request: Request, actor: CurrentActor, incident_id: FromPath[int], data: Form) -> Response:
+        try:
+            await incidents.delete_incident(actor, incident_id, str(data.get("reason", "")))
+        except ValidationFailed as exc:
+            return await self._again(request, actor, incident_id, exc)
+        return Redirect("/incidents/follow-up", status_code=303)
+
+
+class IncidentSettingsController(Controller):
+    """Admins configure categories (with severity and points) and locations; retiring keeps history."""
+
+    path = "/admin/incidents"
+
+    @get("/", name="incident_settings.index")
+    async def index(self, request: Request, actor: CurrentActor) -> Response:
+        return await self._page(request, actor)
+
+    async def _page(self, request: Request, actor: Actor, errors: dict | None = None, status: int = 200) -> Response:
+        if not actor.has("admin"):
+            raise NotFound()
+        return render(request, "incidents/settings.html", {
+            "actor": actor, "categories": await incidents.categories(actor.school_id, include_retired=True),
+            "locations": await incidents.locations(actor.school_id, include_retired=True), "errors": errors or {}},
+            status=status)
+
+    @post("/categories", name="incident_settings.add_category")
+    async def add_category(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        try:
+            await incidents.add_category(actor, kind=str(data.get("kind", "")), name=str(data.get("name", "")),
+                                         severity=int(data.get("severity") or 0), points=int(data.get("points") or 0))
+        except ValueError:
+            return await self._page(request, actor, {"points": "Severity and points are whole numbers."}, 400)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 400)
+        return Redirect("/admin/incidents/", status_code=303)
+
+    @post("/categories/{category_id:int}/retire", name="incident_settings.retire_category")
+    async def retire_category(self, actor: CurrentActor, category_id: FromPath[int]) -> Response:
+        await incidents.retire_category(actor, category_id)
+        return Redirect("/admin/incidents/", status_code=303)
+
+    @post("/locations", name="incident_settings.add_location")
+    async def add_location(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        try:
+            await incidents.add_location(actor, str(data.get("name", "")))
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 400)
+        return Redirect("/admin/incidents/", status_code=303)
+
+    @post("/locations/{location_id:int}/retire", name="incident_settings.retire_location")
+    async def retire_location(self, actor: CurrentActor, location_id: FromPath[int]) -> Response:
+        await incidents.retire_location(actor, location_id)
+        return Redirect("/admin/incidents/", status_code=303)

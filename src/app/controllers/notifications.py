@@ -1,0 +1,60 @@
+"""In-app notifications: a list, and a live stream (Server-Sent Events) that renders the same partial."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator
+
+from litestar import Controller, Request, Response, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
+
+from app.controllers import CurrentActor
+from app.domain.notifications import service as notifications
+from app.rendering import render
+
+HEARTBEAT_SECONDS = 15
+
+
+class NotificationsController(Controller):
+    path = "/notifications"
+
+    @get("/", name="notifications.index")
+    async def index(self, request: Request, actor: CurrentActor) -> Response:
+        return render(request, "notifications/index.html", {"actor": actor,
+                                                             "items": await notifications.unread(actor)})
+
+    @post("/{notification_id:int}/open", name="notifications.open")
+    async def open(self, actor: CurrentActor, notification_id: FromPath[int]) -> Response:
+        item = await notifications.get_for(actor, notification_id)
+        if not item:
+            return Redirect("/notifications/", status_code=303)
+        await notifications.mark_read(actor, notification_id)
+        return Redirect(item["link"] or "/notifications/", status_code=303)
+
+    @get("/stream", name="notifications.stream")
+    async def stream(self, request: Request, actor: CurrentActor,
+                     channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+        env = request.app.template_engine.engine
+
+        async def events() -> AsyncIterator[ServerSentEventMessage]:
+            async with channels.start_subscription([notifications.person_channel(actor.person_id)]) as subscriber:
+                queue = subscriber.iter_events()
+                while True:
+                    try:
+                        message = await asyncio.wait_for(anext(queue), HEARTBEAT_SECONDS)
+                    except asyncio.TimeoutError:
+                        # A comment line: keeps proxies from closing the stream and shows a dead one quickly.
+                        yield ServerSentEventMessage(comment="heartbeat")
+                        continue
+                    import json
+
+                    data = json.loads(message)
+                    item = await notifications.get_for(actor, int(data["notification"]))
+                    if item:
+                        html = env.get_template("notifications/_item.html").render(item=item)
+                        yield ServerSentEventMessage(data=html, event="notification", id=str(item["id"]))
+
+        return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

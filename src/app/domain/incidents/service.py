@@ -1,0 +1,662 @@
+"""Behaviour incidents and rewards: quick entry, routing, follow-up, investigations, history, soft delete."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app import clock
+from app.db import atomic
+from app.domain.audit import service as audit
+from app.domain.incidents.tables import (
+    Category,
+    CategoryWatcher,
+    FollowUpAction,
+    Incident,
+    IncidentPupil,
+    IncidentVersion,
+    Location,
+    Statement,
+)
+from app.domain.notifications import service as notifications
+from app.domain.pupils.service import mark_changed
+from app.domain.pupils.tables import Pupil
+from app.domain.schools.service import Actor
+from app.domain.schools.tables import Membership, Person
+from app.errors import BadRequest, Forbidden, NotFound
+
+LONDON = ZoneInfo("Europe/London")  # UK schools: times are entered and shown in UK time, stored in UTC
+NOTE_LIMIT = 2000
+LOGGERS = ("staff", "guest", "responder", "pastoral", "head_of_year", "dsl")
+FOLLOWERS = ("pastoral", "head_of_year", "dsl")
+DELETERS = ("pastoral", "head_of_year", "dsl")
+PUPIL_ROLES = {"instigator": "Instigator", "target": "Target", "witness": "Witness", "involved": "Involved"}
+STATUSES = {"open": "Open", "in_progress": "In progress", "resolved": "Resolved"}
+ACTIONS = {
+    "phone_call_home": "Phone call home", "detention": "Detention", "restorative": "Restorative meeting / mediation",
+    "referral": "Referral", "report_card": "Report card", "suspension": "Suspension",
+    "permanent_exclusion": "Permanent exclusion", "other": "Other",
+}
+EXCLUSIONS = ("suspension", "permanent_exclusion")
+STATEMENT_KINDS = {"pupil": "Pupil statement", "staff": "Staff statement", "note": "Investigation note"}
+
+# A sensible default set for a UK secondary school; each school changes it on the settings page.
+DEFAULT_CATEGORIES = [
+    ("negative", "Low-level disruption", 1, -1), ("negative", "Defiance / refusal", 2, -2),
+    ("negative", "Late to lesson", 1, -1), ("negative", "Uniform", 1, -1), ("negative", "Phone out", 1, -1),
+    ("negative", "Truancy / out of lesson", 2, -2), ("negative", "Verbal abuse", 3, -3),
+    ("negative", "Bullying", 3, -5), ("negative", "Discriminatory language", 4, -5),
+    ("negative", "Fighting / physical aggression", 4, -5), ("negative", "Damage to property", 3, -3),
+    ("negative", "Smoking / vaping", 3, -3),
+    ("positive", "Excellent work", 0, 2), ("positive", "Effort", 0, 1), ("positive", "Kindness", 0, 1),
+    ("positive", "Helping others", 0, 2), ("positive", "Punctuality", 0, 1), ("positive", "Leadership", 0, 3),
+]
+DEFAULT_LOCATIONS = ["Playground", "Canteen", "Corridor", "Classroom", "Field", "Toilets", "Library", "Main gate",
+                     "Sports hall", "Bus stop"]
+
+
+def _exclusion_codes() -> dict[str, str]:
+    path = Path(__file__).resolve().parents[2] / "reference" / "exclusion_reasons.csv"
+    with path.open(newline="") as f:
+        return {r["code"]: r["description"] for r in csv.DictReader(f)}
+
+
+EXCLUSION_REASONS = _exclusion_codes()
+
+
+class ValidationFailed(BadRequest):
+    """Form errors, field by field: the form is shown again with the messages and what was typed."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("Please check the highlighted fields.")
+        self.errors = errors
+
+
+# Configuration -------------------------------------------------------------------------------------------
+
+async def ensure_defaults(school_id: int) -> None:
+    """Give a school the default categories and locations, once."""
+    if not await Category.exists().where(Category.school == school_id):
+        await Category.insert(*[Category(school=school_id, kind=k, name=n, severity=s, points=p, position=i)
+                                for i, (k, n, s, p) in enumerate(DEFAULT_CATEGORIES)])
+    if not await Location.exists().where(Location.school == school_id):
+        await Location.insert(*[Location(school=school_id, name=n, position=i) for i, n in enumerate(DEFAULT_LOCATIONS)])
+
+
+async def categories(school_id: int, *, include_retired: bool = False) -> list[dict]:
+    query = Category.select().where(Category.school == school_id)
+    if not include_retired:
+        query = query.where(Category.retired_at.is_null())
+    return await query.order_by(Category.kind).order_by(Category.position).order_by(Category.id)
+
+
+async def locations(school_id: int, *, include_retired: bool = False) -> list[dict]:
+    query = Location.select().where(Location.school == school_id)
+    if not include_retired:
+        query = query.where(Location.retired_at.is_null())
+    return await query.order_by(Location.position).order_by(Location.id)
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.school_id is None or not actor.has("admin"):
+        raise NotFound()
+
+
+async def add_category(actor: Actor, *, kind: str, name: str, severity: int, points: int) -> None:
+    _require_admin(actor)
+    name = " ".join((name or "").split())
+    errors = {}
+    if kind not in ("negative", "positive"):
+        errors["kind"] = "Choose behaviour or reward."
+    if not name or len(name) > 80:
+        errors["name"] = "Give the category a name of up to 80 characters."
+    if kind == "negative" and not (1 <= severity <= 4 and -20 <= points <= 0):
+        errors["points"] = "Behaviour has a severity from 1 to 4 and zero or negative points (down to -20)."
+    if kind == "positive" and not (0 <= points <= 20):
+        errors["points"] = "A reward has zero to 20 points."
+    if errors:
+        raise ValidationFailed(errors)
+    async with atomic():
+        cat = Category(school=actor.school_id, kind=kind, name=name, severity=severity if kind == "negative" else 0,
+                       points=points, position=1000)
+        await cat.save()
+        await audit.record("category.created", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="category", subject_id=cat.id, subject_label=name,
+                           origin=actor.origin)
+
+
+async def retire_category(actor: Actor, category_id: int) -> None:
+    """Retire a category: it is no longer offered, and past records keep it."""
+    _require_admin(actor)
+    async with atomic():
+        rows = await Category.update({Category.retired_at: clock.now()}).where(
+            (Category.id == category_id) & (Category.school == actor.school_id) & Category.retired_at.is_null()
+        ).returning(Category.name)
+        if not rows:
+            raise NotFound()
+        await audit.record("category.retired", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="category", subject_id=category_id,
+                           subject_label=rows[0]["name"], origin=actor.origin)
+
+
+async def add_location(actor: Actor, name: str) -> None:
+    _require_admin(actor)
+    name = " ".join((name or "").split())
+    if not name or len(name) > 80:
+        raise ValidationFailed({"location_name": "Give the location a name of up to 80 characters."})
+    async with atomic():
+        loc = Location(school=actor.school_id, name=name, position=1000)
+        await loc.save()
+        await audit.record("location.created", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="location", subject_id=loc.id, subject_label=name,
+                           origin=actor.origin)
+
+
+async def retire_location(actor: Actor, location_id: int) -> None:
+    _require_admin(actor)
+    async with atomic():
+        rows = await Location.update({Location.retired_at: clock.now()}).where(
+            (Location.id == location_id) & (Location.school == actor.school_id) & Location.retired_at.is_null()
+        ).returning(Location.name)
+        if not rows:
+            raise NotFound()
+        await audit.record("location.retired", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="location", subject_id=location_id,
+                           subject_label=rows[0]["name"], origin=actor.origin)
+
+
+# Quick entry ---------------------------------------------------------------------------------------------
+
+@dataclass
+class IncidentForm:
+    """What the quick-entry form sends, as typed (strings), so it can be shown again on error."""
+
+    pupil_ids: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)  # one per pupil, same order
+    category_id: str = ""
+    pupil_categories: list[str] = field(default_factory=list)  # optional per-pupil category, "" = the main one
+    location_id: str = ""
+    occurred_at: str = ""  # "YYYY-MM-DDTHH:MM" in UK time; empty means now
+    note: str = ""
+
+
+def can_log(actor: Actor) -> bool:
+    return actor.school_id is not None and actor.has(*LOGGERS)
+
+
+def local_now() -> dt.datetime:
+    return clock.now().astimezone(LONDON)
+
+
+def parse_local_time(raw: str) -> dt.datetime:
+    """'2026-11-24T10:15' in UK time → an aware UTC datetime (raises ValueError)."""
+    naive = dt.datetime.fromisoformat(raw.strip())
+    if naive.tzinfo is not None:
+        return naive.astimezone(dt.timezone.utc)
+    return naive.replace(tzinfo=LONDON).astimezone(dt.timezone.utc)
+
+
+def _to_int(raw: Any) -> int | None:
+    try:
+        return int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    cats = {c["id"]: c for c in await categories(actor.school_id)}
+    category_id = _to_int(form.category_id)
+    if category_id not in cats:
+        errors["category"] = "Choose what happened from the list."
+
+    pupil_ids = [_to_int(p) for p in form.pupil_ids]
+    links = []
+    if not pupil_ids:
+        errors["pupils"] = "Choose at least one pupil."
+    elif None in pupil_ids or len(set(pupil_ids)) != len(pupil_ids):
+        errors["pupils"] = "A pupil was chosen twice or could not be read. Choose the pupils again."
+    else:
+        found = {r["id"]: r for r in await Pupil.select(Pupil.id, Pupil.year_code).where(
+            (Pupil.id.is_in(pupil_ids)) & (Pupil.school == actor.school_id) & Pupil.left_on.is_null())}
+        if len(found) != len(pupil_ids):
+            errors["pupils"] = "One of the pupils chosen is not on roll at this school. Choose them again."
+        for i, pid in enumerate(pupil_ids):
+            role = form.roles[i] if i < len(form.roles) else ""
+            if role not in PUPIL_ROLES:
+                errors["pupils"] = "Choose each pupil's part in what happened (instigator, target, witness or involved)."
+            own = _to_int(form.pupil_categories[i]) if i < len(form.pupil_categories) and form.pupil_categories[i] else None
+            if own is not None and own not in cats:
+                errors["pupils"] = "A category chosen for one pupil is not in this school's list."
+            links.append({"pupil": pid, "role": role, "category": own or category_id,
+                          "year": found.get(pid, {}).get("year_code", "")})
+
+    location_id = _to_int(form.location_id) if form.location_id else None
+    if form.location_id and location_id not in {loc["id"] for loc in await locations(actor.school_id)}:
+        errors["location"] = "Choose a location from this school's list."
+
+    if form.occurred_at.strip():
+        try:
+            occurred_at = parse_local_time(form.occurred_at)
+        except ValueError:
+            errors["occurred_at"] = "Enter the date and time like 24/11/2026 10:15."
+            occurred_at = clock.now()
+        else:
+            if occurred_at > clock.now() + dt.timedelta(minutes=5):
+                errors["occurred_at"] = "The time can't be in the future."
+            elif occurred_at < clock.now() - dt.timedelta(days=60):
+                errors["occurred_at"] = "That is more than 60 days ago. Check the date."
+    else:
+        occurred_at = clock.now()
+
+    note = form.note.strip()
+    if len(note) > NOTE_LIMIT:
+        errors["note"] = f"Keep the note to {NOTE_LIMIT:,} characters (it has {len(note):,})."
+    if errors:
+        raise ValidationFailed(errors)
+    return {"links": links, "location_id": location_id, "occurred_at": occurred_at, "note": note, "cats": cats}
+
+
+async def record_incident(actor: Actor, form: IncidentForm, *, key: str | None = None, digest: str = "") -> int:
+    """Log an incident or reward for one or more pupils; returns its id. The same key again returns the same id."""
+    if not can_log(actor):
+        raise NotFound()
+    if key and (stored := await notifications.replay(actor, key, digest)):
+        return json.loads(stored["body"])["incident"]
+    valid = await _validate(actor, form)
+    try:
+        async with atomic():
+            incident_id, pending = await _insert_incident(actor, valid)
+            if key:
+                await notifications.store_receipt(actor, key, digest, status_code=303,
+                                                  body=json.dumps({"incident": incident_id}))
+    except Exception as exc:
+        # Two submissions with one key raced: the unique index let one through; answer as it did.
+        if key and "unique" in str(exc).lower() and (stored := await notifications.replay(actor, key, digest)):
+            return json.loads(stored["body"])["incident"]
+        raise
+    await notifications.deliver(pending)
+    return incident_id
+
+
+async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, list]:
+    now = clock.now()
+    incident = Incident(school=actor.school_id, location=valid["location_id"], occurred_at=valid["occurred_at"],
+                        note=valid["note"], recorded_by=actor.person_id, recorded_at=now)
+    await incident.save()
+    cats = valid["cats"]
+    for link in valid["links"]:
+        category = cats[link["category"]]
+        # A reward needs no follow-up; behaviour starts open.
+        status = "resolved" if category["kind"] == "positive" else "open"
+        await IncidentPupil.insert(IncidentPupil(
+            incident=incident.id, pupil=link["pupil"], role=link["role"], category=link["category"],
+            points=category["points"], status=status, updated_at=now))
+    await audit.record("incident.created", actor_id=actor.person_id, actor_label=actor.label,
+                       school_id=actor.school_id, subject_type="incident", subject_id=incident.id, origin=actor.origin,
+                       detail={"pupils": len(valid["links"])})
+    pending = []
+    recipients = await _route(actor, valid["links"], cats)
+    if recipients:
+        pending = await notifications.notify(recipients, school_id=actor.school_id, kind="incident.routed",
+                                             text="A new incident needs follow-up.", link=f"/incidents/{incident.id}")
+    await mark_changed(actor.school_id)  # the pupils' timelines and totals changed
+    return incident.id, pending
+
+
+async def _route(actor: Actor, links: list[dict], cats: dict[int, dict]) -> set[int]:
+    """The pupil's head of year and the pastoral team, and anyone the category names (never the recorder)."""
+    negative = [link for link in links if cats[link["category"]]["kind"] == "negative"]
+    if not negative:
+        return set()
+    members = await Membership.select(Membership.person, Membership.role, Membership.years).where(
+        Membership.school == actor.school_id)
+    years = {link["year"] for link in negative}
+    people = {m["person"] for m in members if m["role"] == "pastoral"}
+    people |= {m["person"] for m in members if m["role"] == "head_of_year"
+               and (not m["years"] or years & set(m["years"].split(",")))}
+    watchers = await CategoryWatcher.select(CategoryWatcher.person).where(
+        CategoryWatcher.category.is_in([link["category"] for link in negative]))
+    people |= {w["person"] for w in watchers}
+    active = {p["id"] for p in await Person.select(Person.id).where(
+        Person.id.is_in(list(people) or [-1]) & Person.disabled_at.is_null())}
+    return active - {actor.person_id}
+
+
+async def last_location(actor: Actor) -> int | None:
+    """The location this person used last, offered first next time."""
+    row = await Incident.select(Incident.location).where(
+        (Incident.recorded_by == actor.person_id) & (Incident.school == actor.school_id)
+        & Incident.location.is_not_null()).order_by(Incident.id, ascending=False).first()
+    return row["location"] if row else None
+
+
+async def logged_today(actor: Actor) -> list[dict]:
+    """Pupils this person logged today (UK day), for one-tap re-selection."""
+    start = local_now().replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.timezone.utc)
+    rows = await IncidentPupil.select(
+        IncidentPupil.pupil.id, IncidentPupil.pupil.preferred_first_name, IncidentPupil.pupil.legal_first_name,
+        IncidentPupil.pupil.legal_last_name, IncidentPupil.pupil.preferred_last_name,
+        IncidentPupil.pupil.tutor_group.name,
+    ).where((IncidentPupil.incident.recorded_by == actor.person_id) & (IncidentPupil.incident.school == actor.school_id)
+            & (IncidentPupil.incident.recorded_at >= start) & IncidentPupil.incident.deleted_at.is_null()
+            ).order_by(IncidentPupil.id, ascending=False)
+    seen, out = set(), []
+    for r in rows:
+        if r["pupil.id"] in seen:
+            continue
+        seen.add(r["pupil.id"])
+        out.append({"id": r["pupil.id"], "tutor_group": r["pupil.tutor_group.name"] or "",
+                    "name": f"{r['pupil.preferred_first_name'] or r['pupil.legal_first_name']} "
+                            f"{r['pupil.preferred_last_name'] or r['pupil.legal_last_name']}"})
+    return out[:10]
+
+
+# Viewing and following up --------------------------------------------------------------------------------
+
+async def _hoy_years(actor: Actor) -> set[str] | None:
+    """The years this head of year leads (None: all years)."""
+    rows = await Membership.select(Membership.years).where(
+        (Membership.person == actor.person_id) & (Membership.school == actor.school_id)
+        & (Membership.role == "head_of_year"))
+    years = set()
+    for r in rows:
+        if not r["years"]:
+            return None
+        years |= set(r["years"].split(","))
+    return years
+
+
+async def _follows(actor: Actor, link: dict) -> bool:
+    """May this actor follow up this pupil's part in an incident?"""
+    if actor.has("pastoral", "dsl"):
+        return True
+    if actor.has("head_of_year"):
+        years = await _hoy_years(actor)
+        if years is None or link["pupil.year_code"] in years:
+            return True
+    return await CategoryWatcher.exists().where(
+        (CategoryWatcher.category == link["category"]) & (CategoryWatcher.person == actor.person_id))
+
+
+async def _incident(actor: Actor, incident_id: int) -> dict:
+    row = await Incident.select().where(
+        (Incident.id == incident_id) & (Incident.school == actor.school_id) & Incident.deleted_at.is_null()).first()
+    if not row or actor.school_id is None:
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    return row
+
+
+async def _links(incident_id: int) -> list[dict]:
+    return await IncidentPupil.select(
+        IncidentPupil.id, IncidentPupil.role, IncidentPupil.status, IncidentPupil.points, IncidentPupil.category,
+        IncidentPupil.exclusion_reasons, IncidentPupil.category.name, IncidentPupil.category.kind,
+        IncidentPupil.pupil.id, IncidentPupil.pupil.preferred_first_name, IncidentPupil.pupil.legal_first_name,
+        IncidentPupil.pupil.legal_last_name, IncidentPupil.pupil.preferred_last_name, IncidentPupil.pupil.year_code,
+        IncidentPupil.pupil.tutor_group.name,
+    ).where(IncidentPupil.incident == incident_id).order_by(IncidentPupil.id)
+
+
+def _name(r: dict, prefix: str = "pupil.") -> str:
+    return (f"{r[prefix + 'preferred_first_name'] or r[prefix + 'legal_first_name']} "
+            f"{r[prefix + 'preferred_last_name'] or r[prefix + 'legal_last_name']}")
+
+
+async def view_incident(actor: Actor, incident_id: int) -> dict[str, Any]:
+    """An incident as this actor may see it: its recorder, or those who follow up one of its pupils."""
+    incident = await _incident(actor, incident_id)
+    links = await _links(incident_id)
+    followed = [link for link in links if await _follows(actor, link)]
+    if incident["recorded_by"] != actor.person_id and not followed:
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    followed_ids = {link["id"] for link in followed}
+    for link in links:
+        link["name"] = _name(link)
+        link["followed"] = link["id"] in followed_ids
+        link["actions"] = await FollowUpAction.select(
+            FollowUpAction.action, FollowUpAction.note, FollowUpAction.at, FollowUpAction.by.display_name,
+        ).where(FollowUpAction.incident_pupil == link["id"]).order_by(FollowUpAction.id)
+    location = await Location.select(Location.name).where(Location.id == incident["location"]).first() \
+        if incident["location"] else None
+    recorder = await Person.select(Person.display_name).where(Person.id == incident["recorded_by"]).first()
+    statements = await Statement.select(
+        Statement.id, Statement.kind, Statement.from_name, Statement.body, Statement.at, Statement.author.display_name,
+    ).where(Statement.incident == incident_id).order_by(Statement.id) if followed else []
+    history = await IncidentVersion.select(
+        IncidentVersion.version, IncidentVersion.snapshot, IncidentVersion.changed_at,
+        IncidentVersion.changed_by.display_name,
+    ).where(IncidentVersion.incident == incident_id).order_by(IncidentVersion.version, ascending=False)
+    for h in history:
+        h["before"] = json.loads(h["snapshot"])
+    return {**incident, "links": links, "location_name": location["name"] if location else "",
+            "recorder": recorder["display_name"] if recorder else "", "statements": statements, "history": history,
+            "can_follow": bool(followed), "can_delete": actor.has(*DELETERS) and bool(followed),
+            "can_edit": incident["recorded_by"] == actor.person_id or bool(followed)}
+
+
+async def follow_up_list(actor: Actor) -> list[dict]:
+    """Open and in-progress behaviour for the pupils this actor follows up, newest first."""
+    if actor.school_id is None or not (actor.has(*FOLLOWERS) or await CategoryWatcher.exists().where(
+            CategoryWatcher.person == actor.person_id)):
+        raise NotFound()
+    rows = await IncidentPupil.select(
+        IncidentPupil.id, IncidentPupil.role, IncidentPupil.status, IncidentPupil.category,
+        IncidentPupil.category.name, IncidentPupil.category.severity, IncidentPupil.incident.id,
+        IncidentPupil.incident.occurred_at, IncidentPupil.pupil.id, IncidentPupil.pupil.preferred_first_name,
+        IncidentPupil.pupil.legal_first_name, IncidentPupil.pupil.legal_last_name,
+        IncidentPupil.pupil.preferred_last_name, IncidentPupil.pupil.year_code, IncidentPupil.pupil.tutor_group.name,
+    ).where(
+        (IncidentPupil.incident.school == actor.school_id) & IncidentPupil.incident.deleted_at.is_null()
+        & IncidentPupil.status.is_in(["open", "in_progress"])
+    ).order_by(IncidentPupil.incident.occurred_at, ascending=False).limit(500)
+    out = []
+    for r in rows:
+        if await _follows(actor, r):
+            r["name"] = _name(r)
+            out.append(r)
+    return out
+
+
+async def _followed_link(actor: Actor, link_id: int) -> dict:
+    row = await IncidentPupil.select(
+        IncidentPupil.id, IncidentPupil.status, IncidentPupil.category, IncidentPupil.incident,
+        IncidentPupil.pupil.year_code,
+    ).where((IncidentPupil.id == link_id) & (IncidentPupil.incident.school == actor.school_id)
+            & IncidentPupil.incident.deleted_at.is_null()).first()
+    if not row or not await _follows(actor, row):
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    return row
+
+
+async def set_status(actor: Actor, link_id: int, status: str) -> int:
+    """Move one pupil's follow-up to open, in progress or resolved; returns the incident id."""
+    link = await _followed_link(actor, link_id)
+    if status not in STATUSES:
+        raise ValidationFailed({"status": "Choose open, in progress or resolved."})
+    async with atomic():
+        await IncidentPupil.update({IncidentPupil.status: status, IncidentPupil.updated_at: clock.now()}).where(
+            IncidentPupil.id == link_id)
+        await audit.record("incident.status_changed", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="incident", subject_id=link["incident"],
+                           origin=actor.origin, detail={"from": link["status"], "to": status, "link": link_id})
+    return link["incident"]
+
+
+async def record_action(actor: Actor, link_id: int, action: str, note: str, reasons: list[str]) -> int:
+    """Record what was done (who, what, when); an exclusion needs one to three census reason codes."""
+    link = await _followed_link(actor, link_id)
+    errors = {}
+    if action not in ACTIONS:
+        errors["action"] = "Choose what was done."
+    reasons = [r for r in dict.fromkeys(r.strip().upper() for r in reasons) if r]
+    if action in EXCLUSIONS:
+        if not 1 <= len(reasons) <= 3:
+            errors["reasons"] = "A suspension or exclusion needs one to three reasons."
+        elif any(r not in EXCLUSION_REASONS for r in reasons):
+            errors["reasons"] = "Use the reason codes from the list."
+    elif reasons:
+        errors["reasons"] = "Reasons are only recorded for a suspension or exclusion."
+    note = (note or "").strip()
+    if len(note) > NOTE_LIMIT:
+        errors["action_note"] = f"Keep the note to {NOTE_LIMIT:,} characters."
+    if errors:
+        raise ValidationFailed(errors)
+    async with atomic():
+        await FollowUpAction.insert(FollowUpAction(incident_pupil=link_id, action=action, note=note, by=actor.person_id,
+                                                   at=clock.now()))
+        changes = {IncidentPupil.updated_at: clock.now()}
+        if link["status"] == "open":
+            changes[IncidentPupil.status] = "in_progress"
+        if reasons:
+            changes[IncidentPupil.exclusion_reasons] = ",".join(reasons)
+        await IncidentPupil.update(changes).where(IncidentPupil.id == link_id)
+        await audit.record("incident.action_recorded", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="incident", subject_id=link["incident"],
+                           origin=actor.origin, detail={"action": action, "link": link_id, "reasons": reasons})
+    return link["incident"]
+
+
+async def add_statement(actor: Actor, incident_id: int, kind: str, from_name: str, body: str) -> None:
+    """Attach a written statement or an investigation note to an incident."""
+    detail = await view_incident(actor, incident_id)
+    if not detail["can_follow"]:
+        raise NotFound()
+    errors = {}
+    if kind not in STATEMENT_KINDS:
+        errors["kind"] = "Choose a pupil statement, a staff statement or an investigation note."
+    from_name = " ".join((from_name or "").split())
+    if kind in ("pupil", "staff") and not from_name:
+        errors["from_name"] = "Say who the statement is from."
+    body = (body or "").strip()
+    if not body:
+        errors["body"] = "Write the statement."
+    elif len(body) > 20_000:
+        errors["body"] = "Keep a statement to 20,000 characters."
+    if errors:
+        raise ValidationFailed(errors)
+    async with atomic():
+        st = Statement(incident=incident_id, kind=kind, from_name=from_name[:200], body=body, author=actor.person_id,
+                       at=clock.now())
+        await st.save()
+        await audit.record("incident.statement_added", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="incident", subject_id=incident_id,
+                           origin=actor.origin, detail={"kind": kind})
+
+
+def _snapshot(incident: dict, links: list[dict], location_name: str) -> str:
+    return json.dumps({
+        "occurred_at": incident["occurred_at"].isoformat(), "location": location_name, "note": incident["note"],
+        "outcome": incident["outcome"],
+        "pupils": [{"name": _name(link), "role": link["role"], "category": link["category.name"]} for link in links],
+    }, sort_keys=True)
+
+
+async def edit_incident(actor: Actor, incident_id: int, *, version: str, occurred_at: str, location_id: str,
+                        note: str, outcome: str, roles: dict[int, str], link_categories: dict[int, str]) -> None:
+    """Change an incident, keeping the previous version as history; a stale form is refused."""
+    detail = await view_incident(actor, incident_id)
+    if not detail["can_edit"]:
+        raise NotFound()
+    if str(detail["version"]) != str(version).strip():
+        raise ValidationFailed({"version": "Someone else changed this incident while you were editing. "
+                                           "Check the latest version below and make your change again."})
+    form = IncidentForm(pupil_ids=[str(link["pupil.id"]) for link in detail["links"]],
+                        roles=[roles.get(link["id"], link["role"]) for link in detail["links"]],
+                        category_id=str(detail["links"][0]["category"]),
+                        pupil_categories=[link_categories.get(link["id"], str(link["category"])) for link in detail["links"]],
+                        location_id=location_id, occurred_at=occurred_at, note=note)
+    valid = await _validate(actor, form)
+    outcome = (outcome or "").strip()
+    if len(outcome) > NOTE_LIMIT:
+        raise ValidationFailed({"outcome": f"Keep the outcome to {NOTE_LIMIT:,} characters."})
+    cats = valid["cats"]
+    async with atomic():
+        bumped = await Incident.update({
+            Incident.version: detail["version"] + 1, Incident.occurred_at: valid["occurred_at"],
+            Incident.location: valid["location_id"], Incident.note: valid["note"], Incident.outcome: outcome,
+        }).where((Incident.id == incident_id) & (Incident.version == detail["version"])).returning(Incident.id)
+        if not bumped:
+            raise ValidationFailed({"version": "Someone else changed this incident while you were editing."})
+        await IncidentVersion.insert(IncidentVersion(
+            incident=incident_id, version=detail["version"], snapshot=_snapshot(detail, detail["links"],
+                                                                               detail["location_name"]),
+            changed_by=actor.person_id, changed_at=clock.now()))
+        for link, new in zip(detail["links"], valid["links"]):
+            if new["role"] != link["role"] or new["category"] != link["category"]:
+                await IncidentPupil.update({
+                    IncidentPupil.role: new["role"], IncidentPupil.category: new["category"],
+                    IncidentPupil.points: cats[new["category"]]["points"], IncidentPupil.updated_at: clock.now(),
+                }).where(IncidentPupil.id == link["id"])
+        await audit.record("incident.edited", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="incident", subject_id=incident_id,
+                           origin=actor.origin, detail={"version": detail["version"] + 1})
+        await mark_changed(actor.school_id)
+
+
+async def delete_incident(actor: Actor, incident_id: int, reason: str) -> None:
+    """Soft delete, with a reason, by a pastoral lead, head of year or DSL who follows it up."""
+    detail = await view_incident(actor, incident_id)
+    if not detail["can_delete"]:
+        raise Forbidden("Only a pastoral lead, head of year or DSL who follows this incident up can delete it.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": "Say why this incident is being deleted."})
+    async with atomic():
+        await Incident.update({Incident.deleted_at: clock.now(), Incident.deleted_by: actor.person_id,
+                               Incident.deleted_reason: reason[:NOTE_LIMIT]}).where(Incident.id == incident_id)
+        await audit.record("incident.deleted", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="incident", subject_id=incident_id,
+                           origin=actor.origin, detail={"reason": reason[:300]})
+        await mark_changed(actor.school_id)
+
+
+# The pupil's timeline and rewards --------------------------------------------------------------------------
+
+async def timeline_entries(pupil_id: int) -> list[dict]:
+    rows = await IncidentPupil.select(
+        IncidentPupil.role, IncidentPupil.points, IncidentPupil.status, IncidentPupil.category.name,
+        IncidentPupil.category.kind, IncidentPupil.incident.id, IncidentPupil.incident.occurred_at,
+    ).where((IncidentPupil.pupil == pupil_id) & IncidentPupil.incident.deleted_at.is_null()).order_by(
+        IncidentPupil.incident.occurred_at, ascending=False).limit(20)
+    return [{
+        "at": r["incident.occurred_at"], "kind": "reward" if r["category.kind"] == "positive" else "incident",
+        "title": r["category.name"] + ("" if r["category.kind"] == "positive" else f" ({PUPIL_ROLES[r['role']].lower()})"),
+        "detail": f"{r['points']:+d} points" + ("" if r["category.kind"] == "positive" else f" · {STATUSES[r['status']].lower()}"),
+        "link": f"/incidents/{r['incident.id']}",
+    } for r in rows]
+
+
+def academic_year_start(today: dt.date) -> dt.datetime:
+    year = today.year if today.month >= 9 else today.year - 1
+    return dt.datetime(year, 9, 1, tzinfo=LONDON).astimezone(dt.timezone.utc)
+
+
+async def rewards_totals(actor: Actor, year_code: str) -> dict[str, Any]:
+    """Reward points this academic year for a year group: per pupil and per form."""
+    if actor.school_id is None or not actor.has(*FOLLOWERS):
+        raise NotFound()
+    if actor.has("head_of_year") and not actor.has("pastoral", "dsl"):
+        years = await _hoy_years(actor)
+        if years is not None and year_code not in years:
+            raise NotFound()
+    since = academic_year_start(local_now().date())
+    rows = await IncidentPupil.select(
+        IncidentPupil.points, IncidentPupil.pupil.id, IncidentPupil.pupil.preferred_first_name,
+        IncidentPupil.pupil.legal_first_name, IncidentPupil.pupil.legal_last_name,
+        IncidentPupil.pupil.preferred_last_name, IncidentPupil.pupil.tutor_group.name,
+    ).where((IncidentPupil.incident.school == actor.school_id) & IncidentPupil.incident.deleted_at.is_null()
+            & (IncidentPupil.category.kind == "positive") & (IncidentPupil.pupil.year_code == year_code)
+            & (IncidentPupil.incident.occurred_at >= since))
+    pupils: dict[int, dict] = {}
+    forms: dict[str, int] = {}
+    for r in rows:
+        p = pupils.setdefault(r["pupil.id"], {"name": _name(r), "form": r["pupil.tutor_group.name"] or "", "points": 0})
+        p["points"] += r["points"]
+        forms[p["form"]] = forms.get(p["form"], 0) + r["points"]
+    return {"year": year_code, "pupils": sorted(pupils.values(), key=lambda p: (-p["points"], p["name"])),
+            "forms": sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))}

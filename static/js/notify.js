@@ -1,0 +1,23 @@
+// Live alerts on every signed-in page: a Server-Sent Events stream renders the same partial as /notifications/.
+(function () {
+  "use strict";
+  var list = document.getElementById("live-alerts");
+  if (!list || !window.EventSource) return;
+  var count = document.getElementById("alert-count");
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var source = new EventSource(list.dataset.stream);
+  source.addEventListener("notification", function (event) {
+    var holder = document.createElement("ul");
+    holder.innerHTML = event.data;  // server-rendered, escaped by the template engine
+    var item = holder.firstElementChild;
+    if (!item || document.getElementById(item.id)) return;
+    item.querySelectorAll('input[name="_csrf_token"]').forEach(function (input) { input.value = csrf; });
+    list.prepend(item);
+    if (count) {
+      count.hidden = false;
+      count.textContent = String((parseInt(count.textContent || "0", 10) || 0) + 1);
+    }
+    if (navigator.vibrate) navigator.vibrate(200);
+  });
+  window.addEventListener("pagehide", function () { source.close(); });
+})();
