@@ -32,6 +32,8 @@
     var remove = li.querySelector(".remove-pick");
     if (remove) remove.setAttribute("aria-label", "Remove " + button.dataset.name);
     chosen.appendChild(li);
+    var area = document.getElementById("pick-area");
+    if (area) area.innerHTML = "";  // the next pupil starts from an empty list
     if (search) { search.value = ""; search.focus(); }
   }
 
