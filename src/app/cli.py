@@ -1,4 +1,4 @@
-"""The `corridor` command: serve, migrate, seed-demo, invite, revoke-sessions."""
+"""The `corridor` command: serve, migrate, seed-demo, invite, revoke-sessions, import."""
 
 from __future__ import annotations
 
@@ -113,6 +113,81 @@ def cmd_revoke_sessions(args: argparse.Namespace) -> None:
     print(f"Ended {count} session{'s' if count != 1 else ''} for {args.email}.")
 
 
+def _print_plan(plan, *, applied: bool) -> None:
+    print(f"{plan.format_label}, {'full export' if plan.bulk else 'changes only'}: "
+          f"{', '.join(plan.files) or plan.filename}{f' and {plan.photos_filename}' if plan.photos_filename else ''}")
+    print("Applied:" if applied else "Dry run: nothing has changed. This import would:")
+    c = plan.counts()
+    print(f"  pupils        {c['pupils_added']} added, {c['pupils_changed']} changed, {c['pupils_left']} marked as left, "
+          f"{c['pupils_unchanged']} unchanged")
+    print(f"  tutor groups  {c['tutor_groups_added']} added, {c['tutor_groups_changed']} changed, "
+          f"{c['tutor_groups_unchanged']} unchanged")
+    print(f"  contacts      {c['contacts_added']} added, {c['contacts_changed']} changed, {c['contacts_unchanged']} unchanged")
+    print(f"  staff         {c['staff_added']} added, {c['staff_unchanged']} unchanged")
+    print(f"  photos        {c['photos_added']} added, {c['photos_replaced']} replaced, {c['photos_unchanged']} unchanged")
+    if plan.left_warning:
+        print(f"Warning: {c['pupils_left']} of {plan.pupils_on_roll} pupils on roll would be marked as left. "
+              "If the export is not the whole school, use --delta.")
+    if plan.errors:
+        print(f"{len(plan.errors)} row{'s' if len(plan.errors) != 1 else ''} {'were' if applied else 'will be'} skipped:")
+        for problem in plan.errors:
+            print(f"  {problem}")
+    for note in plan.notes:
+        print(f"Note: {note}")
+    if not applied:
+        print("Run again with --apply to apply it.")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from app.domain.audit.service import CLI
+    from app.domain.imports import service as imports
+    from app.domain.imports.formats import Malformed, pack_folder
+    from app.domain.schools import service as schools
+    from app.domain.schools.tables import School
+    from app.errors import CorridorError
+
+    settings = _settings()
+    path, photos = Path(args.path), Path(args.photos) if args.photos else None
+    for given in (path, photos):
+        if given is not None and not given.exists():
+            sys.exit(f"corridor: {given} does not exist.")
+    try:
+        data = pack_folder(path) if path.is_dir() else path.read_bytes()
+    except Malformed as exc:
+        sys.exit(f"corridor: this cannot be imported; nothing was changed.\n  {exc.problem}")
+    upload = imports.Upload(filename=path.name + (".zip" if path.is_dir() else ""), data=data,
+                            photos_filename=photos.name if photos else "",
+                            photos=photos.read_bytes() if photos else None, delta=args.delta)
+
+    async def work():
+        if args.school:
+            school_id = (await schools.school_by_slug(args.school))["id"]
+        else:
+            all_schools = await School.select(School.id, School.slug)
+            if len(all_schools) != 1:
+                raise CorridorError("Say which school with --school SLUG (there are "
+                                    f"{len(all_schools)}: {', '.join(s['slug'] for s in all_schools) or 'none'}).")
+            school_id = all_schools[0]["id"]
+        plan = await imports.preview_upload(None, upload, school_id=school_id)
+        if plan.fatal or not args.apply:
+            return plan
+        key = await imports.store_upload(None, upload, school_id=school_id)
+        return await imports.apply(None, key, school_id=school_id, origin=CLI)
+
+    try:
+        plan = asyncio.run(_with_db(settings, work))
+    except CorridorError as exc:
+        sys.exit(f"corridor: {exc.message}")
+    if plan.fatal:
+        print("corridor: this cannot be imported; nothing was changed.", file=sys.stderr)
+        for problem in plan.fatal:
+            print(f"  {problem}", file=sys.stderr)
+        sys.exit(1)
+    _print_plan(plan, applied=plan.applied_at is not None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from app.domain.schools.service import ROLES
 
@@ -150,6 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
                        description="End every session of a person at once, e.g. when a phone is lost.")
     p.add_argument("email")
     p.set_defaults(func=cmd_revoke_sessions)
+
+    p = sub.add_parser("import", help="import pupils, contacts, tutor groups and staff from the MIS",
+                       description="Import from a Corridor CSV set (a folder or zip of CSV files) or a OneRoster 1.1 "
+                       "CSV zip, with photos from a zip of images named by UPN or MIS id. A dry run by default: it "
+                       "prints what would be added, changed and marked as left, and every bad row. Exits non-zero, "
+                       "changing nothing, if the file as a whole is malformed. See docs/import.md.")
+    p.add_argument("path", metavar="PATH", help="a folder or zip of CSV files, or one CSV file")
+    p.add_argument("--school", help="the school's slug (needed when there is more than one school)")
+    p.add_argument("--photos", metavar="ZIP", help="a zip of photos named by UPN or MIS id")
+    p.add_argument("--delta", action="store_true", help="a Corridor CSV set of changes only: nobody is marked as "
+                   "left (a OneRoster manifest says bulk or delta itself)")
+    p.add_argument("--apply", action="store_true", help="apply it (all or nothing) instead of a dry run")
+    p.set_defaults(func=cmd_import)
     return parser
 
 

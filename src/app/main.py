@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -34,14 +35,17 @@ from app.controllers.admin import AdminController
 from app.controllers.auth import AuthController
 from app.controllers.concerns import ConcernsController
 from app.controllers.home import HomeController
+from app.controllers.imports import ImportsController
 from app.controllers.incidents import IncidentsController, IncidentSettingsController
 from app.controllers.notifications import NotificationsController
+from app.controllers.oncall import OnCallController
+from app.domain.oncall import service as oncall
 from app.controllers.pupils import PupilsController
 from app.domain.accounts.service import load_actor
 from app.domain.audit.service import Origin
 from app.domain.notifications import service as notifications
 from app.errors import error_handler
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import PROJECT_ROOT, Settings, SettingsError
 
 # Paths anyone may reach without a session.
 PUBLIC_PATHS = ["^/signin", "^/auth/", "^/enrol/", "^/static/", "^/healthz", "^/sw.js", "^/manifest.webmanifest",
@@ -91,6 +95,34 @@ class ServerTimingMiddleware:
         await self.app(scope, receive, timed_send)
 
 
+def live_backend(settings: Settings):
+    kind = settings.live_backend
+    if kind == "auto":
+        kind = "postgres" if settings.is_postgres else "memory"
+    if kind == "postgres":
+        from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+
+        return AsyncPgChannelsBackend(dsn=settings.database_url.replace("postgres://", "postgresql://", 1))
+    if kind == "redis":
+        try:
+            from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+            from redis.asyncio import Redis
+        except ImportError:
+            raise SettingsError("LIVE_BACKEND=redis needs the redis package: pip install redis") from None
+
+        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+    return MemoryChannelsBackend(history=0)
+
+
+async def escalate_forever(every: float = 2.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await oncall.escalate_due()
+        except Exception:
+            logging.getLogger("corridor").warning("escalation check failed", exc_info=True)
+
+
 def security_headers(settings: Settings):
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -122,9 +154,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         own_pool = settings.is_postgres and getattr(engine, "pool", None) is None
         if own_pool:
             await engine.start_connection_pool(min_size=1, max_size=10)
+        # Escalation timers: every process checks; the conditional update lets exactly one escalate.
+        escalator = asyncio.create_task(escalate_forever())
         try:
             yield
         finally:
+            escalator.cancel()
             if own_pool:
                 await engine.close_connection_pool()
 
@@ -144,19 +179,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                         send_as_attachment=False, include_in_schema=False,
                                         cache_control=None, opt={"exclude_from_auth": True})
 
-    # Live updates fan out through channels: the memory backend serves one process.
-    channels = ChannelsPlugin(backend=MemoryChannelsBackend(history=0), arbitrary_channels_allowed=True)
+    # Live updates fan out through channels: memory for one process; PostgreSQL LISTEN/NOTIFY or Redis when
+    # several processes serve one school (LIVE_BACKEND).
+    channels = ChannelsPlugin(backend=live_backend(settings), arbitrary_channels_allowed=True)
 
     async def publish(names: list[str], data: object) -> None:
-        channels.publish(data, names)
+        await channels.wait_published(data, names)
 
     notifications.set_publisher(publish)
+    oncall.set_publisher(publish)
 
     app = Litestar(
         plugins=[channels],
         route_handlers=[HomeController, AuthController, AccountController, AdminController, PupilsController,
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
-                        static],
+                        OnCallController,
+                        ImportsController, static],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

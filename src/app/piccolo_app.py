@@ -11,6 +11,8 @@ from app.domain.imports.tables import ImportBatch
 from app.domain.incidents.tables import (Category, CategoryWatcher, FollowUpAction, Incident, IncidentPupil,
                                          IncidentVersion, Location, Statement)
 from app.domain.notifications.tables import IdempotencyReceipt, Notification
+from app.domain.oncall.tables import (OnCallEvent, OnCallPupil, OnCallReason, OnCallRequest, OnCallSettings, OnDuty,
+                                      Presence, PushSubscription, RotaOverride, RotaSlot)
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.schools.tables import Membership, Person, School, Trust
 
@@ -18,7 +20,9 @@ from app.domain.schools.tables import Membership, Person, School, Trust
 TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, Challenge,
           AuditEvent, TutorGroup, Pupil, Contact, Category, CategoryWatcher, Location, Incident, IncidentPupil,
           FollowUpAction, Statement, IncidentVersion, Concern, ConcernEntry, Notification, IdempotencyReceipt,
-          ImportBatch]
+          ImportBatch,
+          OnCallSettings, OnCallReason, RotaSlot, RotaOverride, OnDuty, OnCallRequest, OnCallPupil, OnCallEvent,
+          Presence, PushSubscription]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",

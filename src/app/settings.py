@@ -34,6 +34,8 @@ class Settings:
     step_up_minutes: int = 5
     log_level: str = "INFO"
     data_dir: Path = field(default=PROJECT_ROOT / "var")
+    live_backend: str = "auto"
+    redis_url: str = "redis://127.0.0.1:6379/0"
 
     # Derived values ----------------------------------------------------------------------------
     @property
@@ -92,6 +94,8 @@ class Settings:
             step_up_minutes=_int(env, "STEP_UP_MINUTES", 5, low=1, high=60),
             log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             data_dir=data_dir,
+            live_backend=_choice(env, "LIVE_BACKEND", "AUTO", ("AUTO", "MEMORY", "POSTGRES", "REDIS")).lower(),
+            redis_url=_str(env, "REDIS_URL", "redis://127.0.0.1:6379/0"),
         )
 
 

@@ -17,7 +17,7 @@ from app.settings import PROJECT_ROOT
 HTMX = "/static/vendor/htmx-4.0.1.min.js"
 # The shell the service worker precaches. Only static files and the offline page: never pupil data.
 SHELL = ["/offline", "/static/css/app.css", "/static/js/app.js", "/static/js/passkeys.js", "/static/js/quick-entry.js",
-         "/static/js/notify.js", HTMX,
+         "/static/js/notify.js", "/static/js/oncall.js", HTMX,
          "/static/icons/icon-192.png", "/static/icons/icon-512.png", "/static/icons/icon-maskable-512.png",
          "/manifest.webmanifest"]
 

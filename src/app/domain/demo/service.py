@@ -17,6 +17,7 @@ from stdnum.gb import upn as upn_check
 from app import clock
 from app.domain.audit.service import CLI
 from app.domain.incidents.service import ensure_defaults
+from app.domain.oncall.service import ensure_defaults as ensure_oncall_defaults
 from app.domain.pupils.service import mark_changed, prepare_photo
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.schools import service as schools
@@ -157,6 +158,7 @@ async def generate_trust(*, slug: str, schools_count: int, pupils: int, seed: in
                         la_code=LA_CODES[n % len(LA_CODES)], establishment_number=f"{4100 + n:04d}", created_at=now)
         await school.save()
         await ensure_defaults(school.id)
+        await ensure_oncall_defaults(school.id)
         await generate_pupils(school.id, per_school + (1 if n < extra else 0), seed=seed * 1000 + n, photos=photos)
         school_ids.append(school.id)
     return school_ids
@@ -178,4 +180,21 @@ async def seed_demo(pupil_count: int = 1000) -> tuple[bool, int]:
         ids[email] = await schools.add_person(email=email, display_name=name, school_id=school_id, roles=roles,
                                               actor=None, origin=CLI)
     await generate_pupils(school_id, pupil_count, seed=2026, photos=True)
+    await _demo_rooms_and_rota(school_id, ids)
     return True, ids[DEMO_ADMIN]
+
+
+async def _demo_rooms_and_rota(school_id: int, ids: dict[str, int]) -> None:
+    """Classrooms to call on-call from, and a weekday rota: responders at tier 1, the DSL at tier 2."""
+    from app.domain.incidents.tables import Location
+    from app.domain.oncall.tables import RotaSlot
+
+    rooms = [f"Room {n}" for n in range(1, 21)] + [f"Science lab {n}" for n in range(1, 5)] + ["Sports hall office"]
+    await Location.insert(*[Location(school=school_id, name=r, position=100 + i) for i, r in enumerate(rooms)])
+    slots = []
+    for weekday in range(5):
+        for email, tier in (("responder@oakfield.example", 1), ("hoy@oakfield.example", 1),
+                            ("dsl@oakfield.example", 2)):
+            slots.append(RotaSlot(school=school_id, person=ids[email], weekday=weekday, starts="08:00", ends="16:30",
+                                  tier=tier))
+    await RotaSlot.insert(*slots)

@@ -249,6 +249,8 @@ async def create_trust_with_school(*, trust_name: str, trust_slug: str, school_n
                         establishment_number=establishment_number, urn=urn, created_at=now)
         await school.save()
         from app.domain.incidents.service import ensure_defaults
+        from app.domain.oncall.service import ensure_defaults as ensure_oncall_defaults
 
         await ensure_defaults(school.id)
+        await ensure_oncall_defaults(school.id)
     return school.id

@@ -1,0 +1,239 @@
+"""On-call: raise (two taps), the live board, the requester's live status, transitions, report."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import json
+import uuid
+from typing import Annotated, Any, AsyncIterator
+
+from litestar import Controller, Request, Response, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
+
+from app.controllers import CurrentActor
+from app.controllers.incidents import submission_key
+from app.domain.incidents import service as incidents
+from app.domain.incidents.service import LONDON, ValidationFailed
+from app.domain.notifications.service import request_hash
+from app.domain.oncall import service as oncall
+from app.domain.oncall.tables import OnCallRequest
+from app.domain.schools.service import Actor
+from app.errors import NotFound
+from app.rendering import render
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+HEARTBEAT_SECONDS = 15
+
+
+async def raise_context(actor: Actor, form: dict | None = None, errors: dict | None = None,
+                        location: int | None = None, pupil: int | None = None) -> dict[str, Any]:
+    form = dict(form or {})
+    last = await OnCallRequest.select(OnCallRequest.location).where(
+        (OnCallRequest.requester == actor.person_id) & (OnCallRequest.school == actor.school_id)).order_by(
+        OnCallRequest.id, ascending=False).first()
+    chosen = str(form.get("location_id") or location or (last["location"] if last else ""))
+    return {"actor": actor, "form": form, "errors": errors or {}, "location_id": chosen,
+            "locations": await incidents.locations(actor.school_id), "reasons": await oncall.reasons(actor.school_id),
+            "urgencies": oncall.URGENCIES, "key": str(uuid.uuid4()), "pupil": pupil}
+
+
+def card_html(request: Request, card: dict, actor: Actor) -> str:
+    env = request.app.template_engine.engine
+    return env.get_template("oncall/_request.html").render(
+        r=card, actor=actor, states=oncall.STATES, urgencies=oncall.URGENCIES, outcomes=oncall.OUTCOMES,
+        to_local=lambda d: d.astimezone(LONDON), csrf_value="")
+
+
+async def live(request: Request, actor: Actor, channels: ChannelsPlugin, request_id: int | None) -> ServerSentEvent:
+    """Events for the board (all the school's requests) or one request, resuming from Last-Event-ID."""
+    try:
+        last_id = int(request.headers.get("last-event-id", "0") or 0)
+    except ValueError:
+        last_id = 0
+    responder = await oncall.can_respond(actor)
+
+    async def card_event(event_id: int, req_id: int) -> ServerSentEventMessage | None:
+        card = await oncall.card(req_id)
+        if card is None:
+            return None
+        return ServerSentEventMessage(data=card_html(request, card, actor), event="request", id=str(event_id))
+
+    async def events() -> AsyncIterator[ServerSentEventMessage]:
+        async with channels.start_subscription([oncall.school_channel(actor.school_id)]) as subscriber:
+            # Subscribed first, then the catch-up: nothing can fall between the two.
+            sent = last_id
+            if last_id:
+                missed = await oncall.events_since(actor.school_id, last_id, request_id)
+                for ev in missed:
+                    message = await card_event(ev["id"], ev["request"])
+                    if message:
+                        yield message
+                    sent = ev["id"]
+            else:
+                sent = await oncall.latest_event_id(actor.school_id)
+                yield ServerSentEventMessage(comment="connected", id=str(sent))
+            if responder:
+                await oncall.seen(actor)
+            stream = subscriber.iter_events()
+            while True:
+                try:
+                    raw = await asyncio.wait_for(anext(stream), HEARTBEAT_SECONDS)
+                except asyncio.TimeoutError:
+                    if responder:
+                        await oncall.seen(actor)
+                    yield ServerSentEventMessage(comment="heartbeat")
+                    continue
+                ev = await oncall.event(int(json.loads(raw)["event"]))
+                if not ev or ev["id"] <= sent or (request_id is not None and ev["request"] != request_id):
+                    continue
+                sent = ev["id"]
+                message = await card_event(ev["id"], ev["request"])
+                if message:
+                    yield message
+
+    return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+class OnCallController(Controller):
+    path = "/oncall"
+
+    @get("/new", name="oncall.new")
+    async def new(self, request: Request, actor: CurrentActor, location: FromQuery[int | None] = None,
+                  pupil: FromQuery[int | None] = None) -> Response:
+        # A QR code on a door encodes /oncall/new?location=ID: the room is then already chosen.
+        if not oncall.can_raise(actor):
+            raise NotFound()
+        return render(request, "oncall/new.html", await raise_context(actor, location=location, pupil=pupil))
+
+    @post("/", name="oncall.raise")
+    async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        key = submission_key(request, data)
+        try:
+            result = await oncall.raise_request(actor, data, key=key, digest=request_hash(request.url.path, data))
+        except ValidationFailed as exc:
+            context = await raise_context(actor, data, exc.errors)
+            context["key"] = key or context["key"]
+            return render(request, "oncall/new.html", context, status=400)
+        return Redirect(f"/oncall/{result['id']}", status_code=303)
+
+    @get("/board", name="oncall.board")
+    async def board(self, request: Request, actor: CurrentActor) -> Response:
+        return render(request, "oncall/board.html", {
+            "actor": actor, "cards": await oncall.board(actor), "states": oncall.STATES, "urgencies": oncall.URGENCIES,
+            "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON),
+            "on_duty": await oncall.is_on_duty(actor)})
+
+    @get("/board/stream", name="oncall.board_stream")
+    async def board_stream(self, request: Request, actor: CurrentActor,
+                           channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+        if not await oncall.can_respond(actor):
+            raise NotFound()
+        return await live(request, actor, channels, None)
+
+    @post("/duty", name="oncall.duty")
+    async def duty(self, actor: CurrentActor, data: Form) -> Response:
+        await oncall.set_on_duty(actor, data.get("on") == "yes")
+        return Redirect("/oncall/board", status_code=303)
+
+    @get("/{request_id:int}", name="oncall.view")
+    async def view(self, request: Request, actor: CurrentActor, request_id: FromPath[int]) -> Response:
+        card = await oncall.view(actor, request_id)
+        nobody = card["state"] == "raised" and not await oncall.online(await oncall.on_call(actor.school_id, None))
+        return render(request, "oncall/view.html", {
+            "actor": actor, "r": card, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
+            "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON), "nobody_online": nobody})
+
+    @get("/{request_id:int}/stream", name="oncall.stream")
+    async def stream(self, request: Request, actor: CurrentActor, request_id: FromPath[int],
+                     channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+        await oncall.view(actor, request_id)
+        return await live(request, actor, channels, request_id)
+
+    async def _step(self, request: Request, actor: Actor, request_id: int, step) -> Response:
+        try:
+            await step()
+        except oncall.Conflict as exc:
+            card = await oncall.view(actor, request_id)
+            return render(request, "oncall/view.html", {
+                "actor": actor, "r": card, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
+                "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON), "message": exc.message},
+                status=409)
+        back = request.headers.get("referer", "")
+        return Redirect("/oncall/board" if back.endswith("/oncall/board") else f"/oncall/{request_id}", status_code=303)
+
+    @post("/{request_id:int}/acknowledge", name="oncall.acknowledge")
+    async def acknowledge(self, request: Request, actor: CurrentActor, request_id: FromPath[int]) -> Response:
+        return await self._step(request, actor, request_id, lambda: oncall.acknowledge(actor, request_id))
+
+    @post("/{request_id:int}/en-route", name="oncall.en_route")
+    async def en_route(self, request: Request, actor: CurrentActor, request_id: FromPath[int]) -> Response:
+        return await self._step(request, actor, request_id, lambda: oncall.en_route(actor, request_id))
+
+    @post("/{request_id:int}/on-scene", name="oncall.on_scene")
+    async def on_scene(self, request: Request, actor: CurrentActor, request_id: FromPath[int]) -> Response:
+        return await self._step(request, actor, request_id, lambda: oncall.on_scene(actor, request_id))
+
+    @post("/{request_id:int}/resolve", name="oncall.resolve")
+    async def resolve(self, request: Request, actor: CurrentActor, request_id: FromPath[int], data: Form) -> Response:
+        outcome = str(data.get("outcome", ""))
+        try:
+            response = await self._step(request, actor, request_id, lambda: oncall.resolve(actor, request_id, outcome))
+        except ValidationFailed as exc:
+            card = await oncall.view(actor, request_id)
+            return render(request, "oncall/view.html", {
+                "actor": actor, "r": card, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
+                "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON),
+                "message": " ".join(exc.errors.values())}, status=400)
+        if data.get("log_incident") == "yes":
+            # Resolved with an incident to record: open quick entry with the pupil already chosen.
+            card = await oncall.card(request_id)
+            pupils = await oncall.OnCallPupil.select(oncall.OnCallPupil.pupil).where(
+                oncall.OnCallPupil.request == request_id)
+            if card and pupils:
+                return Redirect(f"/incidents/new?pupil={pupils[0]['pupil']}", status_code=303)
+        return response
+
+    @post("/{request_id:int}/cancel", name="oncall.cancel")
+    async def cancel(self, request: Request, actor: CurrentActor, request_id: FromPath[int]) -> Response:
+        return await self._step(request, actor, request_id, lambda: oncall.cancel(actor, request_id))
+
+    @post("/{request_id:int}/hand-over", name="oncall.hand_over")
+    async def hand_over(self, request: Request, actor: CurrentActor, request_id: FromPath[int], data: Form) -> Response:
+        to = oncall._int(data.get("to"))
+        return await self._step(request, actor, request_id, lambda: oncall.hand_over(actor, request_id, to or -1))
+
+    @post("/{request_id:int}/note", name="oncall.note")
+    async def note(self, request: Request, actor: CurrentActor, request_id: FromPath[int], data: Form) -> Response:
+        return await self._step(request, actor, request_id,
+                                lambda: oncall.add_note(actor, request_id, str(data.get("note", ""))))
+
+    @get("/report", name="oncall.report")
+    async def report(self, request: Request, actor: CurrentActor, start: FromQuery[str] = "", end: FromQuery[str] = "",
+                     format: FromQuery[str] = "html") -> Response:
+        today = incidents.local_now().date()
+        try:
+            since = dt.date.fromisoformat(start) if start else today - dt.timedelta(days=30)
+            until = dt.date.fromisoformat(end) if end else today
+        except ValueError:
+            since, until = today - dt.timedelta(days=30), today
+        data = await oncall.report(actor, since, until)
+        if format == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(["raised", "urgency", "location", "reason", "requester", "responder", "state", "outcome",
+                             "seconds_to_acknowledge", "seconds_to_resolve", "escalations"])
+            for r in data["rows"]:
+                writer.writerow([r["local"].isoformat(timespec="seconds"), r["urgency"], r["location.name"],
+                                 r["reason.name"], r["requester.display_name"], r["responder.display_name"] or "",
+                                 r["state"], r["outcome"], r["ack_seconds"] or "", r["resolve_seconds"] or "",
+                                 r["escalations"]])
+            return Response(out.getvalue(), media_type="text/csv", headers={
+                "Content-Disposition": f'attachment; filename="on-call-{since}-{until}.csv"'})
+        return render(request, "oncall/report.html", {"actor": actor, "report": data, "start": since, "end": until})

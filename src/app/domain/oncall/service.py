@@ -1,0 +1,551 @@
+"""On-call: raise, alert the responders on duty, claim exactly once, escalate when nobody answers.
+
+raised → acknowledged(by) → en_route → on_scene → resolved(outcome), or cancelled by the requester;
+escalated (tier + 1) while nobody acknowledges. Every change is an OnCallEvent: its id is the live
+stream's event id, so a reconnecting client resumes from Last-Event-ID. Push is a wake-up hint; the
+events in the database are the truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import statistics
+from typing import Any, Awaitable, Callable
+
+from app import clock
+from app.db import atomic
+from app.domain.audit import service as audit
+from app.domain.incidents.service import LONDON, ValidationFailed
+from app.domain.incidents.tables import Location
+from app.domain.notifications import service as notifications
+from app.domain.oncall.tables import (
+    OnCallEvent,
+    OnCallPupil,
+    OnCallReason,
+    OnCallRequest,
+    OnCallSettings,
+    OnDuty,
+    Presence,
+    RotaOverride,
+    RotaSlot,
+)
+from app.domain.pupils.tables import Pupil
+from app.domain.schools.service import Actor
+from app.domain.schools.tables import Membership, Person
+from app.errors import BadRequest, NotFound
+
+log = logging.getLogger("corridor")
+
+URGENCIES = {"routine": "Routine", "urgent": "Urgent", "emergency": "Emergency"}
+URGENCY_RANK = {"emergency": 0, "urgent": 1, "routine": 2}
+STATES = {"raised": "Waiting for a responder", "acknowledged": "Claimed", "en_route": "On the way",
+          "on_scene": "On scene", "resolved": "Resolved", "cancelled": "Cancelled"}
+OPEN_STATES = ("raised", "acknowledged", "en_route", "on_scene")
+OUTCOMES = {"returned": "Returned to class", "removed": "Removed to the pastoral base", "sent_home": "Sent home",
+            "first_aid": "First aid given", "dsl": "Handed to the DSL", "other": "Other"}
+DEFAULT_REASONS = ["Remove a pupil", "Medical", "Behaviour escalation", "Safeguarding", "Other"]
+RAISERS = ("staff", "guest", "responder", "pastoral", "head_of_year", "dsl")
+RESPONDER_ROLES = ("responder",)
+ONLINE_WINDOW = dt.timedelta(seconds=45)
+HIDDEN = "There is nothing here, or you do not have access to it."
+
+# create_app() sets this to publish on the live channels; push is sent through `_push` when configured.
+_publisher: Callable[[list[str], Any], Awaitable[None]] | None = None
+_push: Callable[[set[int], dict], Awaitable[None]] | None = None
+
+
+def set_publisher(publisher, push=None) -> None:
+    global _publisher, _push
+    _publisher, _push = publisher, push
+
+
+def school_channel(school_id: int) -> str:
+    return f"oncall:{school_id}"
+
+
+# Set-up ------------------------------------------------------------------------------------------------
+
+async def ensure_defaults(school_id: int) -> None:
+    if not await OnCallReason.exists().where(OnCallReason.school == school_id):
+        await OnCallReason.insert(*[OnCallReason(school=school_id, name=n, position=i)
+                                    for i, n in enumerate(DEFAULT_REASONS)])
+    if not await OnCallSettings.exists().where(OnCallSettings.school == school_id):
+        await OnCallSettings.insert(OnCallSettings(school=school_id))
+
+
+async def settings_for(school_id: int) -> dict:
+    row = await OnCallSettings.select().where(OnCallSettings.school == school_id).first()
+    return row or {"ack_seconds": 60, "top_tier": 2}
+
+
+async def reasons(school_id: int) -> list[dict]:
+    return await OnCallReason.select().where(
+        (OnCallReason.school == school_id) & OnCallReason.retired_at.is_null()).order_by(OnCallReason.position)
+
+
+# Who is on call ---------------------------------------------------------------------------------------------
+
+def _hhmm(moment: dt.datetime) -> str:
+    return moment.astimezone(LONDON).strftime("%H:%M")
+
+
+async def on_call(school_id: int, tier: int | None, at: dt.datetime | None = None) -> set[int]:
+    """Who is on call at a tier now (None: every tier): the weekly rota, then the day's overrides, plus anyone
+    who marked themselves on duty (tier 1). With nobody on the rota at all, the school's responders."""
+    at = at or clock.now()
+    local = at.astimezone(LONDON)
+    slots = await RotaSlot.select(RotaSlot.person, RotaSlot.tier).where(
+        (RotaSlot.school == school_id) & (RotaSlot.weekday == local.weekday())
+        & (RotaSlot.starts <= local.strftime("%H:%M")) & (RotaSlot.ends > local.strftime("%H:%M")))
+    people = {s["person"] for s in slots if tier is None or s["tier"] == tier}
+    for o in await RotaOverride.select().where((RotaOverride.school == school_id)
+                                               & (RotaOverride.on_date == local.date())):
+        if tier is None or o["tier"] == tier:
+            (people.add if o["on_call"] else people.discard)(o["person"])
+    if tier in (None, 1):
+        people |= {d["person"] for d in await OnDuty.select(OnDuty.person).where(
+            (OnDuty.school == school_id) & (OnDuty.since <= at) & (OnDuty.until > at))}
+    if not people and tier in (None, 1):
+        # The fallback when the rota is empty: everyone with the responder role at the school.
+        people = {m["person"] for m in await Membership.select(Membership.person).where(
+            (Membership.school == school_id) & Membership.role.is_in(list(RESPONDER_ROLES)))}
+    if not people:
+        return set()
+    active = await Person.select(Person.id).where(Person.id.is_in(list(people)) & Person.disabled_at.is_null())
+    return {p["id"] for p in active}
+
+
+async def online(person_ids: set[int]) -> set[int]:
+    if not person_ids:
+        return set()
+    rows = await Presence.select(Presence.person).where(
+        Presence.person.is_in(list(person_ids)) & (Presence.seen_at > clock.now() - ONLINE_WINDOW))
+    return {r["person"] for r in rows}
+
+
+async def seen(actor: Actor) -> None:
+    """The actor's board is open: they count as online for the next 45 seconds."""
+    now = clock.now()
+    updated = await Presence.update({Presence.seen_at: now, Presence.school: actor.school_id}).where(
+        Presence.person == actor.person_id).returning(Presence.id)
+    if not updated:
+        try:
+            await Presence.insert(Presence(person=actor.person_id, school=actor.school_id, seen_at=now))
+        except Exception:  # another process inserted it first
+            await Presence.update({Presence.seen_at: now}).where(Presence.person == actor.person_id)
+
+
+async def can_respond(actor: Actor) -> bool:
+    if actor.school_id is None:
+        return False
+    if actor.has("responder", "head_of_year", "pastoral", "dsl", "admin"):
+        return True
+    return actor.person_id in await on_call(actor.school_id, None)
+
+
+async def set_on_duty(actor: Actor, on: bool) -> None:
+    """Mark oneself on duty until the end of the school day (or stop)."""
+    if not actor.has(*RAISERS) or actor.has("guest"):
+        raise NotFound()
+    now = clock.now()
+    async with atomic():
+        await OnDuty.update({OnDuty.until: now}).where(
+            (OnDuty.person == actor.person_id) & (OnDuty.school == actor.school_id) & (OnDuty.until > now))
+        if on:
+            end = now.astimezone(LONDON).replace(hour=18, minute=0, second=0, microsecond=0)
+            if end <= now:
+                end = now + dt.timedelta(hours=2)
+            await OnDuty.insert(OnDuty(school=actor.school_id, person=actor.person_id, since=now, until=end))
+        await audit.record("oncall.duty_started" if on else "oncall.duty_ended", actor_id=actor.person_id,
+                           actor_label=actor.label, school_id=actor.school_id, origin=actor.origin)
+
+
+async def is_on_duty(actor: Actor) -> bool:
+    now = clock.now()
+    return await OnDuty.exists().where((OnDuty.person == actor.person_id) & (OnDuty.school == actor.school_id)
+                                       & (OnDuty.since <= now) & (OnDuty.until > now))
+
+
+# Raising ----------------------------------------------------------------------------------------------------
+
+def can_raise(actor: Actor) -> bool:
+    return actor.school_id is not None and actor.has(*RAISERS)
+
+
+async def _event(request_id: int, school_id: int, kind: str, actor_id: int | None, **detail) -> int:
+    event = OnCallEvent(school=school_id, request=request_id, kind=kind, actor=actor_id, at=clock.now(),
+                        detail=json.dumps(detail) if detail else "")
+    await event.save()
+    return event.id
+
+
+async def _publish(school_id: int, event_ids: list[int]) -> None:
+    if _publisher is None:
+        return
+    for event_id in event_ids:
+        try:
+            await _publisher([school_channel(school_id)], {"event": event_id})
+        except Exception:
+            log.warning("live delivery of on-call event %s failed", event_id, exc_info=True)
+
+
+async def _alert(people: set[int], school_id: int, request_id: int, text: str) -> list:
+    pending = await notifications.notify(people, school_id=school_id, kind="oncall", text=text,
+                                         link=f"/oncall/{request_id}")
+    return pending
+
+
+async def _wake(people: set[int], payload: dict) -> None:
+    if _push is not None and people:
+        try:
+            await _push(people, payload)
+        except Exception:
+            log.warning("push failed", exc_info=True)
+
+
+async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None = None, digest: str = "") -> dict:
+    """Raise on-call; returns {"id", "alerted", "online"}: the page says at once if nobody is online."""
+    if not can_raise(actor):
+        raise NotFound()
+    if key and (stored := await notifications.replay(actor, key, digest)):
+        return json.loads(stored["body"])
+    errors: dict[str, str] = {}
+    location = _int(form.get("location_id"))
+    if location is None:
+        errors["location"] = "Say where you are: choose your room."
+    elif not await Location.exists().where((Location.id == location) & (Location.school == actor.school_id)
+                                           & Location.retired_at.is_null()):
+        errors["location"] = "Choose a room from this school's list."
+    reason = _int(form.get("reason_id"))
+    if reason is None or not await OnCallReason.exists().where(
+            (OnCallReason.id == reason) & (OnCallReason.school == actor.school_id) & OnCallReason.retired_at.is_null()):
+        errors["reason"] = "Choose why you need help."
+    urgency = str(form.get("urgency") or "urgent")
+    if urgency not in URGENCIES:
+        errors["urgency"] = "Choose routine, urgent or emergency."
+    pupil_ids = [p for p in (_int(v) for v in _list(form.get("pupil_id"))) if p is not None]
+    if pupil_ids and await Pupil.count().where(Pupil.id.is_in(pupil_ids) & (Pupil.school == actor.school_id)) != len(
+            set(pupil_ids)):
+        errors["pupils"] = "A pupil chosen is not at this school."
+    note = str(form.get("note") or "").strip()
+    if len(note) > 500:
+        errors["note"] = "Keep the note to 500 characters."
+    if errors:
+        raise ValidationFailed(errors)
+    conf = await settings_for(actor.school_id)
+    now = clock.now()
+    emergency = urgency == "emergency"
+    try:
+        async with atomic():
+            request = OnCallRequest(
+                school=actor.school_id, requester=actor.person_id, location=location, reason=reason, urgency=urgency,
+                note=note, tier=1, raised_at=now,
+                escalate_at=None if emergency else now + dt.timedelta(seconds=conf["ack_seconds"]))
+            await request.save()
+            for pid in dict.fromkeys(pupil_ids):
+                await OnCallPupil.insert(OnCallPupil(request=request.id, pupil=pid))
+            event_id = await _event(request.id, actor.school_id, "raised", actor.person_id, urgency=urgency)
+            # An emergency goes to everyone on duty at once; otherwise tier 1.
+            alerted = await on_call(actor.school_id, None if emergency else 1)
+            alerted.discard(actor.person_id)
+            reachable = await online(alerted)
+            if not reachable and not emergency:
+                # Nobody who would be alerted is online: tell the requester now and alert the fallback tier.
+                fallback = await on_call(actor.school_id, None)
+                fallback.discard(actor.person_id)
+                alerted |= fallback
+            pending = await _alert(alerted, actor.school_id, request.id, f"On-call: {URGENCIES[urgency].lower()} help needed.")
+            await audit.record("oncall.raised", actor_id=actor.person_id, actor_label=actor.label,
+                               school_id=actor.school_id, subject_type="oncall", subject_id=request.id,
+                               origin=actor.origin, detail={"urgency": urgency, "alerted": len(alerted)})
+            result = {"id": request.id, "alerted": len(alerted), "online": len(reachable)}
+            if key:
+                await notifications.store_receipt(actor, key, digest, status_code=303, body=json.dumps(result))
+    except Exception as exc:
+        if key and "unique" in str(exc).lower() and (stored := await notifications.replay(actor, key, digest)):
+            return json.loads(stored["body"])
+        raise
+    await notifications.deliver(pending)
+    await _publish(actor.school_id, [event_id])
+    await _wake(alerted, {"title": "On-call", "body": f"{URGENCIES[urgency]} help needed", "url": f"/oncall/{request.id}"})
+    return result
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _list(value: Any) -> list:
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+# Transitions ------------------------------------------------------------------------------------------------
+
+class Conflict(BadRequest):
+    status_code = 409
+    title = "Someone got there first"
+
+
+async def _request(actor: Actor, request_id: int) -> dict:
+    row = await OnCallRequest.select().where(
+        (OnCallRequest.id == request_id) & (OnCallRequest.school == actor.school_id)).first()
+    if not row or actor.school_id is None:
+        raise NotFound(HIDDEN)
+    return row
+
+
+async def _name(person_id: int | None) -> str:
+    if not person_id:
+        return ""
+    row = await Person.select(Person.display_name).where(Person.id == person_id).first()
+    return row["display_name"] if row else ""
+
+
+async def _transition(actor: Actor, request_id: int, *, allowed_from: tuple[str, ...], to: str, kind: str,
+                      only_responder: bool = False, only_requester: bool = False, extra: dict | None = None,
+                      detail: dict | None = None) -> dict:
+    """Move a request from one of `allowed_from` to `to`, atomically: of two racing taps, one wins."""
+    row = await _request(actor, request_id)
+    if only_requester and row["requester"] != actor.person_id:
+        raise NotFound(HIDDEN)
+    if not only_requester and not await can_respond(actor):
+        raise NotFound(HIDDEN)
+    now = clock.now()
+    condition = (OnCallRequest.id == request_id) & OnCallRequest.state.is_in(list(allowed_from))
+    if only_responder:
+        condition &= OnCallRequest.responder == actor.person_id
+    changes = {OnCallRequest.state: to, **(extra or {})}
+    stamp = {"acknowledged": OnCallRequest.acknowledged_at, "en_route": OnCallRequest.en_route_at,
+             "on_scene": OnCallRequest.on_scene_at, "resolved": OnCallRequest.resolved_at,
+             "cancelled": OnCallRequest.cancelled_at}.get(to)
+    if stamp is not None:
+        changes[stamp] = now
+    async with atomic():
+        moved = await OnCallRequest.update(changes).where(condition).returning(OnCallRequest.id)
+        if moved:
+            event_id = await _event(request_id, actor.school_id, kind, actor.person_id, **(detail or {}))
+            await audit.record(f"oncall.{kind}", actor_id=actor.person_id, actor_label=actor.label,
+                               school_id=actor.school_id, subject_type="oncall", subject_id=request_id,
+                               origin=actor.origin, detail=detail)
+    if not moved:
+        current = await _request(actor, request_id)
+        if current["state"] in ("resolved", "cancelled"):
+            raise Conflict(f"This request was already {current['state']}.")
+        if current["responder"] and current["responder"] != actor.person_id:
+            raise Conflict(f"{await _name(current['responder'])} already has this request.")
+        raise Conflict(f"This request is {STATES[current['state']].lower()}: that step does not apply now.")
+    await _publish(actor.school_id, [event_id])
+    return await _request(actor, request_id)
+
+
+async def acknowledge(actor: Actor, request_id: int) -> dict:
+    """Claim a request: exactly one responder gets it; a second tap is told who already has it."""
+    return await _transition(actor, request_id, allowed_from=("raised",), to="acknowledged", kind="acknowledged",
+                             extra={OnCallRequest.responder: actor.person_id, OnCallRequest.escalate_at: None})
+
+
+async def en_route(actor: Actor, request_id: int) -> dict:
+    return await _transition(actor, request_id, allowed_from=("acknowledged",), to="en_route", kind="en_route",
+                             only_responder=True)
+
+
+async def on_scene(actor: Actor, request_id: int) -> dict:
+    return await _transition(actor, request_id, allowed_from=("acknowledged", "en_route"), to="on_scene",
+                             kind="on_scene", only_responder=True)
+
+
+async def resolve(actor: Actor, request_id: int, outcome: str) -> dict:
+    if outcome not in OUTCOMES:
+        raise ValidationFailed({"outcome": "Choose what happened in the end."})
+    return await _transition(actor, request_id, allowed_from=("acknowledged", "en_route", "on_scene"), to="resolved",
+                             kind="resolved", only_responder=True, extra={OnCallRequest.outcome: outcome},
+                             detail={"outcome": outcome})
+
+
+async def cancel(actor: Actor, request_id: int) -> dict:
+    """The requester: "sorted, no longer needed"."""
+    return await _transition(actor, request_id, allowed_from=OPEN_STATES, to="cancelled", kind="cancelled",
+                             only_requester=True, extra={OnCallRequest.escalate_at: None})
+
+
+async def hand_over(actor: Actor, request_id: int, to_person: int) -> dict:
+    """Hand a claimed request to another responder at the school."""
+    if to_person == actor.person_id or to_person not in await on_call(actor.school_id, None) | {
+            m["person"] for m in await Membership.select(Membership.person).where(
+                (Membership.school == actor.school_id) & Membership.role.is_in(["responder", "head_of_year",
+                                                                                 "pastoral", "dsl"]))}:
+        raise ValidationFailed({"to": "Choose another responder at this school."})
+    row = await _request(actor, request_id)
+    state = row["state"]
+    result = await _transition(actor, request_id, allowed_from=("acknowledged", "en_route", "on_scene"), to=state,
+                               kind="handed_over", only_responder=True, extra={OnCallRequest.responder: to_person},
+                               detail={"to": to_person})
+    pending = await _alert({to_person}, actor.school_id, request_id, "On-call: a request was handed to you.")
+    await notifications.deliver(pending)
+    return result
+
+
+async def add_note(actor: Actor, request_id: int, note: str) -> None:
+    row = await _request(actor, request_id)
+    if row["requester"] != actor.person_id:
+        raise NotFound(HIDDEN)
+    note = (note or "").strip()
+    if not note or len(note) > 500:
+        raise ValidationFailed({"note": "Write a note of up to 500 characters."})
+    if row["state"] in ("resolved", "cancelled"):
+        raise Conflict(f"This request was already {row['state']}.")
+    async with atomic():
+        await OnCallRequest.update({OnCallRequest.note: (row["note"] + "\n" + note).strip()}).where(
+            OnCallRequest.id == request_id)
+        event_id = await _event(request_id, actor.school_id, "note", actor.person_id)
+    await _publish(actor.school_id, [event_id])
+
+
+async def escalate_due(now: dt.datetime | None = None) -> int:
+    """Escalate every unclaimed request whose time is up (safe to run in every process: each step is taken
+    by exactly one, through a conditional update). Returns how many were escalated."""
+    now = now or clock.now()
+    due = await OnCallRequest.select(OnCallRequest.id, OnCallRequest.school, OnCallRequest.tier,
+                                     OnCallRequest.requester, OnCallRequest.urgency).where(
+        (OnCallRequest.state == "raised") & OnCallRequest.escalate_at.is_not_null()
+        & (OnCallRequest.escalate_at <= now))
+    count = 0
+    for row in due:
+        conf = await settings_for(row["school"])
+        tier = row["tier"] + 1
+        beyond_top = tier > conf["top_tier"]
+        async with atomic():
+            moved = await OnCallRequest.update({
+                OnCallRequest.tier: tier, OnCallRequest.escalations: OnCallRequest.escalations + 1,
+                OnCallRequest.escalate_at: None if beyond_top else now + dt.timedelta(seconds=conf["ack_seconds"]),
+            }).where((OnCallRequest.id == row["id"]) & (OnCallRequest.tier == row["tier"])
+                     & (OnCallRequest.state == "raised")).returning(OnCallRequest.id)
+            if not moved:
+                continue
+            event_id = await _event(row["id"], row["school"], "escalated", None, tier=tier)
+            people = await on_call(row["school"], None if beyond_top else tier)
+            people.discard(row["requester"])
+            pending = await _alert(people, row["school"], row["id"], "On-call: escalated, nobody has answered.")
+            await audit.record("oncall.escalated", school_id=row["school"], subject_type="oncall", subject_id=row["id"],
+                               detail={"tier": tier, "alerted": len(people)})
+        count += 1
+        await notifications.deliver(pending)
+        await _publish(row["school"], [event_id])
+        await _wake(people, {"title": "On-call escalated", "body": "Nobody has answered yet",
+                             "url": f"/oncall/{row['id']}"})
+    return count
+
+
+# Reading ----------------------------------------------------------------------------------------------------
+
+async def card(request_id: int) -> dict | None:
+    """Everything the request card shows (the board and the requester's page render the same partial)."""
+    row = await OnCallRequest.select(
+        *OnCallRequest.all_columns(), OnCallRequest.location.name, OnCallRequest.reason.name,
+        OnCallRequest.requester.display_name, OnCallRequest.responder.display_name,
+    ).where(OnCallRequest.id == request_id).first()
+    if not row:
+        return None
+    pupils = await OnCallPupil.select(OnCallPupil.pupil.preferred_first_name, OnCallPupil.pupil.legal_first_name,
+                                      OnCallPupil.pupil.legal_last_name).where(OnCallPupil.request == request_id)
+    row["pupils"] = [f"{p['pupil.preferred_first_name'] or p['pupil.legal_first_name']} {p['pupil.legal_last_name']}"
+                     for p in pupils]
+    row["rank"] = URGENCY_RANK[row["urgency"]]
+    row["open"] = row["state"] in OPEN_STATES
+    return row
+
+
+async def board(actor: Actor) -> list[dict]:
+    """Open requests at the school, most urgent and newest first."""
+    if not await can_respond(actor):
+        raise NotFound(HIDDEN)
+    ids = [r["id"] for r in await OnCallRequest.select(OnCallRequest.id).where(
+        (OnCallRequest.school == actor.school_id) & OnCallRequest.state.is_in(list(OPEN_STATES)))]
+    cards = [c for c in [await card(i) for i in ids] if c]
+    return sorted(cards, key=lambda c: (c["rank"], -c["raised_at"].timestamp()))
+
+
+async def view(actor: Actor, request_id: int) -> dict:
+    """A request for its requester or anyone who may respond."""
+    row = await _request(actor, request_id)
+    if row["requester"] != actor.person_id and not await can_respond(actor):
+        raise NotFound(HIDDEN)
+    return await card(request_id)
+
+
+async def latest_event_id(school_id: int) -> int:
+    row = await OnCallEvent.select(OnCallEvent.id).where(OnCallEvent.school == school_id).order_by(
+        OnCallEvent.id, ascending=False).first()
+    return row["id"] if row else 0
+
+
+async def events_since(school_id: int, last_id: int, request_id: int | None = None, limit: int = 500) -> list[dict]:
+    """What a reconnecting client missed, in order."""
+    query = OnCallEvent.select(OnCallEvent.id, OnCallEvent.request, OnCallEvent.kind).where(
+        (OnCallEvent.school == school_id) & (OnCallEvent.id > last_id))
+    if request_id is not None:
+        query = query.where(OnCallEvent.request == request_id)
+    return await query.order_by(OnCallEvent.id).limit(limit)
+
+
+async def event(event_id: int) -> dict | None:
+    return await OnCallEvent.select(OnCallEvent.id, OnCallEvent.request, OnCallEvent.kind, OnCallEvent.school).where(
+        OnCallEvent.id == event_id).first()
+
+
+# Reporting --------------------------------------------------------------------------------------------------
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def report(actor: Actor, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Requests between two dates (UK days, inclusive): who, where, why, how fast, how often escalated."""
+    if actor.school_id is None or not actor.has("head_of_year", "admin", "dsl"):
+        raise NotFound(HIDDEN)
+    since = dt.datetime.combine(start, dt.time(), LONDON).astimezone(dt.timezone.utc)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), LONDON).astimezone(dt.timezone.utc)
+    rows = await OnCallRequest.select(
+        OnCallRequest.id, OnCallRequest.raised_at, OnCallRequest.acknowledged_at, OnCallRequest.resolved_at,
+        OnCallRequest.state, OnCallRequest.urgency, OnCallRequest.escalations, OnCallRequest.outcome,
+        OnCallRequest.location.name, OnCallRequest.reason.name, OnCallRequest.requester.display_name,
+        OnCallRequest.responder.display_name,
+    ).where((OnCallRequest.school == actor.school_id) & (OnCallRequest.raised_at >= since)
+            & (OnCallRequest.raised_at < until)).order_by(OnCallRequest.raised_at)
+    ack = [(r["acknowledged_at"] - r["raised_at"]).total_seconds() for r in rows if r["acknowledged_at"]]
+    res = [(r["resolved_at"] - r["raised_at"]).total_seconds() for r in rows if r["resolved_at"]]
+
+    def tally(key: Callable[[dict], str]) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[key(r)] = counts.get(key(r), 0) + 1
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    for r in rows:
+        r["local"] = r["raised_at"].astimezone(LONDON)
+        r["ack_seconds"] = (r["acknowledged_at"] - r["raised_at"]).total_seconds() if r["acknowledged_at"] else None
+        r["resolve_seconds"] = (r["resolved_at"] - r["raised_at"]).total_seconds() if r["resolved_at"] else None
+    async with atomic():
+        await audit.record("oncall.report_viewed", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, origin=actor.origin,
+                           detail={"from": start.isoformat(), "to": end.isoformat()})
+    return {
+        "rows": rows, "count": len(rows), "escalations": sum(r["escalations"] for r in rows),
+        "ack_median": statistics.median(ack) if ack else None, "ack_p90": _percentile(ack, 90),
+        "resolve_median": statistics.median(res) if res else None, "resolve_p90": _percentile(res, 90),
+        "by_day": tally(lambda r: r["local"].strftime("%Y-%m-%d")),
+        "by_hour": tally(lambda r: r["local"].strftime("%H:00")),
+        "by_location": tally(lambda r: r["location.name"]), "by_reason": tally(lambda r: r["reason.name"]),
+        "by_requester": tally(lambda r: r["requester.display_name"]),
+    }
