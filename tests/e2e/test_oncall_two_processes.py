@@ -1,0 +1,100 @@
+"""Two `corridor serve` processes on one PostgreSQL database: an on-call raised through one reaches a board
+connected to the other (live updates over PostgreSQL LISTEN/NOTIFY)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import BIN, ROOT, Authenticator, _free_port, enrol
+from tests.e2e.test_accessibility import PHONE
+
+PG_URL = os.environ.get("PG_E2E_URL", "postgres://postgres@127.0.0.1:5432/corridor_e2e_mp")
+
+
+@pytest.fixture(scope="module")
+def two_servers():
+    # A fresh database each run (this also tells whether PostgreSQL is there at all).
+    fresh = subprocess.run([str(BIN / "python"), str(ROOT / "tools/pg_test_db.py"), PG_URL], capture_output=True,
+                           text=True)
+    if fresh.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is required under CI=true for the two-process on-call test: " + fresh.stderr)
+        pytest.skip("PostgreSQL is not reachable: the two-process on-call test did not run (" + fresh.stderr.strip() + ")")
+    ports = [_free_port(), _free_port()]
+    data_dir = Path(tempfile.mkdtemp(prefix="corridor-e2e-mp-"))
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
+            "LANG": "C.UTF-8", "CORRIDOR_DATA_DIR": str(data_dir), "DATABASE_URL": PG_URL,
+            "SECRET_KEY": secrets.token_urlsafe(36), "LIVE_BACKEND": "postgres", "HOST": "127.0.0.1"}
+    # Both answer to the first address for passkeys; cookies on localhost are shared across ports.
+    env = {**base, "PUBLIC_URL": f"http://localhost:{ports[0]}"}
+    subprocess.run([str(BIN / "corridor"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([str(BIN / "corridor"), "seed-demo", "--pupils", "20"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    procs = []
+    for port in ports:
+        log = open(data_dir / f"server-{port}.log", "w")
+        procs.append(subprocess.Popen([str(BIN / "corridor"), "serve", "--port", str(port)], env=env, cwd=ROOT,
+                                      stdout=log, stderr=subprocess.STDOUT))
+    for port in ports:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (data_dir / f"server-{port}.log").read_text()
+            time.sleep(0.1)
+
+    def invite(email: str, *roles: str, name: str) -> str:
+        args = [a for r in roles for a in ("--role", r)]
+        done = subprocess.run([str(BIN / "corridor"), "invite", email, *args, "--name", name], env=env, cwd=ROOT,
+                              capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    try:
+        yield [f"http://localhost:{p}" for p in ports], invite
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def test_a_request_raised_on_one_process_reaches_a_board_on_the_other(browser: Browser, two_servers):
+    (first, second), invite = two_servers
+    pages = {}
+    for who, roles in (("responder", ("staff", "responder")), ("teacher", ("staff",))):
+        context = browser.new_context(base_url=first, viewport=PHONE)
+        page = context.new_page()
+        Authenticator(page)
+        name = f"{who.title()} {uuid.uuid4().hex[:6].upper()}"
+        enrol(page, invite(f"{who}-{uuid.uuid4().hex[:8]}@oakfield.example", *roles, name=name), name)
+        pages[who] = page
+
+    board = pages["responder"]
+    board.goto(f"{first}/oncall/board")  # connected to process one
+    board.wait_for_timeout(500)
+    teacher = pages["teacher"]
+    teacher.goto(f"{second}/oncall/new")  # raising through process two
+    teacher.get_by_label("Where you are").select_option(index=1)
+    teacher.get_by_role("button", name="Safeguarding").click()
+    expect(teacher.get_by_role("heading", name="On-call request")).to_be_visible()
+    assert teacher.url.startswith(second)
+    request_id = re.search(r"/oncall/(\d+)$", teacher.url).group(1)
+    expect(board.locator(f"#oncall-{request_id}")).to_be_visible(timeout=10_000)
