@@ -39,11 +39,12 @@ from app.controllers.imports import ImportsController
 from app.controllers.incidents import IncidentsController, IncidentSettingsController
 from app.controllers.notifications import NotificationsController
 from app.controllers.oncall import OnCallController
-from app.domain.oncall import service as oncall
 from app.controllers.pupils import PupilsController
 from app.domain.accounts.service import load_actor
 from app.domain.audit.service import Origin
+from app.domain.notifications import push as web_push
 from app.domain.notifications import service as notifications
+from app.domain.oncall import service as oncall
 from app.errors import error_handler
 from app.settings import PROJECT_ROOT, Settings, SettingsError
 
@@ -186,8 +187,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def publish(names: list[str], data: object) -> None:
         await channels.wait_published(data, names)
 
+    async def push(people: set[int], payload: dict) -> None:
+        await web_push.send(settings, people, payload)
+
     notifications.set_publisher(publish)
-    oncall.set_publisher(publish)
+    oncall.set_publisher(publish, push)
 
     app = Litestar(
         plugins=[channels],

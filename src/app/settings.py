@@ -36,6 +36,8 @@ class Settings:
     data_dir: Path = field(default=PROJECT_ROOT / "var")
     live_backend: str = "auto"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    vapid_key_file: Path = field(default=PROJECT_ROOT / "var" / "vapid_private.pem")
+    vapid_subject: str = "mailto:admin@localhost"
 
     # Derived values ----------------------------------------------------------------------------
     @property
@@ -96,6 +98,8 @@ class Settings:
             data_dir=data_dir,
             live_backend=_choice(env, "LIVE_BACKEND", "AUTO", ("AUTO", "MEMORY", "POSTGRES", "REDIS")).lower(),
             redis_url=_str(env, "REDIS_URL", "redis://127.0.0.1:6379/0"),
+            vapid_key_file=_vapid_key(env, data_dir),
+            vapid_subject=_vapid_subject(env, parts.hostname or "localhost"),
         )
 
 
@@ -143,4 +147,32 @@ def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
         value = path.read_text().strip()
     if len(value) < 32:
         raise SettingsError("SECRET_KEY must be at least 32 characters")
+    return value
+
+
+def _vapid_key(env: Mapping[str, str], data_dir: Path) -> Path:
+    """The VAPID private key (PEM) that signs Web Push: VAPID_PRIVATE_KEY_FILE, or one made once in var/."""
+    from py_vapid import Vapid02
+
+    if env.get("VAPID_PRIVATE_KEY_FILE", "").strip():
+        path = Path(env["VAPID_PRIVATE_KEY_FILE"].strip())
+        try:
+            Vapid02.from_file(str(path))
+        except Exception:
+            raise SettingsError("VAPID_PRIVATE_KEY_FILE must name a readable EC P-256 private key in PEM") from None
+        return path
+    path = data_dir / "vapid_private.pem"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = Vapid02()
+        key.generate_keys()
+        key.save_key(str(path))
+        path.chmod(0o600)
+    return path
+
+
+def _vapid_subject(env: Mapping[str, str], host: str) -> str:
+    value = env.get("VAPID_SUBJECT", "").strip() or f"mailto:admin@{host}"
+    if not value.startswith(("mailto:", "https://")):
+        raise SettingsError("VAPID_SUBJECT must be a mailto: or https: address push services can reach you at")
     return value

@@ -11,8 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
-from app.controllers import CurrentActor
+from app.controllers import AppSettings, CurrentActor
+from app.domain.notifications import push
 from app.domain.notifications import service as notifications
+from app.errors import BadRequest
 from app.rendering import render
 
 HEARTBEAT_SECONDS = 15
@@ -33,6 +35,21 @@ class NotificationsController(Controller):
             return Redirect("/notifications/", status_code=303)
         await notifications.mark_read(actor, notification_id)
         return Redirect(item["link"] or "/notifications/", status_code=303)
+
+    @get("/push/key", name="notifications.push_key")
+    async def push_key(self, settings: AppSettings) -> dict[str, str]:
+        return {"key": push.vapid_public_key(settings)}
+
+    @post("/push/subscribe", name="notifications.push_subscribe", status_code=200)
+    async def push_subscribe(self, request: Request, actor: CurrentActor) -> dict[str, bool]:
+        try:
+            data = await request.json()
+        except Exception:
+            data = None
+        if not isinstance(data, dict):
+            raise BadRequest("The push subscription was missing.")
+        await push.subscribe(actor, data)
+        return {"subscribed": True}
 
     @get("/stream", name="notifications.stream")
     async def stream(self, request: Request, actor: CurrentActor,
