@@ -286,3 +286,13 @@ async def test_someone_without_a_role_here_cannot_raise(client, settings, school
     await Membership.delete().where(Membership.person == school.teacher.id)
     await sign_in(client, settings, school.teacher)
     assert (await client.get("/oncall/new")).status_code == 404
+
+
+async def test_the_usual_room_is_remembered_so_raising_is_two_taps(client, settings, school):
+    await sign_in(client, settings, school.teacher)
+    assert f'<option value="{school.room}" selected>' not in (await client.get("/oncall/new")).text
+    await raise_it(client, school)
+    page = (await client.get("/oncall/new")).text
+    assert f'<option value="{school.room}" selected>Room 12</option>' in page
+    # The reasons are submit buttons: with the room chosen, one tap on a reason sends the call.
+    assert f'<button type="submit" name="reason_id" value="{school.reason}"' in page
