@@ -8,7 +8,7 @@ import pytest
 from app.domain.audit.tables import AuditEvent
 from app.domain.imports import service as imports
 from app.domain.imports.tables import ImportBatch
-from app.domain.pupils.tables import Contact, Pupil, TutorGroup
+from app.domain.pupils.tables import Pupil, TutorGroup
 from app.errors import BadRequest, NotFound
 from tests.imports.files import (PUPILS_HEADER, actor_of, contact_rows, corridor_set, pupil_rows, table, upn,
                                  zip_of)

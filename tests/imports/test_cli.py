@@ -86,3 +86,13 @@ async def test_it_needs_a_school_it_can_name(cast, tmp_path):
     missing = corridor("import", str(tmp_path / "nowhere.zip"), "--school", "northbridge")
     assert missing.returncode != 0 and "does not exist" in missing.stderr
     assert await Pupil.count() == 0
+
+
+async def test_it_imports_into_the_named_school_only(cast, tmp_path):
+    export = tmp_path / "export.zip"
+    export.write_bytes(corridor_set(staff=False))
+    assert corridor("import", str(export), "--school", "elsewhere", "--apply").returncode == 0
+    assert {r["school"] for r in await Pupil.select(Pupil.school)} == {cast.other_school_id}
+    # Northbridge's full export does not mark Elsewhere's pupils as left.
+    assert corridor("import", str(export), "--school", "northbridge", "--apply").returncode == 0
+    assert await Pupil.count().where(Pupil.left_on.is_not_null()) == 0 and await Pupil.count() == 8

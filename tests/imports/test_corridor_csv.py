@@ -8,7 +8,7 @@ from app.domain.imports import service as imports
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.schools.tables import School
 from app.errors import NotFound
-from tests.imports.files import CONTACTS_HEADER, actor_of, contact_rows, corridor_set, pupil_rows, upn
+from tests.imports.files import actor_of, contact_rows, corridor_set, pupil_rows, upn
 
 
 async def run(actor, data: bytes, *, delta: bool = False, name: str = "export.zip", photos: bytes | None = None):

@@ -1,6 +1,5 @@
 """The dry run: what an import would add, change and mark as left, with nothing changed until Apply."""
 
-import datetime as dt
 
 import pytest
 

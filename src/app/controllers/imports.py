@@ -21,8 +21,12 @@ Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_
 
 
 async def _file(value: Any) -> tuple[str, bytes]:
-    if isinstance(value, UploadFile) and value.filename:
-        return value.filename, await value.read()
+    if isinstance(value, UploadFile):
+        try:
+            if value.filename:
+                return value.filename, await value.read()
+        finally:
+            await value.close()
     return "", b""
 
 

@@ -492,7 +492,8 @@ def parse_corridor(files: dict[str, tuple[str, str]], *, bulk: bool) -> Dataset:
                 for column in ("phone", "email"):
                     if column in table.columns:
                         fields[column] = clean_text(row.values[column], column)
-                data.contacts.append(ContactRecord(clean_text(mis_id, "mis_id"), pupil_id, table.name, row.line, fields))
+                data.contacts.append(ContactRecord(clean_text(mis_id, "mis_id"), pupil_id, table.name, row.line,
+                                                   fields))
             except Bad as exc:
                 data.errors.append(Problem(table.name, row.line, str(exc)))
 
@@ -585,8 +586,8 @@ def _school_org(orgs: CsvFile | None, users: CsvFile | None, school: SchoolKeys,
     if len(matches) == 1:
         return matches[0].values["sourcedid"].strip()
     raise Malformed(Problem(orgs.name, None, f"orgs.csv lists {len(schools)} schools and none of them is clearly "
-                                             f"{school.name} (Corridor looks for its URN, its DfE number "
-                                             f"{school.la_code}{school.establishment_number} as the identifier, or its name)."))
+                                             f"{school.name} (Corridor looks for its URN, its DfE number {dfe} "
+                                             "as the identifier, or its name)."))
 
 
 def parse_oneroster(files: dict[str, tuple[str, str]], school: SchoolKeys) -> Dataset:
@@ -648,11 +649,12 @@ def parse_oneroster(files: dict[str, tuple[str, str]], school: SchoolKeys) -> Da
                     raise Bad(f"duplicate id {sid} (lines {_lines(dups[sid])})")
                 _required_value(row.values, ["sourcedid", "title"])
                 grades = _ids(row.values.get("grades", ""))
-                fields: dict[str, Any] = {
-                    "name": clean_text(row.values.get("classcode", "").strip() or row.values["title"], "title", "group_name")}
+                name = row.values.get("classcode", "").strip() or row.values["title"]
+                fields: dict[str, Any] = {"name": clean_text(name, "title", "group_name")}
                 if grades:
                     fields["year_code"] = clean_year(grades[0])
-                homerooms[sid] = {"record": GroupRecord(clean_text(sid, "sourcedId", "mis_id"), classes.name, row.line, fields)}
+                record = GroupRecord(clean_text(sid, "sourcedId", "mis_id"), classes.name, row.line, fields)
+                homerooms[sid] = {"record": record}
             except Bad as exc:
                 data.errors.append(Problem(classes.name, row.line, str(exc)))
         if not_kept:
@@ -774,12 +776,14 @@ def parse_oneroster(files: dict[str, tuple[str, str]], school: SchoolKeys) -> Da
                 continue
             sid = row.values["sourcedid"].strip()
             if sid in dups:
-                data.errors.append(Problem(enrollments.name, row.line, f"duplicate id {sid} (lines {_lines(dups[sid])})"))
+                data.errors.append(Problem(enrollments.name, row.line,
+                                           f"duplicate id {sid} (lines {_lines(dups[sid])})"))
                 continue
             if role == "student" and cls in homerooms:
                 if user in homeroom_of and homeroom_of[user][0] != cls:
-                    data.errors.append(Problem(enrollments.name, row.line, f"student {user} is already in homeroom "
-                                                                           f"{homeroom_of[user][0]} (line {homeroom_of[user][1]})"))
+                    first, line = homeroom_of[user]
+                    data.errors.append(Problem(enrollments.name, row.line,
+                                               f"student {user} is already in homeroom {first} (line {line})"))
                     continue
                 homeroom_of[user] = (cls, row.line)
             elif role == "student":
@@ -888,7 +892,8 @@ def read_photos(name: str, data: bytes) -> list[tuple[str, str, bytes]]:
         if suffix not in PHOTO_SUFFIXES:
             continue
         if stem.upper() in stems:
-            raise Malformed(Problem(name, None, f"The zip holds two photos for {stem}: {stems[stem.upper()]} and {base}."))
+            raise Malformed(Problem(name, None, f"The zip holds two photos for {stem}: "
+                                                f"{stems[stem.upper()]} and {base}."))
         stems[stem.upper()] = base
         out.append((base, stem, read_member(name, archive, info)))
     return out

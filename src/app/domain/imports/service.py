@@ -237,6 +237,10 @@ async def apply(actor: Actor | None, key: str, *, school_id: int | None = None, 
             (ImportBatch.id == batch["id"]) & ImportBatch.applied_at.is_null()).returning(ImportBatch.id)
         if not claimed:
             raise BadRequest("This import has already been applied.")
+        if School._meta.db.engine_type != "sqlite":
+            # Two imports for one school at once would both add the same new pupils: they take turns. (On
+            # SQLite the claim above already holds the database's one write lock.)
+            await School.select(School.id).where(School.id == school).lock_rows()
         plan = await _plan(school, dataset, photos, upload.photos_filename)
         await _write(school, plan.ops, now)
         if plan.pupils_added or plan.pupils_changed or plan.pupils_left or plan.groups_added \
@@ -261,9 +265,9 @@ async def result(actor: Actor | None, key: str, *, school_id: int | None = None)
     batch = await _batch(actor, key, school_id)
     if batch["applied_at"] is None:
         raise NotFound(NOT_HERE)
-    return {"key": batch["key"], "filename": batch["filename"], "applied_at": batch["applied_at"],
-            "counts": json.loads(batch["result"] or "{}"), "format_label": FORMATS.get(
-                json.loads(batch["result"] or "{}").get("format", ""), "")}
+    counts = json.loads(batch["result"] or "{}")
+    return {"key": batch["key"], "filename": batch["filename"], "applied_at": batch["applied_at"], "counts": counts,
+            "format_label": FORMATS.get(counts.get("format", ""), "")}
 
 
 def _upload_of(batch: dict) -> Upload:
@@ -404,7 +408,8 @@ async def _plan(school_id: int, data: Dataset, photos: list, photos_filename: st
         upn = fields.get("upn")
         if upn and (upn in new_upns or (upn in by_upn and by_upn[upn] is not current)):
             owner = new_upns.get(upn) or by_upn[upn]["mis_id"]
-            plan.errors.append(Problem(rec.file, rec.line, f"UPN {upn} already belongs to the pupil with MIS id {owner}"))
+            plan.errors.append(Problem(rec.file, rec.line,
+                                       f"UPN {upn} already belongs to the pupil with MIS id {owner}"))
             continue
         if current is None:
             if not rec.on_roll:
@@ -447,7 +452,8 @@ async def _plan(school_id: int, data: Dataset, photos: list, photos_filename: st
         ref = pupil_ref.get(rec.pupil_mis_id)
         if ref is None:
             if rec.pupil_mis_id in named:
-                plan.errors.append(Problem(rec.file, rec.line, f"pupil {rec.pupil_mis_id} was skipped, so this contact is too"))
+                plan.errors.append(Problem(rec.file, rec.line,
+                                           f"pupil {rec.pupil_mis_id} was skipped, so this contact is too"))
             elif not rec.soft:
                 plan.errors.append(Problem(rec.file, rec.line, f"unknown pupil id {rec.pupil_mis_id} (not in Corridor, "
                                                                "and not added by this import)"))
@@ -478,8 +484,9 @@ async def _plan(school_id: int, data: Dataset, photos: list, photos_filename: st
             people.update({r["email"]: r["id"] for r in rows})
         ids = list(people.values())
         for start in range(0, len(ids), 500):
-            memberships += await Membership.select(Membership.person, Membership.trust, Membership.school,
-                                                   Membership.role).where(Membership.person.is_in(ids[start:start + 500]))
+            memberships += await Membership.select(
+                Membership.person, Membership.trust, Membership.school, Membership.role,
+            ).where(Membership.person.is_in(ids[start:start + 500]))
         for rec in data.staff:
             person_id = people.get(rec.email)
             if person_id is None:
