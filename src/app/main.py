@@ -38,7 +38,7 @@ from app.controllers.home import HomeController
 from app.controllers.imports import ImportsController
 from app.controllers.incidents import IncidentsController, IncidentSettingsController
 from app.controllers.notifications import NotificationsController
-from app.controllers.oncall import OnCallController
+from app.controllers.oncall import OnCallController, RotaController
 from app.controllers.pupils import PupilsController
 from app.domain.accounts.service import load_actor
 from app.domain.audit.service import Origin
@@ -197,7 +197,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[channels],
         route_handlers=[HomeController, AuthController, AccountController, AdminController, PupilsController,
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
-                        OnCallController,
+                        OnCallController, RotaController,
                         ImportsController, static],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),

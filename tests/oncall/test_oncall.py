@@ -296,3 +296,27 @@ async def test_the_usual_room_is_remembered_so_raising_is_two_taps(client, setti
     assert f'<option value="{school.room}" selected>Room 12</option>' in page
     # The reasons are submit buttons: with the room chosen, one tap on a reason sends the call.
     assert f'<button type="submit" name="reason_id" value="{school.reason}"' in page
+
+
+async def test_an_admin_sets_the_rota_and_escalation(client, settings, school):
+    await sign_in(client, settings, school.admin)
+    page = "/admin/oncall/"
+    assert "Ravi Responder" in (await client.get(page)).text
+    bad = await post_form(client, "/admin/oncall/slots", {"person_id": school.pastoral.id, "weekday": "1",
+                                                          "starts": "15:00", "ends": "09:00", "tier": "1"}, page=page)
+    assert bad.status_code == 400 and "the end after the start" in bad.text
+    outsider = await post_form(client, "/admin/oncall/slots", {"person_id": school.outsider.id, "weekday": "1",
+                                                               "starts": "09:00", "ends": "15:00", "tier": "1"}, page=page)
+    assert outsider.status_code == 400 and "Choose someone at this school." in outsider.text
+    await post_form(client, "/admin/oncall/slots", {"person_id": school.pastoral.id, "weekday": "1",
+                                                    "starts": "09:00", "ends": "15:00", "tier": "1"}, page=page)
+    assert school.pastoral.id in await oncall.on_call(school.school_id, 1)
+    await post_form(client, "/admin/oncall/settings", {"ack_seconds": "30", "top_tier": "3"}, page=page)
+    assert (await oncall.settings_for(school.school_id))["ack_seconds"] == 30
+    tomorrow = (school.clock.current.astimezone(LONDON) + dt.timedelta(days=1)).date().isoformat()
+    await post_form(client, "/admin/oncall/overrides", {"person_id": school.teacher.id, "on_date": tomorrow,
+                                                        "tier": "1", "on_call": "yes"}, page=page)
+    assert school.teacher.id in await oncall.on_call(school.school_id, 1, school.clock.current + dt.timedelta(days=1))
+    client.cookies.clear()
+    await sign_in(client, settings, school.responder)
+    assert (await client.get(page)).status_code == 404

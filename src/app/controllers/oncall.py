@@ -237,3 +237,41 @@ class OnCallController(Controller):
             return Response(out.getvalue(), media_type="text/csv", headers={
                 "Content-Disposition": f'attachment; filename="on-call-{since}-{until}.csv"'})
         return render(request, "oncall/report.html", {"actor": actor, "report": data, "start": since, "end": until})
+
+
+class RotaController(Controller):
+    """Admins set the weekly rota, date changes, the escalation timer and tiers."""
+
+    path = "/admin/oncall"
+
+    async def _page(self, request: Request, actor: Actor, errors: dict | None = None, status: int = 200) -> Response:
+        return render(request, "oncall/rota.html", {"actor": actor, **await oncall.rota(actor), "errors": errors or {}},
+                      status=status)
+
+    @get("/", name="rota.index")
+    async def index(self, request: Request, actor: CurrentActor) -> Response:
+        return await self._page(request, actor)
+
+    async def _do(self, request: Request, actor: Actor, work) -> Response:
+        try:
+            await work()
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 400)
+        return Redirect("/admin/oncall/", status_code=303)
+
+    @post("/slots", name="rota.add_slot")
+    async def add_slot(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        return await self._do(request, actor, lambda: oncall.add_slot(actor, data))
+
+    @post("/slots/{slot_id:int}/remove", name="rota.remove_slot")
+    async def remove_slot(self, request: Request, actor: CurrentActor, slot_id: FromPath[int]) -> Response:
+        return await self._do(request, actor, lambda: oncall.remove_slot(actor, slot_id))
+
+    @post("/overrides", name="rota.add_override")
+    async def add_override(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        return await self._do(request, actor, lambda: oncall.add_override(actor, data))
+
+    @post("/settings", name="rota.settings")
+    async def update_settings(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        return await self._do(request, actor, lambda: oncall.update_settings(actor, data.get("ack_seconds"),
+                                                                             data.get("top_tier")))

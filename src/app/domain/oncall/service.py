@@ -549,3 +549,114 @@ async def report(actor: Actor, start: dt.date, end: dt.date) -> dict[str, Any]:
         "by_location": tally(lambda r: r["location.name"]), "by_reason": tally(lambda r: r["reason.name"]),
         "by_requester": tally(lambda r: r["requester.display_name"]),
     }
+
+
+# Rota and settings (admins) -----------------------------------------------------------------------------------
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_TIME = __import__("re").compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.school_id is None or not actor.has("admin"):
+        raise NotFound(HIDDEN)
+
+
+async def rota(actor: Actor) -> dict[str, Any]:
+    """The school's weekly rota, date overrides from today, settings, reasons and who can be put on it."""
+    _require_admin(actor)
+    today = clock.now().astimezone(LONDON).date()
+    slots = await RotaSlot.select(RotaSlot.id, RotaSlot.weekday, RotaSlot.starts, RotaSlot.ends, RotaSlot.tier,
+                                  RotaSlot.person.display_name).where(RotaSlot.school == actor.school_id).order_by(
+        RotaSlot.weekday).order_by(RotaSlot.starts).order_by(RotaSlot.tier)
+    overrides = await RotaOverride.select(RotaOverride.id, RotaOverride.on_date, RotaOverride.tier, RotaOverride.on_call,
+                                          RotaOverride.person.display_name).where(
+        (RotaOverride.school == actor.school_id) & (RotaOverride.on_date >= today)).order_by(RotaOverride.on_date)
+    people = await Membership.select(Membership.person.id, Membership.person.display_name).where(
+        (Membership.school == actor.school_id) & Membership.role.is_in(["responder", "head_of_year", "pastoral", "dsl"])
+        & Membership.person.disabled_at.is_null()).distinct().order_by(Membership.person.display_name)
+    return {"slots": slots, "overrides": overrides, "settings": await settings_for(actor.school_id),
+            "reasons": await reasons(actor.school_id), "people": people, "weekdays": WEEKDAYS}
+
+
+async def _responder_here(actor: Actor, person_id: int | None) -> bool:
+    return person_id is not None and await Membership.exists().where(
+        (Membership.school == actor.school_id) & (Membership.person == person_id))
+
+
+async def add_slot(actor: Actor, form: dict[str, Any]) -> None:
+    _require_admin(actor)
+    errors = {}
+    person, weekday, tier = _int(form.get("person_id")), _int(form.get("weekday")), _int(form.get("tier"))
+    starts, ends = str(form.get("starts") or ""), str(form.get("ends") or "")
+    if not await _responder_here(actor, person):
+        errors["person"] = "Choose someone at this school."
+    if weekday is None or not 0 <= weekday <= 6:
+        errors["weekday"] = "Choose a day."
+    if not (_TIME.match(starts) and _TIME.match(ends)) or starts >= ends:
+        errors["times"] = "Give a start and an end time like 08:40 and 15:20, the end after the start."
+    if tier is None or not 1 <= tier <= 5:
+        errors["tier"] = "The tier is a number from 1 to 5."
+    if errors:
+        raise ValidationFailed(errors)
+    async with atomic():
+        slot = RotaSlot(school=actor.school_id, person=person, weekday=weekday, starts=starts, ends=ends, tier=tier)
+        await slot.save()
+        await audit.record("rota.slot_added", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="rota", subject_id=slot.id, origin=actor.origin,
+                           detail={"person": person, "weekday": weekday, "starts": starts, "ends": ends, "tier": tier})
+
+
+async def remove_slot(actor: Actor, slot_id: int) -> None:
+    _require_admin(actor)
+    async with atomic():
+        gone = await RotaSlot.delete().where((RotaSlot.id == slot_id) & (RotaSlot.school == actor.school_id)).returning(
+            RotaSlot.id)
+        if not gone:
+            raise NotFound(HIDDEN)
+        await audit.record("rota.slot_removed", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="rota", subject_id=slot_id, origin=actor.origin)
+
+
+async def add_override(actor: Actor, form: dict[str, Any]) -> None:
+    _require_admin(actor)
+    errors = {}
+    person, tier = _int(form.get("person_id")), _int(form.get("tier"))
+    if not await _responder_here(actor, person):
+        errors["person"] = "Choose someone at this school."
+    try:
+        on_date = dt.date.fromisoformat(str(form.get("on_date") or ""))
+        if on_date < clock.now().astimezone(LONDON).date():
+            errors["on_date"] = "Choose today or a later date."
+    except ValueError:
+        errors["on_date"] = "Choose a date."
+        on_date = None
+    if tier is None or not 1 <= tier <= 5:
+        errors["tier"] = "The tier is a number from 1 to 5."
+    if errors:
+        raise ValidationFailed(errors)
+    on_call_flag = form.get("on_call") != "no"
+    async with atomic():
+        row = RotaOverride(school=actor.school_id, person=person, on_date=on_date, tier=tier, on_call=on_call_flag)
+        await row.save()
+        await audit.record("rota.override_added", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="rota", subject_id=row.id, origin=actor.origin,
+                           detail={"person": person, "date": on_date.isoformat(), "on_call": on_call_flag})
+
+
+async def update_settings(actor: Actor, ack_seconds: Any, top_tier: Any) -> None:
+    _require_admin(actor)
+    ack, top = _int(ack_seconds), _int(top_tier)
+    errors = {}
+    if ack is None or not 15 <= ack <= 900:
+        errors["ack_seconds"] = "Give a time to acknowledge between 15 and 900 seconds."
+    if top is None or not 1 <= top <= 5:
+        errors["top_tier"] = "The top tier is a number from 1 to 5."
+    if errors:
+        raise ValidationFailed(errors)
+    async with atomic():
+        await ensure_defaults(actor.school_id)
+        await OnCallSettings.update({OnCallSettings.ack_seconds: ack, OnCallSettings.top_tier: top}).where(
+            OnCallSettings.school == actor.school_id)
+        await audit.record("oncall.settings_changed", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, origin=actor.origin, detail={"ack_seconds": ack, "top_tier": top})
