@@ -71,3 +71,16 @@ async def test_a_trust_wide_role_applies_at_every_school_of_the_trust(cast):
                                        created_at=clock.now()))
     assert "dsl" in await roles_at(cast.dsl.id, sister.id)
     assert await roles_at(cast.dsl.id, cast.other_school_id) == frozenset()  # another trust: nothing
+
+
+async def test_an_admin_sets_the_years_a_head_of_year_leads(client, settings, cast):
+    from app.domain.schools.service import years_led
+
+    await sign_in(client, settings, cast.admin)
+    page = f"/admin/people/{cast.head_of_year.id}"
+    ok = await post_form(client, f"{page}/roles", {"roles": ["staff", "head_of_year"], "years": "9; 10"}, page=page)
+    assert ok.status_code == 200 and 'value="9, 10"' in ok.text
+    assert await years_led(cast.head_of_year.id, cast.school_id) == "9,10"
+    bad = await post_form(client, f"{page}/roles", {"roles": ["staff", "head_of_year"], "years": "9, 42"}, page=page)
+    assert bad.status_code == 400 and "Unknown year: 42" in bad.text
+    assert await years_led(cast.head_of_year.id, cast.school_id) == "9,10"

@@ -67,17 +67,18 @@ class AdminController(Controller):
         person = await schools.visible_person(actor, person_id)
         return render(request, "admin/person.html", {
             "actor": actor, "person": person, "roles": ROLES,
-            "current": await schools.roles_at(person_id, actor.school_id), "error": ""})
+            "current": await schools.roles_at(person_id, actor.school_id), "error": "",
+            "years": await schools.years_led(person_id, actor.school_id)})
 
     @post("/people/{person_id:int}/roles", name="admin.set_roles")
     async def set_roles(self, request: Request, actor: CurrentActor, person_id: FromPath[int], data: Form) -> Response:
         try:
-            await schools.set_roles(actor, person_id, form_roles(data))
+            await schools.set_roles(actor, person_id, form_roles(data), str(data.get("years", "")))
         except BadRequest as exc:
             person = await schools.visible_person(actor, person_id)
             return render(request, "admin/person.html", {
                 "actor": actor, "person": person, "roles": ROLES, "current": set(form_roles(data)),
-                "error": exc.message}, status=400)
+                "error": exc.message, "years": str(data.get("years", ""))}, status=400)
         return Redirect(f"/admin/people/{person_id}", status_code=303)
 
     @post("/people/{person_id:int}/disable", name="admin.disable")

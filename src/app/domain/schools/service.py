@@ -173,15 +173,47 @@ async def add_person(
     return person_id
 
 
-async def set_roles(actor: Actor, person_id: int, roles: list[str]) -> None:
-    """Replace a person's roles at the actor's school (an admin may not remove their own admin role)."""
+YEAR_CODES = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
+
+
+def _clean_years(raw: str) -> str:
+    """'9, 10' → '9,10': the NC years a head of year leads (empty: every year)."""
+    years = [y.strip().upper() for y in (raw or "").replace(";", ",").split(",") if y.strip()]
+    unknown = [y for y in years if y not in YEAR_CODES]
+    if unknown:
+        raise BadRequest(f"Unknown year: {', '.join(unknown)}. Use NC years such as 7, 8, 9 (or R, N1, N2).")
+    return ",".join(dict.fromkeys(years))
+
+
+async def set_roles(actor: Actor, person_id: int, roles: list[str], years: str | None = None) -> None:
+    """Replace a person's roles at the actor's school (an admin may not remove their own admin role); for a
+    head of year, also the years they lead."""
     person = await visible_person(actor, person_id)
     roles = _clean_roles(roles)
     if person_id == actor.person_id and "admin" not in roles:
         raise BadRequest("You cannot remove your own admin role. Ask another admin.")
+    led = _clean_years(years) if years is not None else None
     school = await School.select().where(School.id == actor.school_id).first()
     async with db().transaction():
         await _set_roles(person["id"], school, roles, actor, actor.origin)
+        if led is not None and "head_of_year" in roles:
+            before = await Membership.select(Membership.years).where(
+                (Membership.person == person_id) & (Membership.school == actor.school_id)
+                & (Membership.role == "head_of_year")).first()
+            if before and before["years"] != led:
+                await Membership.update({Membership.years: led}).where(
+                    (Membership.person == person_id) & (Membership.school == actor.school_id)
+                    & (Membership.role == "head_of_year"))
+                await audit.record("roles.years_changed", actor_id=actor.person_id, actor_label=actor.label,
+                                   school_id=actor.school_id, subject_type="person", subject_id=person_id,
+                                   subject_label=person["email"], origin=actor.origin,
+                                   detail={"from": before["years"], "to": led})
+
+
+async def years_led(person_id: int, school_id: int) -> str:
+    row = await Membership.select(Membership.years).where(
+        (Membership.person == person_id) & (Membership.school == school_id) & (Membership.role == "head_of_year")).first()
+    return row["years"] if row else ""
 
 
 async def _set_roles(person_id: int, school: dict, roles: list[str], actor: Actor | None, origin: Origin) -> None:
