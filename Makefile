@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/corridor_test
 
-.PHONY: run test test-sqlite test-postgres test-e2e install install-test chromium clean
+.PHONY: run test test-sqlite test-postgres test-e2e install install-test chromium clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ chromium:
 
 test: $(STAMP) chromium
 	@tools/run_tests.sh
+
+# The benchmark (bench/README.md): installs wrk, chromium and Lighthouse when missing, then measures
+# everything against DESIGN.md's budgets. It never fails over a missed budget. BENCH_ARGS="--quick" for a smoke run.
+bench: $(STAMP)
+	@bench/setup.sh
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Corridor's benchmark harness: `make bench` (see bench/README.md)."""

@@ -1,0 +1,302 @@
+"""The benchmark's data sets: generated once with the app's own synthetic generator, cached, copied per run.
+
+- school: one large school on SQLite (2,640 pupils with families and photos, 250 staff).
+- trust: a trust of 90 schools and 75,000 pupils on PostgreSQL (80 staff per school, no photos).
+
+A generated data set is a *seed*: an SQLite file (var/bench/school-seed.sqlite3) or a PostgreSQL database
+(corridor_bench_seed). Its `bench_marker` table holds a fingerprint of everything that shapes the data (this
+file, the generator, the migrations, the sizes); a seed whose fingerprint differs is generated again. Every
+run then works on a fresh copy (a file copy; `CREATE DATABASE ... TEMPLATE`), so sessions and audit rows
+written by one run never leak into the next.
+
+Incidents and reward points (about 50,000 and 1,000,000 at the large school; 10 million rows in the trust)
+come with the incidents feature: add them in `_generate` and bump DATA_VERSION.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import io
+import random
+import secrets
+import shutil
+import sqlite3
+import time
+from contextlib import closing, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_VERSION = 1  # bump when what _generate makes changes in a way the fingerprint cannot see
+
+# Roles of generated staff, weighted roughly as in a secondary school. The first member of staff at each
+# school is the benchmark's own user: staff + responder, so a profile shows family contacts too.
+STAFF_ROLES = [(["staff"], 70), (["staff", "responder"], 10), (["staff", "pastoral"], 6),
+               (["staff", "head_of_year"], 5), (["staff", "dsl", "responder"], 2), (["admin", "staff"], 2),
+               (["guest"], 5)]
+BENCH_USER_ROLES = ["staff", "responder"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    engine: str  # "sqlite" or "postgres"
+    schools: int
+    pupils: int
+    staff_per_school: int
+    photos: bool
+    seed: int
+
+    @property
+    def label(self) -> str:
+        where = "1 school" if self.schools == 1 else f"{self.schools} schools"
+        return f"{self.pupils:,} pupils, {where}, {self.engine}"
+
+
+SCHOOL = Dataset("school", "sqlite", schools=1, pupils=2640, staff_per_school=250, photos=True, seed=2640)
+TRUST = Dataset("trust", "postgres", schools=90, pupils=75_000, staff_per_school=80, photos=False, seed=75)
+
+
+def fingerprint(ds: Dataset) -> str:
+    """What decides whether a seed is still good: the sizes, the code that makes the data (our _generate and the
+    app's generator) and the schema (the migrations). Editing anything else here does not regenerate."""
+    h = hashlib.sha256(f"{DATA_VERSION}|{ds}|{STAFF_ROLES}|{BENCH_USER_ROLES}".encode())
+    h.update(inspect.getsource(_generate).encode())
+    sources = [ROOT / "src/app/domain/demo/service.py", ROOT / "src/app/domain/schools/service.py",
+               *sorted((ROOT / "src/app/migrations").glob("*.py"))]
+    for path in sources:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# Generation (inside the harness process, with the app's own code) ------------------------------------
+
+async def _generate(ds: Dataset) -> dict:
+    """Fill an empty, migrated database; returns what was made and how long each part took."""
+    from app import clock
+    from app.domain.demo.service import generate_pupils, generate_trust
+    from app.domain.schools import service as schools
+    from app.domain.schools.tables import Membership, Person, School
+
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    if ds.schools == 1:
+        school_id = await schools.create_trust_with_school(
+            trust_name="Bench Trust (synthetic)", trust_slug="bench", school_name="Bench Large School (synthetic)",
+            school_slug="bench-large", la_code="801", establishment_number="4001")
+        # 11-18: seven year groups of about 377, eight forms each.
+        await generate_pupils(school_id, ds.pupils, seed=ds.seed, years=range(7, 14), photos=ds.photos)
+        school_ids = [school_id]
+    else:
+        school_ids = await generate_trust(slug="bench", schools_count=ds.schools, pupils=ds.pupils, seed=ds.seed,
+                                          photos=ds.photos)
+    timings["pupils_s"] = round(time.perf_counter() - t, 2)
+
+    # Staff: bulk inserts (the app's add_person is one transaction per person, with audit rows; at 7,200
+    # people that would measure the audit log, not make data).
+    t = time.perf_counter()
+    rng = random.Random(ds.seed)
+    now = clock.now()
+    trusts = {r["id"]: r["trust"] for r in await School.select(School.id, School.trust).where(School.id.is_in(school_ids))}
+    people, roles_of = [], []
+    for sid in school_ids:
+        for n in range(ds.staff_per_school):
+            email = f"staff{n + 1}@school{sid}.bench.example"
+            people.append(Person(email=email, display_name=f"Staff {n + 1} (school {sid})",
+                                 user_handle=secrets.token_urlsafe(32), created_at=now))
+            roles = BENCH_USER_ROLES if n == 0 else rng.choices([r for r, _ in STAFF_ROLES],
+                                                                [w for _, w in STAFF_ROLES])[0]
+            roles_of.append((sid, roles))
+    async with schools.db().transaction():
+        for start in range(0, len(people), 500):
+            await Person.insert(*people[start:start + 500])
+        memberships = [Membership(person=p.id, trust=trusts[sid], school=sid, role=role, created_at=now)
+                       for p, (sid, roles) in zip(people, roles_of) for role in roles]
+        for start in range(0, len(memberships), 500):
+            await Membership.insert(*memberships[start:start + 500])
+    timings["staff_s"] = round(time.perf_counter() - t, 2)
+    return {"schools": len(school_ids), "pupils": ds.pupils, "staff": len(people), "memberships": len(memberships),
+            "incidents": "not generated yet (incidents feature)", **timings}
+
+
+MARKER_DDL = "CREATE TABLE IF NOT EXISTS bench_marker (fingerprint TEXT, made_at TEXT, detail TEXT)"
+
+
+# SQLite: a seed file, copied per run --------------------------------------------------------------------
+
+def _sqlite_marker(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    try:
+        with closing(sqlite3.connect(path)) as con:
+            row = con.execute("SELECT fingerprint FROM bench_marker").fetchone()
+        return row[0] if row else None
+    except sqlite3.Error:
+        return None
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def ensure_sqlite_seed(ds: Dataset, seed_path: Path) -> dict:
+    """Generate the seed file unless one with the same fingerprint exists; returns a description."""
+    from app import db
+
+    fp = fingerprint(ds)
+    if _sqlite_marker(seed_path) == fp:
+        return {"dataset": ds.name, "fingerprint": fp, "generated": False, "path": str(seed_path)}
+    tmp = seed_path.with_name(seed_path.stem + ".tmp.sqlite3")
+    _remove_sqlite(tmp)
+    url = f"sqlite:///{tmp}"
+    t = time.perf_counter()
+
+    async def work():
+        with redirect_stdout(io.StringIO()):  # Piccolo narrates each migration
+            await db.migrate(url)
+        db.bind(url)
+        return await _generate(ds)
+
+    detail = asyncio.run(work())
+    with closing(sqlite3.connect(tmp)) as con:
+        with con:
+            con.execute(MARKER_DDL)
+            con.execute("INSERT INTO bench_marker VALUES (?, datetime('now'), ?)", (fp, repr(detail)))
+        con.execute("ANALYZE")
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _remove_sqlite(seed_path)
+    tmp.rename(seed_path)
+    _remove_sqlite(tmp)
+    return {"dataset": ds.name, "fingerprint": fp, "generated": True, "seconds": round(time.perf_counter() - t, 1),
+            "path": str(seed_path), **detail}
+
+
+def fresh_sqlite(seed_path: Path, run_path: Path) -> None:
+    _remove_sqlite(run_path)
+    shutil.copyfile(seed_path, run_path)
+
+
+# PostgreSQL: a seed database, used as the template of each run's database ------------------------------
+
+def _pg_parts(url: str) -> dict:
+    p = urlsplit(url)
+    return {"host": p.hostname or "127.0.0.1", "port": p.port or 5432, "user": p.username or "postgres",
+            "password": p.password}
+
+
+def pg_url(base: str, name: str) -> str:
+    p = urlsplit(base)
+    return p._replace(path="/" + name).geturl()
+
+
+async def _pg_admin(base: str):
+    import asyncpg
+
+    return await asyncpg.connect(**_pg_parts(base), database="postgres", timeout=5)
+
+
+async def pg_reachable(base: str) -> str | None:
+    """None if PostgreSQL answers, else why not."""
+    try:
+        con = await _pg_admin(base)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", and we say which
+        return f"{type(exc).__name__}: {exc}"
+    await con.close()
+    return None
+
+
+async def _pg_marker(base: str, name: str) -> str | None:
+    import asyncpg
+
+    admin = await _pg_admin(base)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+    finally:
+        await admin.close()
+    if not exists:
+        return None
+    con = await asyncpg.connect(**_pg_parts(base), database=name, timeout=5)
+    try:
+        return await con.fetchval("SELECT fingerprint FROM bench_marker LIMIT 1")
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await con.close()
+
+
+def _safe(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"unsafe database name {name!r}")
+    return name
+
+
+async def _recreate(base: str, name: str, template: str | None = None) -> None:
+    admin = await _pg_admin(base)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{_safe(name)}" WITH (FORCE)')
+        extra = f' TEMPLATE "{_safe(template)}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{_safe(name)}"{extra}')
+    finally:
+        await admin.close()
+
+
+def ensure_pg_seed(ds: Dataset, base: str, seed_name: str) -> dict:
+    import asyncpg
+
+    from app import db
+
+    fp = fingerprint(ds)
+    if asyncio.run(_pg_marker(base, seed_name)) == fp:
+        return {"dataset": ds.name, "fingerprint": fp, "generated": False, "database": seed_name}
+    tmp = seed_name + "_tmp"
+    url = pg_url(base, tmp)
+    t = time.perf_counter()
+
+    async def work():
+        await _recreate(base, tmp)
+        with redirect_stdout(io.StringIO()):
+            await db.migrate(url)
+        engine = db.bind(url)
+        await engine.start_connection_pool(min_size=1, max_size=4)
+        try:
+            return await _generate(ds)
+        finally:
+            await engine.close_connection_pool()
+
+    detail = asyncio.run(work())
+
+    async def finish():
+        con = await asyncpg.connect(**_pg_parts(base), database=tmp, timeout=5)
+        try:
+            await con.execute(MARKER_DDL)
+            await con.execute("INSERT INTO bench_marker VALUES ($1, now()::text, $2)", fp, repr(detail))
+            await con.execute("ANALYZE")
+        finally:
+            await con.close()
+        admin = await _pg_admin(base)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{_safe(seed_name)}" WITH (FORCE)')
+            await admin.execute(f'ALTER DATABASE "{_safe(tmp)}" RENAME TO "{_safe(seed_name)}"')
+        finally:
+            await admin.close()
+
+    asyncio.run(finish())
+    return {"dataset": ds.name, "fingerprint": fp, "generated": True, "seconds": round(time.perf_counter() - t, 1),
+            "database": seed_name, **detail}
+
+
+def fresh_pg(base: str, seed_name: str, run_name: str) -> None:
+    asyncio.run(_recreate(base, run_name, template=seed_name))
+
+
+async def pg_server_version(base: str) -> str:
+    admin = await _pg_admin(base)
+    try:
+        return await admin.fetchval("SHOW server_version")
+    finally:
+        await admin.close()

@@ -1,0 +1,130 @@
+"""The scenarios. Adding one is one small function: decorate it with @scenario and return its request plan.
+
+A plan is a list of `Req`; wrk replays it in order, round and round, over `concurrency` connections. The
+harness first sends the plan's first request once: a 404 means the route does not exist yet, and the
+scenario is reported as "not available yet" (never faked). A feature not started is declared with
+`not_built(...)`, so the table shows the gap with its budget.
+
+Each plan function gets a `Ctx`: the data set's name, signed-in sessions (one per member of staff used,
+each at one school) and a sample of each school's pupils, plus a seeded random generator.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from bench.load import Req
+
+HTML = (("Accept", "text/html"),)
+HTMX = (("Accept", "text/html"), ("HX-Request", "true"))
+
+
+@dataclass
+class Session:
+    token: str
+    school_id: int
+    person_id: int
+
+
+@dataclass
+class Ctx:
+    dataset: str
+    sessions: list[Session]
+    pupils: dict[int, list[dict]]  # school id -> sample of its pupils (id, first, last, preferred, form)
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+
+@dataclass
+class Scenario:
+    key: str
+    title: str
+    datasets: tuple[str, ...]
+    concurrency: tuple[int, ...]
+    plan: Callable[[Ctx], list[Req]] | None  # None: not built yet
+    note: str = ""
+
+
+SCENARIOS: list[Scenario] = []
+
+
+def scenario(key: str, title: str, *, datasets: tuple[str, ...] = ("school", "trust"),
+             concurrency: tuple[int, ...] = (1, 64)):
+    def register(fn: Callable[[Ctx], list[Req]]):
+        SCENARIOS.append(Scenario(key, title, datasets, concurrency, fn, (fn.__doc__ or "").strip()))
+        return fn
+    return register
+
+
+def not_built(key: str, title: str, note: str, *, datasets: tuple[str, ...] = ("school", "trust"),
+              concurrency: tuple[int, ...] = (1, 64)) -> None:
+    SCENARIOS.append(Scenario(key, title, datasets, concurrency, None, note))
+
+
+def interleave(ctx: Ctx, per_session: Callable[[Session, list[dict]], list[Req]], length: int = 2000) -> list[Req]:
+    """Round-robin the sessions' own request streams, so consecutive requests come from different schools."""
+    streams = [per_session(s, ctx.pupils[s.school_id]) for s in ctx.sessions]
+    out: list[Req] = []
+    i = 0
+    while len(out) < length and any(streams):
+        stream = streams[i % len(streams)]
+        if stream:
+            out.append(stream[(i // len(streams)) % len(stream)])
+        i += 1
+    return out
+
+
+# Scenarios ----------------------------------------------------------------------------------------------
+
+@scenario("home", "Home screen (signed in)")
+def home(ctx: Ctx) -> list[Req]:
+    """GET / with a session: the cost of a signed-in page with no pupil data (session, roles, template)."""
+    return [Req("GET", "/", session=s.token, headers=HTML) for s in ctx.sessions]
+
+
+def typing(rng: random.Random, pupil: dict) -> list[str]:
+    """What someone types to find this pupil, as htmx sends it (150 ms debounce: not every keystroke)."""
+    first = pupil["preferred"] or pupil["first"]
+    last = pupil["last"]
+    style = rng.random()
+    if style < 0.45:  # the surname
+        return [last[:2], last[:4], last][: 3 if len(last) > 4 else 2]
+    if style < 0.8:  # first name, then the start of the surname
+        return [first[:3], f"{first} {last[:1]}", f"{first} {last[:3]}"]
+    if style < 0.9 and len(last) >= 5:  # a typo in the surname
+        k = rng.randrange(1, len(last) - 1)
+        return [last[:3], last[:k] + last[k + 1] + last[k] + last[k + 2:]]
+    return [pupil["form"] or last[:3], f"{pupil['form']} {first[:2]}".strip()]  # "9C", "9C am"
+
+
+@scenario("lookup", "Pupil lookup (typeahead)")
+def lookup(ctx: Ctx) -> list[Req]:
+    """POST /pupils/search as htmx sends it while someone types (form field q, X-CSRFToken, HX-Request)."""
+    def stream(s: Session, pupils: list[dict]) -> list[Req]:
+        rng = random.Random(s.school_id * 31 + s.person_id)
+        return [Req("POST", "/pupils/search", urlencode({"q": q}), s.token, HTMX)
+                for p in rng.sample(pupils, min(len(pupils), 120)) for q in typing(rng, p)]
+    return interleave(ctx, stream)
+
+
+@scenario("profile", "Pupil profile open")
+def profile(ctx: Ctx) -> list[Req]:
+    """GET /pupils/{id}: the whole profile page for a responder (contacts shown); each view is audited."""
+    def stream(s: Session, pupils: list[dict]) -> list[Req]:
+        rng = random.Random(s.school_id * 17 + s.person_id)
+        return [Req("GET", f"/pupils/{p['id']}", session=s.token, headers=HTML)
+                for p in rng.sample(pupils, min(len(pupils), 200))]
+    return interleave(ctx, stream)
+
+
+not_built("incident_post", "Incident POST (durable)",
+          "POST a behaviour incident with an Idempotency-Key; durable means committed before the answer.")
+not_built("follow_up_list", "Follow-up list", "The pastoral team's open follow-up actions, at school and trust scale.")
+not_built("oncall_raise", "On-call raise -> responder screen",
+          "200 responders connected over SSE across two server processes; latency from raise to each screen "
+          "(an asyncio client: wrk cannot read SSE).", datasets=("school",), concurrency=(200,))
+not_built("lesson_change", "Lesson-change burst",
+          "Every member of staff logging at once as lessons change: a mixed burst of lookups and incident POSTs.",
+          datasets=("school",), concurrency=(250,))

@@ -1,0 +1,129 @@
+"""Servers under test, each in its own process: `corridor serve` (as in production) and the floor."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / ".venv" / "bin"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14 and 15 of stat)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its descendants (a server that forks workers, such as granian)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += cpu_seconds(p)
+        todo.extend(children.get(p, []))
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    env: dict
+    port: int
+    log_path: Path
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:  # what the load tool hits
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def browser_url(self) -> str:  # what a browser opens: passkeys need localhost, never an IP address
+        return f"http://localhost:{self.port}"
+
+    def start(self, ready_path: str = "/healthz", timeout: float = 30) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + ready_path, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (OSError, urllib.error.URLError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} did not start; its log:\n{self.log()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def cpu(self) -> float:
+        return tree_cpu_seconds(self.proc.pid) if self.proc else 0.0
+
+    def rss(self) -> float:
+        return rss_mb(self.proc.pid) if self.proc else 0.0
+
+    def log(self, tail: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-tail:])
+        except OSError:
+            return ""
+
+
+def corridor(name: str, env: dict, log_dir: Path, *, factory: str | None = None, bin_dir: Path = BIN) -> Server:
+    """`corridor serve`, as in production; with `factory`, another app served by the same command."""
+    port = free_port()
+    env = {**env, "PUBLIC_URL": f"http://localhost:{port}"}
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [str(bin_dir / "corridor"), *args] if factory is None else \
+        [str(bin_dir / "python"), "-m", "bench.serve_app", factory, *args]
+    return Server(name, command, env, port, log_dir / f"{name}.log")
+
+
+def floor(env: dict, log_dir: Path, *, bin_dir: Path = BIN) -> Server:
+    return corridor("floor", env, log_dir, factory="bench.floor_app:create_app", bin_dir=bin_dir)
