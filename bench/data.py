@@ -1,7 +1,9 @@
 """The benchmark's data sets: generated once with the app's own synthetic generator, cached, copied per run.
 
-- school: one large school on SQLite (2,640 pupils with families and photos, 250 staff).
-- trust: a trust of 90 schools and 75,000 pupils on PostgreSQL (80 staff per school, no photos).
+- school: one large school on SQLite (2,640 pupils with families and photos, 250 staff, 100,000 incidents with
+  1.08 million pupil rows of which 1,000,000 are reward points).
+- trust: a trust of 90 schools and 75,000 pupils on PostgreSQL (80 staff per school, no photos, 1.36 million
+  incidents with 8.87 million pupil rows: about 10 million incident and point rows).
 
 A generated data set is a *seed*: an SQLite file (var/bench/school-seed.sqlite3) or a PostgreSQL database
 (corridor_bench_seed). Its `bench_marker` table holds a fingerprint of everything that shapes the data (this
@@ -9,8 +11,11 @@ file, the generator, the migrations, the sizes); a seed whose fingerprint differ
 run then works on a fresh copy (a file copy; `CREATE DATABASE ... TEMPLATE`), so sessions and audit rows
 written by one run never leak into the next.
 
-Incidents and reward points (about 50,000 and 1,000,000 at the large school; 10 million rows in the trust)
-come with the incidents feature: add them in `_generate` and bump DATA_VERSION.
+Incidents and reward points (`_incidents`): a year of behaviour incidents (1-3 pupils each, each pupil with a
+role, category and points) and rewards (a teacher rewarding part of a class: about 20 pupils per entry, one
+reward-point row per pupil), written with raw bulk inserts (SQLite executemany, PostgreSQL COPY with the
+indexes dropped and rebuilt after). Recent behaviour is open or in progress, older behaviour mostly resolved,
+so the follow-up list has a realistic backlog.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 import hashlib
 import inspect
 import io
+import os
 import random
 import secrets
 import shutil
@@ -30,7 +36,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_VERSION = 1  # bump when what _generate makes changes in a way the fingerprint cannot see
+DATA_VERSION = 2  # bump when what _generate makes changes in a way the fingerprint cannot see
 
 # Roles of generated staff, weighted roughly as in a secondary school. The first member of staff at each
 # school is the benchmark's own user: staff + responder, so a profile shows family contacts too.
@@ -49,6 +55,8 @@ class Dataset:
     staff_per_school: int
     photos: bool
     seed: int
+    incidents: int = 0  # behaviour incidents (1-3 pupils each)
+    reward_rows: int = 0  # reward-point rows (IncidentPupil rows with a positive category), ~20 per entry
 
     @property
     def label(self) -> str:
@@ -56,8 +64,12 @@ class Dataset:
         return f"{self.pupils:,} pupils, {where}, {self.engine}"
 
 
-SCHOOL = Dataset("school", "sqlite", schools=1, pupils=2640, staff_per_school=250, photos=True, seed=2640)
-TRUST = Dataset("trust", "postgres", schools=90, pupils=75_000, staff_per_school=80, photos=False, seed=75)
+SCHOOL = Dataset("school", "sqlite", schools=1, pupils=2640, staff_per_school=250, photos=True, seed=2640,
+                 incidents=50_000, reward_rows=1_000_000)
+# The trust: about 10 million incident and point rows in all (incidents + incident-pupil rows), as issue 7 asks.
+TRUST = Dataset("trust", "postgres", schools=90, pupils=75_000, staff_per_school=80, photos=False, seed=75,
+                incidents=int(os.environ.get("BENCH_TRUST_INCIDENTS", 1_000_000)),
+                reward_rows=int(os.environ.get("BENCH_TRUST_REWARD_ROWS", 7_200_000)))
 
 
 def fingerprint(ds: Dataset) -> str:
@@ -65,6 +77,7 @@ def fingerprint(ds: Dataset) -> str:
     app's generator) and the schema (the migrations). Editing anything else here does not regenerate."""
     h = hashlib.sha256(f"{DATA_VERSION}|{ds}|{STAFF_ROLES}|{BENCH_USER_ROLES}".encode())
     h.update(inspect.getsource(_generate).encode())
+    h.update(inspect.getsource(_incidents).encode())
     sources = [ROOT / "src/app/domain/demo/service.py", ROOT / "src/app/domain/schools/service.py",
                *sorted((ROOT / "src/app/migrations").glob("*.py"))]
     for path in sources:
@@ -119,8 +132,112 @@ async def _generate(ds: Dataset) -> dict:
         for start in range(0, len(memberships), 500):
             await Membership.insert(*memberships[start:start + 500])
     timings["staff_s"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    staff_of: dict[int, list[int]] = {}
+    for p, (sid, roles) in zip(people, roles_of):
+        staff_of.setdefault(sid, []).append(p.id)
+    made = await _incidents(ds, school_ids, staff_of)
+    timings["incidents_s"] = round(time.perf_counter() - t, 2)
     return {"schools": len(school_ids), "pupils": ds.pupils, "staff": len(people), "memberships": len(memberships),
-            "incidents": "not generated yet (incidents feature)", **timings}
+            **made, **timings}
+
+
+async def _incidents(ds: Dataset, school_ids: list[int], staff_of: dict[int, list[int]]) -> dict:
+    """A year of behaviour incidents and reward points, bulk-inserted (raw SQL: an ORM object per row would
+    measure the ORM). Returns the counts."""
+    import datetime as dt
+
+    from app import clock
+    from app.domain.incidents import service as incidents
+    from app.domain.incidents.tables import Category, Incident, IncidentPupil, Location
+    from app.domain.oncall import service as oncall
+    from app.domain.pupils.tables import Pupil
+    from app.domain.schools import service as schools
+
+    for sid in school_ids:
+        await incidents.ensure_defaults(sid)
+        await oncall.ensure_defaults(sid)
+    rng = random.Random(ds.seed * 13)
+    now = clock.now()
+    pg = ds.engine == "postgres"
+    ts = (lambda d: d) if pg else (lambda d: d.isoformat(" "))
+    cats = await Category.select(Category.id, Category.school, Category.kind, Category.points)
+    locs = await Location.select(Location.id, Location.school)
+    pupils = await Pupil.select(Pupil.id, Pupil.school).where(Pupil.left_on.is_null())
+    by = lambda rows: {sid: [r for r in rows if r["school"] == sid] for sid in school_ids}  # noqa: E731
+    cats_of, locs_of, pupils_of = by(cats), by(locs), by(pupils)
+    roles = ["instigator", "target", "witness", "involved"]
+    inc_rows, link_rows = [], []
+    inc_id = link_id = 0
+
+    def when() -> dt.datetime:  # a school day in the last year, 08:30-15:30
+        day = now - dt.timedelta(days=rng.randrange(0, 365))
+        return day.replace(hour=8, minute=30, second=0, microsecond=0) + dt.timedelta(seconds=rng.randrange(0, 7 * 3600))
+
+    for sid in school_ids:
+        neg = [c for c in cats_of[sid] if c["kind"] == "negative"]
+        pos = [c for c in cats_of[sid] if c["kind"] == "positive"]
+        pids = [p["id"] for p in pupils_of[sid]]
+        lids = [loc["id"] for loc in locs_of[sid]]
+        staff = staff_of[sid]
+        n_bad, n_good = ds.incidents // len(school_ids), ds.reward_rows // len(school_ids)
+        for _ in range(n_bad):
+            inc_id += 1
+            at = when()
+            inc_rows.append((inc_id, sid, rng.choice(lids), ts(at), "", rng.choice(staff), ts(at)))
+            recent = (now - at).days < 14
+            for j, pid in enumerate(rng.sample(pids, rng.choice((1, 1, 1, 2, 2, 3)))):
+                c = rng.choice(neg)
+                status = (rng.choice(("open", "open", "in_progress")) if recent else
+                          ("open" if rng.random() < 0.02 else "resolved"))
+                link_id += 1
+                link_rows.append((link_id, inc_id, pid, "instigator" if j == 0 else rng.choice(roles), c["id"],
+                                  c["points"], status, ts(at)))
+        made = 0
+        while made < n_good:
+            inc_id += 1
+            at = when()
+            inc_rows.append((inc_id, sid, None, ts(at), "", rng.choice(staff), ts(at)))
+            c = rng.choice(pos)
+            group = min(n_good - made, rng.randrange(10, 31), len(pids))
+            for pid in rng.sample(pids, group):
+                link_id += 1
+                link_rows.append((link_id, inc_id, pid, "involved", c["id"], c["points"], "resolved", ts(at)))
+            made += group
+    inc_cols = ["id", "school", "location", "occurred_at", "note", "recorded_by", "recorded_at"]
+    link_cols = ["id", "incident", "pupil", "role", "category", "points", "status", "updated_at"]
+    tables = [(Incident._meta.tablename, inc_cols, inc_rows), (IncidentPupil._meta.tablename, link_cols, link_rows)]
+    engine = schools.db()
+    if pg:
+        import asyncpg
+
+        con = await asyncpg.connect(**engine.config)  # COPY through a raw connection of the app's own engine
+        try:
+            names = [t for t, _, _ in tables]
+            indexes = await con.fetch("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY($1::text[]) "
+                                      "AND indexname NOT LIKE '%_pkey'", names)
+            for ix in indexes:
+                await con.execute(f'DROP INDEX "{ix["indexname"]}"')
+            await con.execute("SET session_replication_role = replica")  # no per-row FK triggers: ids are ours
+            for name, cols, rows in tables:
+                for start in range(0, len(rows), 200_000):
+                    await con.copy_records_to_table(name, records=rows[start:start + 200_000], columns=cols)
+                await con.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))")
+            await con.execute("SET session_replication_role = origin")
+            for ix in indexes:
+                await con.execute(ix["indexdef"])
+        finally:
+            await con.close()
+    else:
+        path = engine.path
+        with closing(sqlite3.connect(path)) as con:
+            con.execute("PRAGMA synchronous = OFF")
+            with con:
+                for name, cols, rows in tables:
+                    marks = ", ".join("?" * len(cols))
+                    con.executemany(f'INSERT INTO "{name}" ({", ".join(cols)}) VALUES ({marks})', rows)
+    return {"incidents": len(inc_rows), "incident_pupil_rows": len(link_rows),
+            "reward_rows": len(link_rows) - sum(1 for r in link_rows if r[3] != "involved" or r[5] < 0)}
 
 
 MARKER_DDL = "CREATE TABLE IF NOT EXISTS bench_marker (fingerprint TEXT, made_at TEXT, detail TEXT)"

@@ -50,8 +50,9 @@ async def make_ctx(url: str, dataset: str, sessions_per_school: int) -> Ctx:
     from app import db
     from app.domain.accounts.service import _create_session
     from app.domain.audit.service import Origin
+    from app.domain.incidents.tables import Category, Location
     from app.domain.pupils.tables import Pupil
-    from app.domain.schools.tables import Person
+    from app.domain.schools.tables import Membership, Person
     from app.settings import Settings
 
     settings = Settings.from_env({**os.environ, "DATABASE_URL": url})
@@ -70,6 +71,26 @@ async def make_ctx(url: str, dataset: str, sessions_per_school: int) -> Ctx:
                 sessions.append(Session(token, school_id, u["id"]))
         rows = await Pupil.select(Pupil.id, Pupil.school, Pupil.legal_first_name, Pupil.legal_last_name,
                                   Pupil.preferred_first_name, Pupil.tutor_group.name).where(Pupil.left_on.is_null())
+        cats = await Category.select(Category.id, Category.school).where(
+            (Category.kind == "negative") & Category.retired_at.is_null())
+        locs = await Location.select(Location.id, Location.school).where(Location.retired_at.is_null())
+        # One pastoral member of staff per school (the follow-up list), and at the first school every member of
+        # staff (the lesson-change burst: all of them log at once).
+        pastoral = {}
+        for m in await Membership.select(Membership.person, Membership.school, Membership.person.email).where(
+                Membership.role == "pastoral").order_by(Membership.person):
+            pastoral.setdefault(m["school"], m)
+        pastoral_sessions = [Session(await _create_session(settings, m["person"], m["person.email"], origin,
+                                                           "corridor-bench (wrk)"), sid, m["person"])
+                             for sid, m in sorted(pastoral.items())]
+        all_staff = []
+        if dataset == "school" and sessions:
+            first = sessions[0].school_id
+            staff = await Membership.select(Membership.person, Membership.person.email).where(
+                (Membership.school == first) & Membership.role.is_in(["staff", "guest"])).order_by(Membership.person)
+            for m in {m["person"]: m for m in staff}.values():
+                token = await _create_session(settings, m["person"], m["person.email"], origin, "corridor-bench (burst)")
+                all_staff.append(Session(token, first, m["person"]))
     finally:
         if pooled:
             await engine.close_connection_pool()
@@ -80,7 +101,9 @@ async def make_ctx(url: str, dataset: str, sessions_per_school: int) -> Ctx:
             "id": r["id"], "first": r["legal_first_name"], "last": r["legal_last_name"],
             "preferred": r["preferred_first_name"], "form": r["tutor_group.name"] or ""})
     pupils = {sid: rng.sample(p, min(len(p), 200)) for sid, p in by_school.items()}
-    return Ctx(dataset=dataset, sessions=sessions, pupils=pupils)
+    by = lambda rows: {sid: [r["id"] for r in rows if r["school"] == sid] for sid in by_school}  # noqa: E731
+    return Ctx(dataset=dataset, sessions=sessions, pupils=pupils, categories=by(cats), locations=by(locs),
+               pastoral=pastoral_sessions, all_staff=all_staff)
 
 
 def csrf_pair(server: servers.Server, cookie_name: str) -> tuple[str, str]:
@@ -107,7 +130,8 @@ def send_once(server: servers.Server, req: Req, cookies: tuple[str, str], csrf: 
     if req.body:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
-    return httpx.request(req.method, server.url + req.path, content=req.body or None, headers=headers, timeout=30)
+    body = req.body.replace("{{KEY}}", secrets.token_hex(16))  # a fresh idempotency key, as plan.lua makes
+    return httpx.request(req.method, server.url + req.path, content=body or None, headers=headers, timeout=30)
 
 
 def sqlite_settings(path: Path) -> dict:
@@ -177,12 +201,27 @@ def run_floor(runner: Runner, floor: servers.Server, levels: list[int], when: st
     return out
 
 
-def run_dataset(runner: Runner, dataset: str, server: servers.Server, ctx: Ctx, cookies: tuple[str, str]) -> None:
+def run_dataset(runner: Runner, dataset: str, server: servers.Server, ctx: Ctx, cookies: tuple[str, str],
+                stage: dict | None = None) -> None:
     csrf = csrf_pair(server, cookies[1])
     for sc in SCENARIOS:
         if dataset not in sc.datasets or (runner.args.only and sc.key not in runner.args.only):
             continue
         base = {"scenario": sc.key, "title": sc.title, "dataset": dataset}
+        if sc.run is not None:
+            from bench.clients import Stage
+
+            st = Stage(dataset=dataset, server=server, ctx=ctx, cookies=cookies, csrf=csrf, var=VAR, **(stage or {}))
+            try:
+                rows = sc.run(st)
+            except Exception as exc:  # noqa: BLE001 - a broken scenario is reported, the run goes on
+                rows = [{"concurrency": c, "status": "harness error", "note": f"{type(exc).__name__}: {exc}"[:300]}
+                        for c in sc.concurrency]
+            for r in rows:
+                r = base | {"concurrency": sc.concurrency[0]} | r | {"note": r.get("note", sc.note)}
+                runner.rows.append(r)
+                log(f"  {sc.key}: " + (r.get("summary") or f"{r['status']}: {r['note']}"))
+            continue
         if sc.plan is None:
             for c in sc.concurrency:
                 runner.rows.append(base | {"concurrency": c, "status": "not built yet", "note": sc.note})
@@ -199,7 +238,8 @@ def run_dataset(runner: Runner, dataset: str, server: servers.Server, ctx: Ctx, 
         if probe.status_code >= 400:
             for c in sc.concurrency:
                 runner.rows.append(base | {"concurrency": c, "status": "harness error",
-                                           "note": f"probe answered {probe.status_code}: {probe.text[:200]}"})
+                                           "note": f"probe answered {probe.status_code}: "
+                                                   + " ".join(re.sub(r"<[^>]+>", " ", probe.text).split())[:200]})
             log(f"  {sc.key}: probe answered {probe.status_code}; skipped")
             continue
         # Each session's first request once (lookup indexes, connection pools), then a timed warm-up.
@@ -277,8 +317,8 @@ def evaluate(rows: list[dict], weight: dict, lh: dict, skip: set[str]) -> list[d
                 continue
             if not matching:
                 sc = built.get(b.scenario)
-                status = "not built yet" if sc and sc.plan is None else "not measured"
-                why = sc.note if sc and sc.plan is None else (
+                status = "not built yet" if sc and not sc.built else "not measured"
+                why = sc.note if sc and not sc.built else (
                     "PostgreSQL not reachable or skipped" if b.dataset == "trust" else "scenario skipped")
                 out.append(base | {"status": status, "note": why})
                 continue
@@ -287,8 +327,8 @@ def evaluate(rows: list[dict], weight: dict, lh: dict, skip: set[str]) -> list[d
                 if r["status"] != "measured":
                     out.append(base | {"where": where, "status": r["status"], "note": r.get("note", "")})
                     continue
-                value = {"server_p99": r["server_ms"]["p99"], "server_p50": r["server_ms"]["p50"],
-                         "floor_ratio": r.get("floor_ratio")}.get(b.metric)
+                value = {"server_p99": r["server_ms"].get("p99"), "server_p50": r["server_ms"].get("p50"),
+                         "floor_ratio": r.get("floor_ratio"), "e2e_p95": r.get("e2e_ms", {}).get("p95")}.get(b.metric)
                 if value is None:
                     out.append(base | {"where": where, "status": "not measured", "note": f"no {b.metric}"})
                     continue
@@ -423,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             app = servers.corridor("corridor-sqlite", env | {"DATABASE_URL": url}, logs)
             app.start()
             try:
-                run_dataset(runner, "school", app, ctx, cookie_names)
+                run_dataset(runner, "school", app, ctx, cookie_names, {"env": env, "url": url, "logs": logs})
                 lookup_ok = any(r["scenario"] == "lookup" and r["status"] == "measured" for r in runner.rows) or \
                     send_once(app, Req("POST", "/pupils/search", "q=a", ctx.sessions[0].token, (("HX-Request", "true"),)),
                               cookie_names, csrf_pair(app, cookie_names[1])).status_code not in (404, 405)
@@ -440,10 +480,12 @@ def main(argv: list[str] | None = None) -> int:
             url = data.pg_url(PG_BASE, "corridor_bench")
             result.setdefault("db_settings", {})["postgres"] = asyncio.run(pg_settings(url))
             ctx = asyncio.run(make_ctx(url, "trust", sessions_per_school=1))
-            app = servers.corridor("corridor-postgres", env | {"DATABASE_URL": url}, logs)
+            # LIVE_BACKEND=postgres (what "auto" picks on PostgreSQL, said outright): the on-call scenario starts a
+            # second process on the same database, and live events cross between them through LISTEN/NOTIFY.
+            app = servers.corridor("corridor-postgres", env | {"DATABASE_URL": url, "LIVE_BACKEND": "postgres"}, logs)
             app.start()
             try:
-                run_dataset(runner, "trust", app, ctx, cookie_names)
+                run_dataset(runner, "trust", app, ctx, cookie_names, {"env": env, "url": url, "logs": logs})
             finally:
                 app.stop()
                 result.setdefault("server_log_errors", {})["postgres"] = app.log().count("Traceback")
@@ -459,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "drift": round((a - b) / b, 3) if b else None}
     for r in runner.rows:
         f = result["floor"].get(str(r["concurrency"]))
-        if r["status"] == "measured" and f and f["rps"]:
+        if r["status"] == "measured" and f and f["rps"] and r.get("rps") and not r.get("no_floor"):
             r["floor_ratio"] = round(r["rps"] / f["rps"], 3)
     result["runs"] = runner.rows
     result["page_weight"], result["lighthouse"] = weight, lh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -84,7 +85,9 @@ def run_wrk(url: str, plan: Path, out: Path, *, connections: int, seconds: float
     out.unlink(missing_ok=True)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", f"{timeout_s}s",
            "-s", str(LUA), url]
-    done = subprocess.run(cmd, env={"BENCH_PLAN": str(plan), "BENCH_OUT": str(out), "PATH": "/usr/bin:/bin"},
+    nonce = secrets.token_hex(6)  # idempotency keys ("{{KEY}}" in a body) never repeat across runs
+    done = subprocess.run(cmd, env={"BENCH_PLAN": str(plan), "BENCH_OUT": str(out), "BENCH_NONCE": nonce,
+                                    "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=seconds + timeout_s + 60, check=False)
     if not out.exists():
         raise RuntimeError(f"wrk wrote no results (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")

@@ -37,6 +37,13 @@ def load_table(result: dict) -> str:
             rows.append([r["title"], data, r["concurrency"], "-", "-", "-", "-", "-", "-",
                          r["status"] + (f": {r['note']}" if r["status"] != "not built yet" and r.get("note") else "")])
             continue
+        if r.get("summary"):  # an asyncio-client scenario: its own figures, described in Notes
+            rows.append([r["title"], data, r["concurrency"], "-" if r.get("rps") is None else f"{r['rps']:.0f}", "-",
+                         str(r["errors"]), _trio(r["server_ms"]) if r.get("server_ms") else "-",
+                         _trio(r["client_ms"]) if r.get("client_ms") else "-", _ms(r.get("cpu_ms_per_req")),
+                         r["summary"] + ("; " + ", ".join(f"{k} {v}" for k, v in r["error_detail"].items())
+                                         if r.get("error_detail") else "")])
+            continue
         rows.append([r["title"], data, r["concurrency"], f"{r['rps']:.0f}",
                      f"{r['floor_ratio']:.2f}" if r.get("floor_ratio") is not None else "-", str(r["errors"]),
                      _trio(r["server_ms"]), _trio(r["client_ms"]), _ms(r.get("cpu_ms_per_req")),
@@ -134,8 +141,10 @@ def print_report(result: dict) -> None:
         if "skipped" in d:
             print(f"Data '{name}': not measured ({d['skipped']})")
         elif d.get("generated"):
-            print(f"Data '{name}': generated in {d['seconds']} s (pupils {d['pupils_s']} s, staff {d['staff_s']} s): "
-                  f"{d['pupils']:,} pupils, {d['schools']} schools, {d['staff']:,} staff; incidents: {d['incidents']}")
+            print(f"Data '{name}': generated in {d['seconds']} s (pupils {d['pupils_s']} s, staff {d['staff_s']} s, "
+                  f"incidents {d.get('incidents_s')} s): {d['pupils']:,} pupils, {d['schools']} schools, "
+                  f"{d['staff']:,} staff; {d['incidents']:,} incidents with {d['incident_pupil_rows']:,} pupil rows "
+                  f"({d['reward_rows']:,} reward-point rows)")
         else:
             print(f"Data '{name}': cached seed, fingerprint {d['fingerprint']}")
     cfg = result["config"]

@@ -35,6 +35,10 @@ class Ctx:
     sessions: list[Session]
     pupils: dict[int, list[dict]]  # school id -> sample of its pupils (id, first, last, preferred, form)
     rng: random.Random = field(default_factory=lambda: random.Random(7))
+    categories: dict[int, list[int]] = field(default_factory=dict)  # school id -> negative category ids
+    locations: dict[int, list[int]] = field(default_factory=dict)  # school id -> location ids
+    pastoral: list[Session] = field(default_factory=list)  # one pastoral member of staff per school
+    all_staff: list[Session] = field(default_factory=list)  # every member of staff of the first school (school only)
 
 
 @dataclass
@@ -43,8 +47,13 @@ class Scenario:
     title: str
     datasets: tuple[str, ...]
     concurrency: tuple[int, ...]
-    plan: Callable[[Ctx], list[Req]] | None  # None: not built yet
+    plan: Callable[[Ctx], list[Req]] | None  # None: not built yet (unless `run` is set)
     note: str = ""
+    run: Callable | None = None  # a scenario wrk cannot drive: an asyncio client (bench/clients.py)
+
+    @property
+    def built(self) -> bool:
+        return self.plan is not None or self.run is not None
 
 
 SCENARIOS: list[Scenario] = []
@@ -54,6 +63,14 @@ def scenario(key: str, title: str, *, datasets: tuple[str, ...] = ("school", "tr
              concurrency: tuple[int, ...] = (1, 64)):
     def register(fn: Callable[[Ctx], list[Req]]):
         SCENARIOS.append(Scenario(key, title, datasets, concurrency, fn, (fn.__doc__ or "").strip()))
+        return fn
+    return register
+
+
+def custom(key: str, title: str, *, datasets: tuple[str, ...], concurrency: tuple[int, ...]):
+    """A scenario with its own client (SSE, bursts, a CLI-sized job): `fn(stage) -> list of rows`."""
+    def register(fn: Callable):
+        SCENARIOS.append(Scenario(key, title, datasets, concurrency, None, (fn.__doc__ or "").strip(), run=fn))
         return fn
     return register
 
@@ -119,12 +136,57 @@ def profile(ctx: Ctx) -> list[Req]:
     return interleave(ctx, stream)
 
 
-not_built("incident_post", "Incident POST (durable)",
-          "POST a behaviour incident with an Idempotency-Key; durable means committed before the answer.")
-not_built("follow_up_list", "Follow-up list", "The pastoral team's open follow-up actions, at school and trust scale.")
-not_built("oncall_raise", "On-call raise -> responder screen",
-          "200 responders connected over SSE across two server processes; latency from raise to each screen "
-          "(an asyncio client: wrk cannot read SSE).", datasets=("school",), concurrency=(200,))
-not_built("lesson_change", "Lesson-change burst",
-          "Every member of staff logging at once as lessons change: a mixed burst of lookups and incident POSTs.",
-          datasets=("school",), concurrency=(250,))
+KEY = "{{KEY}}"  # plan.lua puts a fresh idempotency key here in every request it sends
+
+
+def incident_body(ctx: Ctx, s: Session, rng: random.Random) -> str:
+    """The quick-entry form as the page posts it: 1-2 pupils with their roles, a category, a location, a note."""
+    pupils = rng.sample(ctx.pupils[s.school_id], rng.choice((1, 1, 2)))
+    fields = [("idempotency_key", KEY)]
+    for i, p in enumerate(pupils):
+        fields += [("pupil_id", p["id"]), ("role", "instigator" if i == 0 else "target")]
+    fields += [("category_id", rng.choice(ctx.categories[s.school_id])),
+               ("location_id", rng.choice(ctx.locations[s.school_id])), ("note", "Shouting across the corridor")]
+    return urlencode(fields).replace("%7B%7BKEY%7D%7D", KEY)
+
+
+@scenario("incident_post", "Incident POST (durable)")
+def incident_post(ctx: Ctx) -> list[Req]:
+    """POST /incidents/ (the quick-entry form, a fresh idempotency key each time): committed before the 303."""
+    def stream(s: Session, pupils: list[dict]) -> list[Req]:
+        rng = random.Random(s.school_id * 13 + s.person_id)
+        return [Req("POST", "/incidents/", incident_body(ctx, s, rng), s.token, HTML) for _ in range(100)]
+    return interleave(ctx, stream)
+
+
+@scenario("follow_up_list", "Follow-up list")
+def follow_up_list(ctx: Ctx) -> list[Req]:
+    """GET /incidents/follow-up as a member of the pastoral team (open and in-progress behaviour, newest first)."""
+    return [Req("GET", "/incidents/follow-up", session=s.token, headers=HTML) for s in ctx.pastoral]
+
+
+@custom("oncall_raise", "On-call raise -> responder screen", datasets=("trust",), concurrency=(200,))
+def oncall_raise(stage) -> list[dict]:
+    """200 responders on /oncall/board/stream (SSE) split across two `corridor serve` processes
+    (LIVE_BACKEND=postgres); 20 raises on one; time from each POST's start to each screen's `event: request`."""
+    from bench import clients
+
+    return clients.oncall_raise(stage)
+
+
+@custom("lesson_change", "Lesson-change burst", datasets=("school",), concurrency=(250,))
+def lesson_change(stage) -> list[dict]:
+    """Every member of staff (250 sessions) POSTs an incident at the same moment, three times (three lesson
+    changes); an asyncio client, one connection each."""
+    from bench import clients
+
+    return clients.lesson_change(stage)
+
+
+@custom("import", "OneRoster import, 2,640 pupils", datasets=("school",), concurrency=(1,))
+def import_time(stage) -> list[dict]:
+    """A synthetic OneRoster 1.1 zip (2,640 pupils, their contacts, forms, enrolments) previewed and applied with
+    the import service into an empty school, in a subprocess (bench/import_bench.py)."""
+    from bench import clients
+
+    return clients.import_time(stage)

@@ -54,6 +54,7 @@ async def database():
     yield engine
     if settings.is_postgres:
         await engine.close_connection_pool()
+    await db.close(engine)
 
 
 @pytest.fixture(autouse=True)

@@ -4,11 +4,15 @@
 -- BENCH_PLAN: one request per line: METHOD <TAB> PATH <TAB> HEADERS <TAB> BODY, headers "Name: value"
 --             separated by the ASCII unit separator (\31). Requests are replayed in order, round and round.
 -- BENCH_OUT:  where done() writes the results as JSON.
+-- BENCH_NONCE: a run-unique prefix; "{{KEY}}" in a body becomes BENCH_NONCE-<thread>-<counter>, a fresh
+--             idempotency key per request (such requests are formatted as they are sent).
 
 local plan_path = os.getenv("BENCH_PLAN")
 local out_path = os.getenv("BENCH_OUT")
 local threads = {}
 local counter = 0
+local nonce = os.getenv("BENCH_NONCE") or tostring(os.time())
+local sent = 0
 
 function setup(thread)
   counter = counter + 1
@@ -33,7 +37,11 @@ function init(args)
         if k then headers[k] = v end
       end
       if body == "" then body = nil end
-      reqs[#reqs + 1] = wrk.format(method, path, headers, body)
+      if body and body:find("{{KEY}}", 1, true) then
+        reqs[#reqs + 1] = {method, path, headers, body}  -- formatted per request, with a fresh key
+      else
+        reqs[#reqs + 1] = wrk.format(method, path, headers, body)
+      end
     end
   end
   n = #reqs
@@ -43,7 +51,13 @@ end
 
 function request()
   i = i % n + 1
-  return reqs[i]
+  local r = reqs[i]
+  if type(r) == "table" then
+    sent = sent + 1
+    local key = nonce .. "-" .. (id or 1) .. "-" .. sent
+    return wrk.format(r[1], r[2], r[3], (r[4]:gsub("{{KEY}}", key)))
+  end
+  return r
 end
 
 function response(status, headers, body)

@@ -31,6 +31,7 @@ async def _with_db(settings: Settings, work):
     finally:
         if pooled:
             await engine.close_connection_pool()
+        await db.close(engine)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

@@ -32,7 +32,7 @@ async def test_an_htmx_request_gets_only_the_events_fragment(client, settings, c
     await sign_in(client, settings, cast.admin)
     fragment = await client.get("/admin/audit", headers={"hx-request": "true"})
     assert fragment.text.lstrip().startswith('<table class="audit" id="audit">')
-    assert "<html" not in fragment.text and fragment.headers["vary"] == "HX-Request"
+    assert "<html" not in fragment.text and "HX-Request" in fragment.headers["vary"]
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete", "post"])

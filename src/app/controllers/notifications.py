@@ -51,7 +51,7 @@ class NotificationsController(Controller):
         await push.subscribe(actor, data)
         return {"subscribed": True}
 
-    @get("/stream", name="notifications.stream")
+    @get("/stream", name="notifications.stream", skip_compression=True)
     async def stream(self, request: Request, actor: CurrentActor,
                      channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         env = request.app.template_engine.engine

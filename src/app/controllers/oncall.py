@@ -130,7 +130,7 @@ class OnCallController(Controller):
             "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON),
             "on_duty": await oncall.is_on_duty(actor)})
 
-    @get("/board/stream", name="oncall.board_stream")
+    @get("/board/stream", name="oncall.board_stream", skip_compression=True)
     async def board_stream(self, request: Request, actor: CurrentActor,
                            channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         if not await oncall.can_respond(actor):
@@ -150,7 +150,7 @@ class OnCallController(Controller):
             "actor": actor, "r": card, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
             "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON), "nobody_online": nobody})
 
-    @get("/{request_id:int}/stream", name="oncall.stream")
+    @get("/{request_id:int}/stream", name="oncall.stream", skip_compression=True)
     async def stream(self, request: Request, actor: CurrentActor, request_id: FromPath[int],
                      channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         await oncall.view(actor, request_id)

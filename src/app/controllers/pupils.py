@@ -37,7 +37,7 @@ class PupilsController(Controller):
     async def profile(self, request: Request, actor: CurrentActor, pupil_id: FromPath[int]) -> Response:
         return render(request, "pupils/profile.html", {"actor": actor, "pupil": await pupils.open_profile(actor, pupil_id)})
 
-    @get("/{pupil_id:int}/photo", name="pupils.photo")
+    @get("/{pupil_id:int}/photo", name="pupils.photo", skip_compression=True)
     async def photo(self, actor: CurrentActor, pupil_id: FromPath[int], size: FromQuery[str] = "full") -> Response:
         data = await pupils.photo(actor, pupil_id, thumb=size == "thumb")
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})

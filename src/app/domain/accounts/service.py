@@ -33,7 +33,7 @@ from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Sessi
 from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
 from app.domain.schools.service import Actor, db, roles_at, schools_of
-from app.domain.schools.tables import Person, School
+from app.domain.schools.tables import Person
 from app.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -318,10 +318,11 @@ async def load_actor(settings: Settings, token: str | None, origin: Origin) -> A
     """The person behind a session cookie, or None if the session is unknown, ended, idle or too old."""
     if not token:
         return None
+    # One query for the session, its person and its school; one more for the roles (on every request).
     row = await Session.select(
         Session.id, Session.school, Session.last_seen_at, Session.expires_at, Session.verified_at, Session.ended_at,
         Session.person.id, Session.person.display_name, Session.person.email, Session.person.disabled_at,
-        Session.person.guest_until,
+        Session.person.guest_until, Session.school.name, Session.school.trust,
     ).where(Session.token_hash == _hash(token)).first()
     if not row or row["ended_at"] or row["person.disabled_at"]:
         return None
@@ -336,11 +337,11 @@ async def load_actor(settings: Settings, token: str | None, origin: Origin) -> A
     if now - row["last_seen_at"] >= TOUCH_EVERY:
         await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
     school_id = row["school"]
-    school = await School.select(School.name, School.trust).where(School.id == school_id).first() if school_id else None
     return Actor(
         person_id=row["person.id"], display_name=row["person.display_name"], email=row["person.email"],
-        session_id=row["id"], school_id=school_id, trust_id=school["trust"] if school else None,
-        school_name=school["name"] if school else "", roles=await roles_at(row["person.id"], school_id) if school_id else frozenset(),
+        session_id=row["id"], school_id=school_id, trust_id=row["school.trust"],
+        school_name=row["school.name"] or "",
+        roles=await roles_at(row["person.id"], school_id, row["school.trust"]) if school_id else frozenset(),
         verified_at=row["verified_at"], origin=origin)
 
 

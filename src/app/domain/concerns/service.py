@@ -19,7 +19,7 @@ from app.domain.incidents.service import ValidationFailed, parse_local_time
 from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor
-from app.domain.schools.tables import Membership, Person
+from app.domain.schools.tables import Membership
 from app.errors import NeedsVerification, NotFound
 from app.settings import Settings
 

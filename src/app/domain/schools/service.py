@@ -55,16 +55,18 @@ def db() -> Engine:
     return Person._meta.db
 
 
-async def roles_at(person_id: int, school_id: int) -> frozenset[str]:
+async def roles_at(person_id: int, school_id: int, trust_id: int | None = None) -> frozenset[str]:
     """The person's roles at a school: those given there, plus trust-wide roles of its trust."""
-    school = await School.select(School.trust).where(School.id == school_id).first()
-    if not school:
-        return frozenset()
+    if trust_id is None:
+        school = await School.select(School.trust).where(School.id == school_id).first()
+        if not school:
+            return frozenset()
+        trust_id = school["trust"]
     rows = await Membership.select(Membership.role).where(
         (Membership.person == person_id)
         & (
             (Membership.school == school_id)
-            | ((Membership.trust == school["trust"]) & Membership.school.is_null())
+            | ((Membership.trust == trust_id) & Membership.school.is_null())
         )
     )
     return frozenset(r["role"] for r in rows)
