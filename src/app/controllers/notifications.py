@@ -57,7 +57,7 @@ class NotificationsController(Controller):
         env = request.app.template_engine.engine
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
-            async with channels.start_subscription([notifications.person_channel(actor.person_id)]) as subscriber:
+            async with channels.start_subscription([notifications.school_channel(actor.school_id)]) as subscriber:
                 queue = subscriber.iter_events()
                 while True:
                     try:
@@ -68,8 +68,10 @@ class NotificationsController(Controller):
                         continue
                     import json
 
-                    data = json.loads(message)
-                    item = await notifications.get_for(actor, int(data["notification"]))
+                    mine = json.loads(message).get("to", {}).get(str(actor.person_id))
+                    if mine is None:
+                        continue  # an alert for someone else at the school
+                    item = await notifications.get_for(actor, int(mine))
                     if item:
                         html = env.get_template("notifications/_item.html").render(item=item)
                         yield ServerSentEventMessage(data=html, event="notification", id=str(item["id"]))

@@ -53,8 +53,10 @@ def card_html(request: Request, card: dict, actor: Actor) -> str:
 
 async def live(request: Request, actor: Actor, channels: ChannelsPlugin, request_id: int | None) -> ServerSentEvent:
     """Events for the board (all the school's requests) or one request, resuming from Last-Event-ID."""
+    # A reconnect sends Last-Event-ID; a first connect sends ?after=, the last event before the page was
+    # rendered, so nothing that happened between rendering the page and connecting is missed.
     try:
-        last_id = int(request.headers.get("last-event-id", "0") or 0)
+        last_id = int(request.headers.get("last-event-id") or request.query_params.get("after") or 0)
     except ValueError:
         last_id = 0
     responder = await oncall.can_respond(actor)
@@ -125,8 +127,9 @@ class OnCallController(Controller):
 
     @get("/board", name="oncall.board")
     async def board(self, request: Request, actor: CurrentActor) -> Response:
+        after = await oncall.latest_event_id(actor.school_id)  # before the cards: the stream resumes from here
         return render(request, "oncall/board.html", {
-            "actor": actor, "cards": await oncall.board(actor), "states": oncall.STATES, "urgencies": oncall.URGENCIES,
+            "actor": actor, "after": after, "cards": await oncall.board(actor), "states": oncall.STATES, "urgencies": oncall.URGENCIES,
             "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON),
             "on_duty": await oncall.is_on_duty(actor)})
 
@@ -144,11 +147,13 @@ class OnCallController(Controller):
 
     @get("/{request_id:int}", name="oncall.view")
     async def view(self, request: Request, actor: CurrentActor, request_id: FromPath[int]) -> Response:
+        after = await oncall.latest_event_id(actor.school_id)  # before the card: the stream resumes from here
         card = await oncall.view(actor, request_id)
         nobody = card["state"] == "raised" and not await oncall.online(await oncall.on_call(actor.school_id, None))
         return render(request, "oncall/view.html", {
             "actor": actor, "r": card, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
-            "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON), "nobody_online": nobody})
+            "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON), "nobody_online": nobody,
+            "after": after})
 
     @get("/{request_id:int}/stream", name="oncall.stream", skip_compression=True)
     async def stream(self, request: Request, actor: CurrentActor, request_id: FromPath[int],

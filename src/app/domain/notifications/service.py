@@ -24,31 +24,36 @@ def set_publisher(publisher: Callable[[list[str], Any], Awaitable[None]] | None)
     _publisher = publisher
 
 
-def person_channel(person_id: int) -> str:
-    return f"person:{person_id}"
+def school_channel(school_id: int) -> str:
+    """One channel per school for alerts: one message per change, however many people it tells."""
+    return f"alerts:{school_id}"
 
 
-async def notify(person_ids: set[int], *, school_id: int, kind: str, text: str, link: str) -> list[int]:
-    """Store a notification for each person; call inside the change's transaction, then `deliver` after commit."""
+async def notify(person_ids: set[int], *, school_id: int, kind: str, text: str, link: str) -> list[tuple[int, int, int]]:
+    """Store a notification for each person (one INSERT); call inside the change's transaction, then `deliver`
+    after commit. Returns (person, notification, school) for `deliver`."""
+    if not person_ids:
+        return []
     now = clock.now()
-    ids = []
-    for person_id in sorted(person_ids):
-        note = Notification(person=person_id, school=school_id, kind=kind, text=text, link=link, created_at=now)
-        await note.save()
-        ids.append((person_id, note.id))
-    return ids
+    people = sorted(person_ids)
+    rows = await Notification.insert(*[Notification(person=p, school=school_id, kind=kind, text=text, link=link,
+                                                    created_at=now) for p in people])
+    return [(p, r["id"], school_id) for p, r in zip(people, rows)]
 
 
-async def deliver(pending: list[tuple[int, int]]) -> None:
+async def deliver(pending: list[tuple[int, int, int]]) -> None:
     """Push stored notifications to open pages (after commit: a page must never see a row that rolled back)."""
-    if _publisher is None:
+    if _publisher is None or not pending:
         return
-    for person_id, notification_id in pending:
+    by_school: dict[int, dict[str, int]] = {}
+    for person_id, notification_id, school_id in pending:
+        by_school.setdefault(school_id, {})[str(person_id)] = notification_id
+    for school_id, to in by_school.items():
         try:
-            await _publisher([person_channel(person_id)], {"notification": notification_id})
+            await _publisher([school_channel(school_id)], {"to": to})
         except Exception:
             # Live delivery is a hint; the stored row is the truth and the record is already saved.
-            log.warning("live delivery of notification %s failed", notification_id, exc_info=True)
+            log.warning("live delivery of %s notifications failed", len(to), exc_info=True)
 
 
 async def unread(actor: Actor, limit: int = 20) -> list[dict]:
