@@ -1,45 +1,52 @@
-// Corridor's service worker: wiring only. It precaches the app shell (static files and the offline page)
-// and answers a navigation with the offline page when there is no network. Pupil data is never put in
-// Cache Storage: pages and fragments go straight to the network and are not stored.
+// Corridor's service worker: wiring only. offline.js precaches the shell and answers navigations without
+// network; outbox.js keeps entries made without signal (IndexedDB, encrypted); replay.js sends them. The
+// server serves these files as one script (src/app/controllers/home.py), with SHELL and VERSION filled in.
 "use strict";
 
 const VERSION = "__VERSION__";
-const SHELL_CACHE = "corridor-shell-" + VERSION;
 const SHELL = __SHELL__;
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(
-    caches.open(SHELL_CACHE)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload", credentials: "omit" }))))
-      .then(() => self.skipWaiting())
-  );
+  event.waitUntil(precacheShell().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(
-    caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("corridor-shell-") && k !== SHELL_CACHE).map((k) => caches.delete(k))))
-      .then(() => self.clients.claim())
-  );
+  event.waitUntil(dropOldShells().then(() => self.clients.claim()).then(() => replayOutbox("start")));
 });
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-
-  if (request.mode === "navigate") {
-    // Network first, always: a page may hold pupil data and must never come from a cache.
-    event.respondWith(
-      fetch(request).catch(() => caches.match("/offline", { cacheName: SHELL_CACHE }))
-    );
+  if (isOutboxPost(request, url)) {
+    event.respondWith(sendOrKeep(event));
     return;
   }
-  if (SHELL.includes(url.pathname)) {
-    // Shell files: from the cache (they change only with a new worker version), else the network.
-    event.respondWith(
-      caches.match(url.pathname, { cacheName: SHELL_CACHE }).then((hit) => hit || fetch(request))
-    );
+  if (request.method !== "GET") return;
+  if (request.mode === "navigate") {
+    event.respondWith(navigate(request, url));
+    return;
   }
+  if (SHELL.includes(url.pathname)) event.respondWith(shellFile(request, url));
 });
+
+// Background Sync fires when the signal is back. A failed run must reject, or Chromium will not retry.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== SYNC_TAG) return;
+  event.waitUntil(replayOutbox("sync").then((result) => {
+    if (result.retry) throw new Error("outbox: entries still waiting");
+  }));
+});
+
+self.addEventListener("online", () => { replayOutbox("online"); });
+
+// Pages ask through messages ({type: "outbox:..."}, answered on the port they send); see static/js/outbox-page.js.
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (typeof data.type !== "string" || !data.type.startsWith("outbox:")) return;
+  const reply = (answer) => { if (event.ports && event.ports[0]) event.ports[0].postMessage(answer); };
+  event.waitUntil(answerPage(data, reply).catch((err) => reply({ error: String(err && err.message || err) })));
+});
+
+// The worker starts when the browser wakes it: whatever is waiting gets a try (once every part has loaded).
+queueMicrotask(() => replayOutbox("start"));

@@ -1,4 +1,4 @@
-"""The `corridor` command: serve, migrate, seed-demo, invite, revoke-sessions, import."""
+"""The `corridor` command: serve, migrate, seed-demo, invite, revoke-sessions, import, purge."""
 
 from __future__ import annotations
 
@@ -125,18 +125,32 @@ def _print_plan(plan, *, applied: bool) -> None:
           f"{c['tutor_groups_unchanged']} unchanged")
     print(f"  contacts      {c['contacts_added']} added, {c['contacts_changed']} changed, {c['contacts_unchanged']} unchanged")
     print(f"  staff         {c['staff_added']} added, {c['staff_unchanged']} unchanged")
-    print(f"  photos        {c['photos_added']} added, {c['photos_replaced']} replaced, {c['photos_unchanged']} unchanged")
+    print(f"  photos        {c['photos_added']} added, {c['photos_replaced']} replaced, "
+          f"{c['photos_unchanged']} unchanged")
     if plan.left_warning:
         print(f"Warning: {c['pupils_left']} of {plan.pupils_on_roll} pupils on roll would be marked as left. "
               "If the export is not the whole school, use --delta.")
     if plan.errors:
-        print(f"{len(plan.errors)} row{'s' if len(plan.errors) != 1 else ''} {'were' if applied else 'will be'} skipped:")
+        rows = f"{len(plan.errors)} row{'s' if len(plan.errors) != 1 else ''}"
+        print(f"{rows} {'were' if applied else 'will be'} skipped:")
         for problem in plan.errors:
             print(f"  {problem}")
     for note in plan.notes:
         print(f"Note: {note}")
     if not applied:
         print("Run again with --apply to apply it.")
+
+
+def cmd_purge(args: argparse.Namespace) -> None:
+    from app.domain.notifications.service import purge_receipts
+    from app.errors import CorridorError
+
+    settings = _settings()
+    try:
+        count = asyncio.run(_with_db(settings, lambda: purge_receipts(args.days)))
+    except CorridorError as exc:
+        sys.exit(f"corridor: {exc.message}")
+    print(f"Deleted {count} submission receipt{'s' if count != 1 else ''} older than {args.days} days.")
 
 
 def cmd_import(args: argparse.Namespace) -> None:
@@ -239,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "left (a OneRoster manifest says bulk or delta itself)")
     p.add_argument("--apply", action="store_true", help="apply it (all or nothing) instead of a dry run")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("purge", help="delete submission receipts older than 30 days (run it daily)",
+                       description="Delete the receipts that let a phone's unsent entries be sent again without "
+                       "making a second record, once they are older than --days (at least 30). See docs/offline.md.")
+    p.add_argument("--days", type=int, default=30, help="keep receipts this many days (default and minimum: 30)")
+    p.set_defaults(func=cmd_purge)
     return parser
 
 

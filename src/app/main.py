@@ -40,6 +40,7 @@ from app.controllers.imports import ImportsController
 from app.controllers.incidents import IncidentsController, IncidentSettingsController
 from app.controllers.notifications import NotificationsController
 from app.controllers.oncall import OnCallController, RotaController
+from app.controllers.outbox import OutboxController
 from app.controllers.pupils import PupilsController
 from app.domain.accounts.service import load_actor
 from app.domain.audit.service import Origin
@@ -200,7 +201,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[HomeController, AuthController, AccountController, AdminController, PupilsController,
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
                         OnCallController, RotaController,
-                        ImportsController, static],
+                        ImportsController, OutboxController, static],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

@@ -320,3 +320,29 @@ async def test_an_admin_sets_the_rota_and_escalation(client, settings, school):
     client.cookies.clear()
     await sign_in(client, settings, school.responder)
     assert (await client.get(page)).status_code == 404
+
+
+async def test_resolving_can_log_the_incident_and_link_it_in_one_step(client, settings, school):
+    from app.domain.incidents.service import ensure_defaults
+    from app.domain.incidents.tables import Category, Incident
+
+    await ensure_defaults(school.school_id)
+    await sign_in(client, settings, school.teacher)
+    rid = int((await raise_it(client, school, pupil_id=school.pupil)).headers["location"].rsplit("/", 1)[1])
+    await as_(client, settings, school.responder)
+    page = f"/oncall/{rid}"
+    await post_form(client, f"{page}/acknowledge", page=page)
+    token = await csrf(client, page)
+    resolved = await client.post(f"{page}/resolve", data={"_csrf_token": token, "outcome": "removed",
+                                                         "log_incident": "yes"}, follow_redirects=False)
+    assert resolved.headers["location"] == f"/incidents/new?pupil={school.pupil}&oncall={rid}"
+    form = await client.get(resolved.headers["location"])
+    assert f'name="oncall_id" value="{rid}"' in form.text and 'data-pupil-id="' in form.text
+    category = (await Category.select(Category.id).where(Category.school == school.school_id).first())["id"]
+    token = await csrf(client, "/incidents/new")
+    await client.post("/incidents/", data={"_csrf_token": token, "pupil_id": school.pupil, "role": "instigator",
+                                           "category_id": category, "oncall_id": rid})
+    incident = await Incident.select(Incident.id).first()
+    assert (await OnCallRequest.select(OnCallRequest.incident).where(OnCallRequest.id == rid).first())["incident"] \
+        == incident["id"]
+    assert "incident logged" in (await client.get(page)).text

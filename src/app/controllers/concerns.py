@@ -14,7 +14,7 @@ from app.controllers import AppSettings, CurrentActor
 from app.controllers.incidents import submission_key
 from app.domain.concerns import service as concerns
 from app.domain.incidents.service import LONDON, ValidationFailed, local_now
-from app.domain.notifications.service import request_hash
+from app.domain.notifications.service import release, request_hash
 from app.domain.pupils import service as pupils
 from app.domain.schools.service import Actor
 from app.errors import NotFound
@@ -46,11 +46,12 @@ class ConcernsController(Controller):
 
     @post("/", name="concerns.create")
     async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
-        key = submission_key(request, data)
+        key, digest = submission_key(request, data), request_hash(request.url.path, data)
         try:
             receipt = await concerns.record_concern(actor, {k: str(v) for k, v in data.items()}, key=key,
-                                                    digest=request_hash(request.url.path, data))
+                                                    digest=digest)
         except ValidationFailed as exc:
+            await release(actor, key, digest)  # nothing was saved: the corrected entry may use the key
             context = await form_context(actor, data, exc.errors)
             context["key"] = key or context["key"]
             return render(request, "concerns/new.html", context, status=400)

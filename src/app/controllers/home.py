@@ -17,15 +17,17 @@ from app.settings import PROJECT_ROOT
 HTMX = "/static/vendor/htmx-4.0.1.min.js"
 # The shell the service worker precaches. Only static files and the offline page: never pupil data.
 SHELL = ["/offline", "/static/css/app.css", "/static/js/app.js", "/static/js/passkeys.js", "/static/js/quick-entry.js",
-         "/static/js/notify.js", "/static/js/oncall.js", "/static/js/push.js", HTMX,
+         "/static/js/notify.js", "/static/js/oncall.js", "/static/js/push.js", "/static/js/outbox-page.js", HTMX,
          "/static/icons/icon-192.png", "/static/icons/icon-512.png", "/static/icons/icon-maskable-512.png",
          "/manifest.webmanifest"]
 
 
 @cache
 def service_worker_source() -> str:
-    """sw.js (then push.js) with the shell list and a version that changes whenever a shell file changes."""
-    parts = [(PROJECT_ROOT / "service_worker" / name).read_text() for name in ("sw.js", "push.js")]
+    """sw.js (then the shell, the outbox, its replay and push) with the shell list and a version that changes
+    whenever a shell file changes."""
+    parts = [(PROJECT_ROOT / "service_worker" / name).read_text()
+             for name in ("sw.js", "offline.js", "outbox.js", "replay.js", "push.js")]
     digest = hashlib.sha256()
     for path in SHELL:
         if path.startswith("/static/"):
@@ -33,6 +35,7 @@ def service_worker_source() -> str:
     for part in parts:
         digest.update(part.encode())
     digest.update((PROJECT_ROOT / "src/app/templates/offline.html").read_bytes())
+    digest.update((PROJECT_ROOT / "src/app/templates/outbox/_list.html").read_bytes())  # part of the offline page
     source = "\n".join(parts)
     return source.replace("__SHELL__", json.dumps(SHELL)).replace("__VERSION__", digest.hexdigest()[:12])
 

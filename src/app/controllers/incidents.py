@@ -13,7 +13,7 @@ from litestar.response import Redirect
 from app.controllers import CurrentActor
 from app.domain.incidents import service as incidents
 from app.domain.incidents.service import IncidentForm, ValidationFailed
-from app.domain.notifications.service import clean_key, request_hash
+from app.domain.notifications.service import clean_key, release, request_hash, require_maker
 from app.domain.pupils import service as pupils
 from app.domain.schools.service import Actor
 from app.errors import NotFound
@@ -30,6 +30,8 @@ def as_list(value: Any) -> list[str]:
 
 def submission_key(request: Request, data: dict[str, Any]) -> str | None:
     """The idempotency key the page minted: the Idempotency-Key header (the outbox) or the form field."""
+    # The page names who made the entry; the outbox replays it with that name (docs/offline.md).
+    require_maker(request.user, request.headers.get("x-corridor-person") or str(data.get("_person") or ""))
     return clean_key(request.headers.get("idempotency-key") or data.get("idempotency_key"))
 
 
@@ -62,10 +64,10 @@ class IncidentsController(Controller):
 
     @get("/new", name="incidents.new")
     async def new(self, request: Request, actor: CurrentActor, logged: FromQuery[int | None] = None,
-                  pupil: FromQuery[int | None] = None) -> Response:
+                  pupil: FromQuery[int | None] = None, oncall: FromQuery[int | None] = None) -> Response:
         if not incidents.can_log(actor):
             raise NotFound()
-        form = IncidentForm(pupil_ids=[str(pupil)], roles=["instigator"]) if pupil else None
+        form = IncidentForm(pupil_ids=[str(pupil)], roles=["instigator"], oncall_id=str(oncall or "")) if pupil else None
         return render(request, "incidents/new.html", await quick_entry_context(actor, form, logged=logged))
 
     @post("/pick", name="incidents.pick", status_code=200)
@@ -79,12 +81,12 @@ class IncidentsController(Controller):
             pupil_ids=as_list(data.get("pupil_id")), roles=as_list(data.get("role")),
             category_id=str(data.get("category_id", "")), pupil_categories=as_list(data.get("pupil_category")),
             location_id=str(data.get("location_id", "")), occurred_at=str(data.get("occurred_at", "")),
-            note=str(data.get("note", "")))
-        key = submission_key(request, data)
+            note=str(data.get("note", "")), oncall_id=str(data.get("oncall_id", "")))
+        key, digest = submission_key(request, data), request_hash(request.url.path, data)
         try:
-            incident_id = await incidents.record_incident(actor, form, key=key,
-                                                          digest=request_hash(request.url.path, data))
+            incident_id = await incidents.record_incident(actor, form, key=key, digest=digest)
         except ValidationFailed as exc:
+            await release(actor, key, digest)  # nothing was saved: the corrected entry may use the key
             context = await quick_entry_context(actor, form, exc.errors)
             context["key"] = key or context["key"]  # a corrected resubmission is still the same entry
             return render(request, "incidents/new.html", context, status=400)

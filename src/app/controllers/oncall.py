@@ -21,7 +21,7 @@ from app.controllers import CurrentActor
 from app.controllers.incidents import submission_key
 from app.domain.incidents import service as incidents
 from app.domain.incidents.service import LONDON, ValidationFailed
-from app.domain.notifications.service import request_hash
+from app.domain.notifications.service import release, request_hash
 from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallRequest
 from app.domain.schools.service import Actor
@@ -116,10 +116,11 @@ class OnCallController(Controller):
 
     @post("/", name="oncall.raise")
     async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
-        key = submission_key(request, data)
+        key, digest = submission_key(request, data), request_hash(request.url.path, data)
         try:
-            result = await oncall.raise_request(actor, data, key=key, digest=request_hash(request.url.path, data))
+            result = await oncall.raise_request(actor, data, key=key, digest=digest)
         except ValidationFailed as exc:
+            await release(actor, key, digest)  # nothing was saved: the corrected request may use the key
             context = await raise_context(actor, data, exc.errors)
             context["key"] = key or context["key"]
             return render(request, "oncall/new.html", context, status=400)
@@ -202,7 +203,7 @@ class OnCallController(Controller):
             pupils = await oncall.OnCallPupil.select(oncall.OnCallPupil.pupil).where(
                 oncall.OnCallPupil.request == request_id)
             if card and pupils:
-                return Redirect(f"/incidents/new?pupil={pupils[0]['pupil']}", status_code=303)
+                return Redirect(f"/incidents/new?pupil={pupils[0]['pupil']}&oncall={request_id}", status_code=303)
         return response
 
     @post("/{request_id:int}/cancel", name="oncall.cancel")

@@ -183,6 +183,7 @@ class IncidentForm:
     location_id: str = ""
     occurred_at: str = ""  # "YYYY-MM-DDTHH:MM" in UK time; empty means now
     note: str = ""
+    oncall_id: str = ""  # the on-call request this incident came out of, linked when it is saved
 
 
 def can_log(actor: Actor) -> bool:
@@ -259,7 +260,8 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
         errors["note"] = f"Keep the note to {NOTE_LIMIT:,} characters (it has {len(note):,})."
     if errors:
         raise ValidationFailed(errors)
-    return {"links": links, "location_id": location_id, "occurred_at": occurred_at, "note": note, "cats": cats}
+    return {"links": links, "location_id": location_id, "occurred_at": occurred_at, "note": note, "cats": cats,
+            "oncall_id": _to_int(form.oncall_id) if form.oncall_id else None}
 
 
 async def record_incident(actor: Actor, form: IncidentForm, *, key: str | None = None, digest: str = "") -> int:
@@ -305,6 +307,13 @@ async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, li
     if recipients:
         pending = await notifications.notify(recipients, school_id=actor.school_id, kind="incident.routed",
                                              text="A new incident needs follow-up.", link=f"/incidents/{incident.id}")
+    if valid.get("oncall_id"):
+        from app.domain.oncall.tables import OnCallRequest
+
+        # Linked only by the responder who resolved it, at this school.
+        await OnCallRequest.update({OnCallRequest.incident: incident.id}).where(
+            (OnCallRequest.id == valid["oncall_id"]) & (OnCallRequest.school == actor.school_id)
+            & (OnCallRequest.responder == actor.person_id) & OnCallRequest.incident.is_null())
     await mark_changed(actor.school_id)  # the pupils' timelines and totals changed
     return incident.id, pending
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
 import json
 from typing import Any, Awaitable, Callable
@@ -73,6 +75,18 @@ async def mark_read(actor: Actor, notification_id: int) -> None:
 
 
 # Idempotency ------------------------------------------------------------------------------------------
+#
+# A receipt row is written in two steps. `replay` claims the key before any work starts, in its own committed
+# write, so a retry that arrives while the first attempt is still running can see it and answer 409. The
+# record's own transaction then turns the claim into the stored answer (`store_receipt`), so the answer and
+# the record commit together or not at all. A claim that never got its answer (a refused form, a crash, a
+# killed server) is taken over by the next attempt once it is older than CLAIM_LEASE; correctness never
+# rests on the lease: only one attempt can turn a claim into an answer, and the others roll back and answer
+# as it did.
+
+CLAIM_LEASE = dt.timedelta(seconds=10)
+RECEIPT_DAYS = 30  # receipts are kept at least this long (DESIGN.md, offline outbox protocol)
+
 
 class KeyReused(CorridorError):
     status_code = 422
@@ -84,8 +98,23 @@ class StillRunning(CorridorError):
     title = "This entry is still being saved"
 
 
+class MadeBySomeoneElse(CorridorError):
+    """An outbox entry made by one person, sent while another is signed in: it waits for its maker."""
+
+    status_code = 401
+    title = "Made by someone else"
+
+
+class AlreadyAnswered(Exception):
+    """Another attempt with the same key stored its answer first; the callers' race handling looks for 'unique'."""
+
+    def __init__(self) -> None:
+        super().__init__("unique: this submission key was answered by another attempt")
+
+
 def request_hash(path: str, fields: dict[str, Any]) -> str:
-    body = {k: v for k, v in fields.items() if k not in ("_csrf_token", "idempotency_key")}
+    # Fields starting with "_" are transport (the CSRF token, the outbox's person and summary), not content.
+    body = {k: v for k, v in fields.items() if not k.startswith("_") and k != "idempotency_key"}
     return hashlib.sha256(json.dumps([path, body], sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -98,22 +127,102 @@ def clean_key(raw: str | None) -> str | None:
     return key
 
 
+def require_maker(actor: Actor, claimed: str | None) -> None:
+    """An entry that says who made it is only accepted from that person's session (a shared or handed-on phone)."""
+    claimed = (claimed or "").strip()
+    if claimed and claimed != str(actor.person_id):
+        raise MadeBySomeoneElse("This entry was made by someone else on this device. It will be sent when they "
+                                "sign in again.")
+
+
+def _receipt(actor: Actor, key: str):
+    return (IdempotencyReceipt.person == actor.person_id) & (IdempotencyReceipt.key == key)
+
+
+def _taking_turns():
+    """A claim is written outside the record's transaction: on SQLite it waits its turn with this process's
+    transactions (app.db.PooledSQLiteEngine) rather than in SQLite's busy handler. Never call it inside one."""
+    write_lock = getattr(IdempotencyReceipt._meta.db, "write_lock", None)
+    return write_lock() if write_lock else contextlib.nullcontext()
+
+
 async def replay(actor: Actor, key: str, digest: str) -> dict | None:
-    """A stored answer for this person's key, if there is one (422 if the content differs, 409 if unfinished)."""
-    row = await IdempotencyReceipt.select().where(
-        (IdempotencyReceipt.person == actor.person_id) & (IdempotencyReceipt.key == key)).first()
-    if not row:
-        return None
-    if row["request_hash"] != digest:
-        raise KeyReused("An entry with the same key but different content was already received. Nothing was saved.")
-    if not row["status_code"]:
-        raise StillRunning("This entry is still being saved. It will be retried.")
-    return {"status_code": int(row["status_code"]), "location": row["location"], "body": row["response_body"]}
+    """The stored answer for this person's key, or None after claiming the key for this attempt.
+
+    Raises KeyReused (422) if the key was answered for different content, StillRunning (409) while an
+    attempt with the same content holds a fresh claim.
+    """
+    for _ in range(5):
+        row = await IdempotencyReceipt.select().where(_receipt(actor, key)).first()
+        if not row:
+            try:
+                async with _taking_turns():
+                    await IdempotencyReceipt.insert(IdempotencyReceipt(
+                        key=key, person=actor.person_id, request_hash=digest, status_code="", created_at=clock.now()))
+                return None
+            except Exception as exc:
+                if "unique" not in str(exc).lower():
+                    raise
+                continue  # another attempt claimed it a moment ago: look again
+        if row["status_code"]:
+            if row["request_hash"] != digest:
+                raise KeyReused("An entry with the same key but different content was already received. "
+                                "Nothing was saved.")
+            return {"status_code": int(row["status_code"]), "location": row["location"], "body": row["response_body"]}
+        fresh = row["created_at"] > clock.now() - CLAIM_LEASE
+        if fresh and row["request_hash"] == digest:
+            raise StillRunning("This entry is still being saved. It will be retried.")
+        # The claim was left by an attempt that died, or the content was corrected since: this attempt takes it.
+        # Whichever attempt stores its answer first wins; the other rolls back (store_receipt).
+        async with _taking_turns():
+            taken = await IdempotencyReceipt.update(
+                {IdempotencyReceipt.request_hash: digest, IdempotencyReceipt.created_at: clock.now()}
+            ).where(_receipt(actor, key) & (IdempotencyReceipt.status_code == "")
+                    & (IdempotencyReceipt.request_hash == row["request_hash"])
+                    & (IdempotencyReceipt.created_at == row["created_at"])).returning(IdempotencyReceipt.id)
+        if taken:
+            return None
+    raise StillRunning("This entry is still being saved. It will be retried.")
+
+
+async def answered(actor: Actor, key: str) -> bool:
+    """Whether this person's key has a stored answer: what lets a phone delete its copy of the entry."""
+    return await IdempotencyReceipt.exists().where(_receipt(actor, key) & (IdempotencyReceipt.status_code != ""))
+
+
+async def release(actor: Actor, key: str | None, digest: str) -> None:
+    """Give up this attempt's claim when nothing was saved (the form was refused), so the key is free again."""
+    if key:
+        async with _taking_turns():
+            await IdempotencyReceipt.delete().where(
+                _receipt(actor, key) & (IdempotencyReceipt.status_code == "")
+                & (IdempotencyReceipt.request_hash == digest))
 
 
 async def store_receipt(actor: Actor, key: str, digest: str, *, status_code: int, location: str = "",
                         body: str = "") -> None:
-    """Record the answer, inside the transaction of the record itself (the unique index stops a duplicate)."""
+    """Record the answer, inside the transaction of the record itself; only one attempt per key can."""
+    answer = {IdempotencyReceipt.request_hash: digest, IdempotencyReceipt.status_code: str(status_code),
+              IdempotencyReceipt.location: location, IdempotencyReceipt.response_body: body}
+    # On PostgreSQL a second attempt's update waits for the first's commit, then finds the claim answered.
+    done = await IdempotencyReceipt.update(answer).where(
+        _receipt(actor, key) & (IdempotencyReceipt.status_code == "")).returning(IdempotencyReceipt.id)
+    if done:
+        return
+    if await IdempotencyReceipt.exists().where(_receipt(actor, key)):
+        raise AlreadyAnswered()
+    # Nobody claimed the key (a caller that did not ask `replay` first): the unique index stops a duplicate.
     await IdempotencyReceipt.insert(IdempotencyReceipt(
         key=key, person=actor.person_id, request_hash=digest, status_code=str(status_code), location=location,
         response_body=body, created_at=clock.now()))
+
+
+async def purge_receipts(days: int = RECEIPT_DAYS) -> int:
+    """Delete receipts older than `days` (never fewer than RECEIPT_DAYS); returns how many went."""
+    if days < RECEIPT_DAYS:
+        raise CorridorError(f"Receipts are kept at least {RECEIPT_DAYS} days.")
+    cutoff = clock.now() - dt.timedelta(days=days)
+    async with _taking_turns():
+        gone = await IdempotencyReceipt.delete().where(IdempotencyReceipt.created_at < cutoff).returning(
+            IdempotencyReceipt.id)
+    return len(gone)
