@@ -51,6 +51,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_healthy(proc: subprocess.Popen, port: int, seconds: float = 20) -> bool:
+    """Wait for a `corridor serve` process to answer /healthz; False if it died or took too long."""
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 @dataclass
 class Server:
     url: str
@@ -113,19 +127,10 @@ def server() -> Server:
     log = open(data_dir / "server.log", "w")
     proc = subprocess.Popen([str(BIN / "corridor"), "serve", "--port", str(port)], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail("Corridor did not start:\n" + (data_dir / "server.log").read_text(), pytrace=False)
-        time.sleep(0.1)
+    if not wait_until_healthy(proc, port):
+        proc.kill()
+        log.close()
+        pytest.fail("Corridor did not start:\n" + (data_dir / "server.log").read_text(), pytrace=False)
     try:
         yield srv
     finally:

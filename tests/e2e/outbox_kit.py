@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-import urllib.request
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import BIN, ROOT, Authenticator, Server, _free_port, enrol, fresh_email
+from tests.e2e.conftest import (BIN, ROOT, Authenticator, Server, _free_port, enrol, fresh_email,
+                                wait_until_healthy)
 from tests.e2e.test_accessibility import PHONE
 
 # Not page.wait_for_function: its polling evaluates a string in the page, which the CSP (no eval) refuses.
@@ -76,16 +76,7 @@ class RestartableServer(Server):
         self.proc = subprocess.Popen([str(BIN / "corridor"), "serve", "--port", str(self.port)], env=self.env,
                                      cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         self.starts += 1
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, "Corridor did not start"
-            time.sleep(0.05)
+        assert wait_until_healthy(self.proc, self.port), "Corridor did not start"
 
     def kill(self) -> None:
         """SIGKILL, as a crash or a pulled plug: no request gets to finish."""

@@ -8,15 +8,13 @@ import re
 import secrets
 import subprocess
 import tempfile
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import BIN, ROOT, Authenticator, _free_port, enrol
+from tests.e2e.conftest import BIN, ROOT, Authenticator, _free_port, enrol, wait_until_healthy
 from tests.e2e.test_accessibility import PHONE
 
 PG_URL = os.environ.get("PG_E2E_URL", "postgres://postgres@127.0.0.1:5432/corridor_e2e_mp")
@@ -46,17 +44,8 @@ def two_servers():
         log = open(data_dir / f"server-{port}.log", "w")
         procs.append(subprocess.Popen([str(BIN / "corridor"), "serve", "--port", str(port)], env=env, cwd=ROOT,
                                       stdout=log, stderr=subprocess.STDOUT))
-    for port in ports:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (data_dir / f"server-{port}.log").read_text()
-            time.sleep(0.1)
+    for proc, port in zip(procs, ports):
+        assert wait_until_healthy(proc, port), (data_dir / f"server-{port}.log").read_text()
 
     def invite(email: str, *roles: str, name: str) -> str:
         args = [a for r in roles for a in ("--role", r)]
