@@ -34,8 +34,27 @@
     } catch (e) { /* sound needs a user gesture first in some browsers */ }
   }
 
-  var source = new EventSource(holder.dataset.stream);
-  source.addEventListener("request", function (event) {
+  // EventSource retries by itself after a network error, but gives up for good on some failures (an HTTP
+  // error while the phone changes networks): then start a new one from the last event seen.
+  var source = null;
+  var lastId = null;
+  function streamUrl() {
+    var url = holder.dataset.stream;
+    return lastId ? url.replace(/([?&]after=)\d+/, "$1" + lastId) : url;
+  }
+  function connect() {
+    source = new EventSource(streamUrl());
+    source.addEventListener("request", onRequest);
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
+    });
+  }
+  window.addEventListener("online", function () {
+    if (source && source.readyState === EventSource.CLOSED) connect();
+  });
+
+  function onRequest(event) {
+    if (event.lastEventId) lastId = event.lastEventId;
     var card = parse(event.data);
     if (!card) return;
     if (single) {
@@ -73,6 +92,7 @@
     item.dataset.raised = card.dataset.raised;
     sortBoard();
     if (isNew) alertUser();
-  });
+  }
+  connect();
   window.addEventListener("pagehide", function () { source.close(); });
 })();

@@ -75,27 +75,21 @@ async def record_concern(actor: Actor, form: dict[str, str], *, key: str | None 
     if errors:
         raise ValidationFailed(errors)
     now = clock.now()
-    try:
-        async with atomic():
-            concern = Concern(school=actor.school_id, pupil=pupil_id, reference=_reference(), author=actor.person_id,
-                              occurred_at=occurred_at, seen_or_said=seen, recorded_at=now, **fields)
-            await concern.save()
-            team = await _dsl_team(actor.school_id)
-            pending = await notifications.notify(team - {actor.person_id}, school_id=actor.school_id,
-                                                 kind="concern.new", text=f"New safeguarding concern {concern.reference}.",
-                                                 link=f"/concerns/{concern.id}")
-            receipt = {"reference": concern.reference, "recorded_at": now.isoformat(), "dsl_alerted": len(team)}
-            await audit.record("concern.created", actor_id=actor.person_id, actor_label=actor.label,
-                               school_id=actor.school_id, subject_type="concern", subject_id=concern.id,
-                               subject_label=concern.reference, origin=actor.origin)
-            if key:
-                await notifications.store_receipt(actor, key, digest, status_code=303, body=json.dumps(receipt))
-    except Exception as exc:
-        if key and "unique" in str(exc).lower() and (stored := await notifications.replay(actor, key, digest)):
-            return json.loads(stored["body"])
-        raise
-    await notifications.deliver(pending)
-    return receipt
+
+    async def write() -> tuple[dict, list]:
+        concern = Concern(school=actor.school_id, pupil=pupil_id, reference=_reference(), author=actor.person_id,
+                          occurred_at=occurred_at, seen_or_said=seen, recorded_at=now, **fields)
+        await concern.save()
+        team = await _dsl_team(actor.school_id)
+        pending = await notifications.notify(team - {actor.person_id}, school_id=actor.school_id,
+                                             kind="concern.new", text=f"New safeguarding concern {concern.reference}.",
+                                             link=f"/concerns/{concern.id}")
+        await audit.record("concern.created", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="concern", subject_id=concern.id,
+                           subject_label=concern.reference, origin=actor.origin)
+        return {"reference": concern.reference, "recorded_at": now.isoformat(), "dsl_alerted": len(team)}, pending
+
+    return await notifications.answer_once(actor, key, digest, write)
 
 
 async def _dsl_team(school_id: int) -> set[int]:

@@ -271,19 +271,12 @@ async def record_incident(actor: Actor, form: IncidentForm, *, key: str | None =
     if key and (stored := await notifications.replay(actor, key, digest)):
         return json.loads(stored["body"])["incident"]
     valid = await _validate(actor, form)
-    try:
-        async with atomic():
-            incident_id, pending = await _insert_incident(actor, valid)
-            if key:
-                await notifications.store_receipt(actor, key, digest, status_code=303,
-                                                  body=json.dumps({"incident": incident_id}))
-    except Exception as exc:
-        # Two submissions with one key raced: the unique index let one through; answer as it did.
-        if key and "unique" in str(exc).lower() and (stored := await notifications.replay(actor, key, digest)):
-            return json.loads(stored["body"])["incident"]
-        raise
-    await notifications.deliver(pending)
-    return incident_id
+
+    async def write() -> tuple[dict, list]:
+        incident_id, pending = await _insert_incident(actor, valid)
+        return {"incident": incident_id}, pending
+
+    return (await notifications.answer_once(actor, key, digest, write))["incident"]
 
 
 async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, list]:

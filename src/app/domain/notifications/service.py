@@ -226,3 +226,24 @@ async def purge_receipts(days: int = RECEIPT_DAYS) -> int:
         gone = await IdempotencyReceipt.delete().where(IdempotencyReceipt.created_at < cutoff).returning(
             IdempotencyReceipt.id)
     return len(gone)
+
+
+async def answer_once(actor: Actor, key: str | None, digest: str,
+                      write: Callable[[], Awaitable[tuple[dict, list]]]) -> dict:
+    """Run `write` (a record's writes, returning its answer and the alerts to deliver) in one transaction with
+    the key's receipt; if another attempt with the same key answered first, return that answer instead.
+    Alerts are delivered after the commit."""
+    from app.db import atomic
+
+    try:
+        async with atomic():
+            answer, pending = await write()
+            if key:
+                await store_receipt(actor, key, digest, status_code=303, body=json.dumps(answer))
+    except Exception as exc:
+        # Two attempts with one key raced: only one could store its answer; answer as it did.
+        if key and "unique" in str(exc).lower() and (stored := await replay(actor, key, digest)):
+            return json.loads(stored["body"])
+        raise
+    await deliver(pending)
+    return answer

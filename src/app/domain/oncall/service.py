@@ -237,39 +237,39 @@ async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None =
     conf = await settings_for(actor.school_id)
     now = clock.now()
     emergency = urgency == "emergency"
-    try:
-        async with atomic():
-            request = OnCallRequest(
-                school=actor.school_id, requester=actor.person_id, location=location, reason=reason, urgency=urgency,
-                note=note, tier=1, raised_at=now,
-                escalate_at=None if emergency else now + dt.timedelta(seconds=conf["ack_seconds"]))
-            await request.save()
-            for pid in dict.fromkeys(pupil_ids):
-                await OnCallPupil.insert(OnCallPupil(request=request.id, pupil=pid))
-            event_id = await _event(request.id, actor.school_id, "raised", actor.person_id, urgency=urgency)
-            # An emergency goes to everyone on duty at once; otherwise tier 1.
-            alerted = await on_call(actor.school_id, None if emergency else 1)
-            alerted.discard(actor.person_id)
-            reachable = await online(alerted)
-            if not reachable and not emergency:
-                # Nobody who would be alerted is online: tell the requester now and alert the fallback tier.
-                fallback = await on_call(actor.school_id, None)
-                fallback.discard(actor.person_id)
-                alerted |= fallback
-            pending = await _alert(alerted, actor.school_id, request.id, f"On-call: {URGENCIES[urgency].lower()} help needed.")
-            await audit.record("oncall.raised", actor_id=actor.person_id, actor_label=actor.label,
-                               school_id=actor.school_id, subject_type="oncall", subject_id=request.id,
-                               origin=actor.origin, detail={"urgency": urgency, "alerted": len(alerted)})
-            result = {"id": request.id, "alerted": len(alerted), "online": len(reachable)}
-            if key:
-                await notifications.store_receipt(actor, key, digest, status_code=303, body=json.dumps(result))
-    except Exception as exc:
-        if key and "unique" in str(exc).lower() and (stored := await notifications.replay(actor, key, digest)):
-            return json.loads(stored["body"])
-        raise
-    await notifications.deliver(pending)
-    await _publish(actor.school_id, [event_id])
-    await _wake(alerted, {"title": "On-call", "body": f"{URGENCIES[urgency]} help needed", "url": f"/oncall/{request.id}"})
+    made: dict[str, Any] = {}  # what this attempt wrote (rolled back if another attempt with the key answered)
+
+    async def write() -> tuple[dict, list]:
+        request = OnCallRequest(
+            school=actor.school_id, requester=actor.person_id, location=location, reason=reason, urgency=urgency,
+            note=note, tier=1, raised_at=now,
+            escalate_at=None if emergency else now + dt.timedelta(seconds=conf["ack_seconds"]))
+        await request.save()
+        made["id"] = request.id
+        for pid in dict.fromkeys(pupil_ids):
+            await OnCallPupil.insert(OnCallPupil(request=request.id, pupil=pid))
+        made["event"] = await _event(request.id, actor.school_id, "raised", actor.person_id, urgency=urgency)
+        # An emergency goes to everyone on duty at once; otherwise tier 1.
+        alerted = await on_call(actor.school_id, None if emergency else 1)
+        alerted.discard(actor.person_id)
+        reachable = await online(alerted)
+        if not reachable and not emergency:
+            # Nobody who would be alerted is online: tell the requester now and alert the fallback tier.
+            fallback = await on_call(actor.school_id, None)
+            fallback.discard(actor.person_id)
+            alerted |= fallback
+        made["alerted"] = alerted
+        pending = await _alert(alerted, actor.school_id, request.id, f"On-call: {URGENCIES[urgency].lower()} help needed.")
+        await audit.record("oncall.raised", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="oncall", subject_id=request.id,
+                           origin=actor.origin, detail={"urgency": urgency, "alerted": len(alerted)})
+        return {"id": request.id, "alerted": len(alerted), "online": len(reachable)}, pending
+
+    result = await notifications.answer_once(actor, key, digest, write)
+    if made.get("id") == result["id"]:  # this attempt's writes are the ones that committed
+        await _publish(actor.school_id, [made["event"]])
+        await _wake(made["alerted"], {"title": "On-call", "body": f"{URGENCIES[urgency]} help needed",
+                                      "url": f"/oncall/{result['id']}"})
     return result
 
 
