@@ -91,7 +91,8 @@ def cmd_invite(args: argparse.Namespace) -> None:
                                     f"{len(all_schools)}: {', '.join(s['slug'] for s in all_schools) or 'none'}).")
             school = all_schools[0]
         person_id = await schools.add_person(email=args.email, display_name=args.name or args.email.split("@")[0],
-                                             school_id=school["id"], roles=args.role, actor=None, origin=CLI)
+                                             school_id=school["id"], roles=args.role, actor=None, origin=CLI,
+                                             trust_wide=args.trust_wide)
         return await issue_enrolment(settings, person_id, by=None, origin=CLI)
 
     try:
@@ -234,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a role at the school; repeat for several")
     p.add_argument("--school", help="the school's slug (needed when there is more than one school)")
     p.add_argument("--name", help="the name colleagues know them by (default: the email's local part)")
+    p.add_argument("--trust-wide", action="store_true", help="give the roles at every school of the school's trust "
+                   "(a trust admin manages people across its schools)")
     p.set_defaults(func=cmd_invite)
 
     p = sub.add_parser("revoke-sessions", help="sign a person out everywhere",

@@ -59,6 +59,14 @@ class AdminController(Controller):
             return render(request, "admin/people.html", {
                 "actor": actor, "people": await schools.list_people(actor), "roles": ROLES,
                 "form": {**data, "roles": form_roles(data)}, "error": exc.message}, status=400)
+        if not await schools.manages_whole_person(actor, person_id):
+            # A colleague from another school of the trust keeps their own passkeys: they get roles here, and
+            # no link, which would let this school's admin sign in as them.
+            person = await schools.visible_person(actor, person_id)
+            return render(request, "admin/people.html", {
+                "actor": actor, "people": await schools.list_people(actor), "roles": ROLES, "form": {}, "error": "",
+                "notice": f"{person['display_name']} already has a Corridor account at another school of the trust. "
+                          "They now have roles here too, and sign in with the passkey they already have."})
         link = await accounts.issue_enrolment(settings, person_id, by=actor, origin=actor.origin)
         return await self._show_link(request, actor, person_id, link)
 
@@ -68,7 +76,8 @@ class AdminController(Controller):
         return render(request, "admin/person.html", {
             "actor": actor, "person": person, "roles": ROLES,
             "current": await schools.roles_at(person_id, actor.school_id), "error": "",
-            "years": await schools.years_led(person_id, actor.school_id)})
+            "years": await schools.years_led(person_id, actor.school_id),
+            "whole": await schools.manages_whole_person(actor, person_id)})
 
     @post("/people/{person_id:int}/roles", name="admin.set_roles")
     async def set_roles(self, request: Request, actor: CurrentActor, person_id: FromPath[int], data: Form) -> Response:
@@ -78,8 +87,14 @@ class AdminController(Controller):
             person = await schools.visible_person(actor, person_id)
             return render(request, "admin/person.html", {
                 "actor": actor, "person": person, "roles": ROLES, "current": set(form_roles(data)),
-                "error": exc.message, "years": str(data.get("years", ""))}, status=400)
+                "error": exc.message, "years": str(data.get("years", "")),
+                "whole": await schools.manages_whole_person(actor, person_id)}, status=400)
         return Redirect(f"/admin/people/{person_id}", status_code=303)
+
+    @post("/people/{person_id:int}/remove", name="admin.remove")
+    async def remove(self, actor: CurrentActor, person_id: FromPath[int]) -> Response:
+        await schools.remove_from_school(actor, person_id)
+        return Redirect("/admin/people", status_code=303)
 
     @post("/people/{person_id:int}/disable", name="admin.disable")
     async def disable(self, actor: CurrentActor, person_id: FromPath[int], data: Form) -> Response:
@@ -104,5 +119,5 @@ class AdminController(Controller):
 
     @get("/audit", name="admin.audit")
     async def audit_log(self, request: Request, actor: CurrentActor, before: FromQuery[int | None] = None) -> Response:
-        events = await audit.list_events(school_id=actor.school_id, trust_id=actor.trust_id, before_id=before)
+        events = await audit.list_events(actor, before_id=before)
         return render(request, "admin/audit.html", {"actor": actor, "events": events}, block="events")

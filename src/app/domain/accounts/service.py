@@ -32,7 +32,7 @@ from app import clock
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
-from app.domain.schools.service import Actor, db, roles_at, schools_of
+from app.domain.schools.service import Actor, db, require_whole_person, roles_at, schools_of
 from app.domain.schools.tables import Person
 from app.errors import (
     AuthenticationFailed,
@@ -68,6 +68,9 @@ async def issue_enrolment(settings: Settings, person_id: int, *, by: Actor | Non
     person = await Person.select().where(Person.id == person_id).first()
     if not person:
         raise NotFound()
+    if by is not None:
+        # A link signs in as the whole person, at every school: only someone who manages all of them issues it.
+        await require_whole_person(by, person_id, "a new enrolment link")
     if person["disabled_at"]:
         raise BadRequest("This person is disabled. Enable them before sending a new link.")
     token = secrets.token_urlsafe(32)
@@ -314,28 +317,27 @@ async def _create_session(settings: Settings, person_id: int, label: str, origin
     return token
 
 
-async def load_actor(settings: Settings, token: str | None, origin: Origin) -> Actor | None:
-    """The person behind a session cookie, or None if the session is unknown, ended, idle or too old."""
-    if not token:
-        return None
-    # One query for the session, its person and its school; one more for the roles (on every request).
-    row = await Session.select(
-        Session.id, Session.school, Session.last_seen_at, Session.expires_at, Session.verified_at, Session.ended_at,
-        Session.person.id, Session.person.display_name, Session.person.email, Session.person.disabled_at,
-        Session.person.guest_until, Session.school.name, Session.school.trust,
-    ).where(Session.token_hash == _hash(token)).first()
+def _session_columns() -> tuple:
+    return (Session.id, Session.school, Session.last_seen_at, Session.expires_at, Session.verified_at,
+            Session.ended_at, Session.person.id, Session.person.display_name, Session.person.email,
+            Session.person.disabled_at, Session.person.guest_until, Session.school.name, Session.school.trust)
+
+
+async def _live_session(settings: Settings, row: dict | None, now: dt.datetime) -> bool:
+    """Whether a session row still signs its person in; one found timed out is ended here, for good."""
     if not row or row["ended_at"] or row["person.disabled_at"]:
-        return None
-    now = clock.now()
+        return False
     idle = dt.timedelta(minutes=settings.session_idle_minutes)
     guest_over = row["person.guest_until"] is not None and row["person.guest_until"] <= now
     if row["expires_at"] <= now or row["last_seen_at"] + idle <= now or guest_over:
         reason = "guest pass ended" if guest_over else ("absolute timeout" if row["expires_at"] <= now else "idle timeout")
         await Session.update({Session.ended_at: now, Session.ended_reason: reason}).where(
             (Session.id == row["id"]) & Session.ended_at.is_null())
-        return None
-    if now - row["last_seen_at"] >= TOUCH_EVERY:
-        await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
+        return False
+    return True
+
+
+async def _actor_of(row: dict, origin: Origin) -> Actor:
     school_id = row["school"]
     return Actor(
         person_id=row["person.id"], display_name=row["person.display_name"], email=row["person.email"],
@@ -343,6 +345,32 @@ async def load_actor(settings: Settings, token: str | None, origin: Origin) -> A
         school_name=row["school.name"] or "",
         roles=await roles_at(row["person.id"], school_id, row["school.trust"]) if school_id else frozenset(),
         verified_at=row["verified_at"], origin=origin)
+
+
+async def load_actor(settings: Settings, token: str | None, origin: Origin) -> Actor | None:
+    """The person behind a session cookie, or None if the session is unknown, ended, idle or too old."""
+    if not token:
+        return None
+    # One query for the session, its person and its school; one more for the roles (on every request).
+    row = await Session.select(*_session_columns()).where(Session.token_hash == _hash(token)).first()
+    now = clock.now()
+    if not await _live_session(settings, row, now):
+        return None
+    if now - row["last_seen_at"] >= TOUCH_EVERY:
+        await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
+    return await _actor_of(row, origin)
+
+
+async def recheck_actor(settings: Settings, actor: Actor) -> Actor | None:
+    """The actor as their session stands now, for a request that lasts (a live stream): None once it has ended,
+    the person is disabled, it is idle or too old or the guest pass is over; otherwise with roles read again.
+
+    Unlike load_actor it is not activity: an open stream alone does not keep a session from idling out.
+    """
+    row = await Session.select(*_session_columns()).where(Session.id == actor.session_id).first()
+    if not await _live_session(settings, row, clock.now()):
+        return None
+    return await _actor_of(row, actor.origin)
 
 
 async def list_sessions(actor: Actor) -> list[dict]:

@@ -117,6 +117,41 @@ async def visible_person(actor: Actor, person_id: int) -> dict:
     return person
 
 
+async def is_trust_admin(actor: Actor) -> bool:
+    """An admin of the whole trust (a trust-wide admin membership), not only of one school."""
+    if actor.trust_id is None:
+        return False
+    return await Membership.exists().where(
+        (Membership.person == actor.person_id) & (Membership.trust == actor.trust_id)
+        & Membership.school.is_null() & (Membership.role == "admin"))
+
+
+async def manages_whole_person(actor: Actor, person_id: int) -> bool:
+    """Whether the actor may act on the person as a whole (an enrolment link, disable, enable).
+
+    A school's admin may only when every role the person holds is at a school they administer: a link or a
+    disable acts at every school, so an admin of one school must never reach a colleague's account at
+    another (that was a takeover: a link for another school's DSL signs in as the DSL). Only a trust-level
+    admin manages a person across schools.
+    """
+    if actor.trust_id is None or not actor.has("admin"):
+        return False
+    rows = await Membership.select(Membership.school, Membership.trust).where(Membership.person == person_id)
+    if not rows or any(r["trust"] != actor.trust_id for r in rows):
+        return False
+    if await is_trust_admin(actor):
+        return True
+    administered = {r["school"] for r in await Membership.select(Membership.school).where(
+        (Membership.person == actor.person_id) & (Membership.role == "admin") & Membership.school.is_not_null())}
+    return all(r["school"] is not None and r["school"] in administered for r in rows)
+
+
+async def require_whole_person(actor: Actor, person_id: int, doing: str) -> None:
+    if not await manages_whole_person(actor, person_id):
+        raise BadRequest(f"This person also works at another school of the trust, so {doing} is for a trust "
+                         "admin. You can change or remove their roles at this school.")
+
+
 async def list_people(actor: Actor) -> list[dict]:
     """Everyone with a role at the actor's school, with their roles there."""
     if actor.school_id is None or not actor.has("admin"):
@@ -140,8 +175,10 @@ async def list_people(actor: Actor) -> list[dict]:
 
 async def add_person(
     *, email: str, display_name: str, school_id: int, roles: list[str], actor: Actor | None, origin: Origin,
+    trust_wide: bool = False,
 ) -> int:
-    """Create (or find, within the same trust) a person and give them roles at one school."""
+    """Create (or find, within the same trust) a person and give them roles at one school, or (trust_wide, for
+    the `corridor` command or a trust admin) at every school of its trust."""
     email = _clean_email(email)
     display_name = (display_name or "").strip()
     if not display_name or len(display_name) > 200:
@@ -171,8 +208,29 @@ async def add_person(
                 actor_label=actor.label if actor else "corridor command", school_id=school_id,
                 subject_type="person", subject_id=person_id, subject_label=email, origin=origin,
             )
-        await _set_roles(person_id, school, roles, actor, origin)
+        if trust_wide:
+            if actor is not None and not await is_trust_admin(actor):
+                raise NotFound()
+            await _add_trust_roles(person_id, school["trust"], roles, actor, origin)
+        else:
+            await _set_roles(person_id, school, roles, actor, origin)
     return person_id
+
+
+async def _add_trust_roles(person_id: int, trust_id: int, roles: list[str], actor: Actor | None,
+                           origin: Origin) -> None:
+    current = {r["role"] for r in await Membership.select(Membership.role).where(
+        (Membership.person == person_id) & (Membership.trust == trust_id) & Membership.school.is_null())}
+    added = sorted(set(roles) - current)
+    for role in added:
+        await Membership.insert(Membership(person=person_id, trust=trust_id, school=None, role=role,
+                                           created_at=clock.now()))
+    if added:
+        label = (await Person.select(Person.email).where(Person.id == person_id).first())["email"]
+        await audit.record(
+            "roles.changed", actor_id=actor.person_id if actor else None,
+            actor_label=actor.label if actor else "corridor command", subject_type="person", subject_id=person_id,
+            subject_label=label, origin=origin, detail={"added": added, "removed": [], "trust_wide": True})
 
 
 YEAR_CODES = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
@@ -239,6 +297,22 @@ async def _set_roles(person_id: int, school: dict, roles: list[str], actor: Acto
     )
 
 
+async def remove_from_school(actor: Actor, person_id: int) -> None:
+    """Remove every role a person holds at the actor's school (their account and roles elsewhere stay)."""
+    person = await visible_person(actor, person_id)
+    if person_id == actor.person_id:
+        raise BadRequest("You cannot remove yourself. Ask another admin.")
+    async with db().transaction():
+        removed = await Membership.delete().where(
+            (Membership.person == person_id) & (Membership.school == actor.school_id)).returning(Membership.role)
+        if not removed:
+            raise BadRequest("This person's roles come from the trust, not this school: ask a trust admin.")
+        await audit.record(
+            "roles.changed", actor_id=actor.person_id, actor_label=actor.label, school_id=actor.school_id,
+            subject_type="person", subject_id=person_id, subject_label=person["email"], origin=actor.origin,
+            detail={"added": [], "removed": sorted(r["role"] for r in removed)})
+
+
 async def disable_person(actor: Actor, person_id: int, reason: str) -> None:
     """Disable a person: every session ends at once and unused enrolment links stop working."""
     from app.domain.accounts.service import end_all_sessions, revoke_enrolments
@@ -246,6 +320,7 @@ async def disable_person(actor: Actor, person_id: int, reason: str) -> None:
     person = await visible_person(actor, person_id)
     if person_id == actor.person_id:
         raise BadRequest("You cannot disable yourself.")
+    await require_whole_person(actor, person_id, "disabling them")
     reason = (reason or "").strip()[:300]
     if person["disabled_at"]:
         return
@@ -262,6 +337,7 @@ async def disable_person(actor: Actor, person_id: int, reason: str) -> None:
 
 async def enable_person(actor: Actor, person_id: int) -> None:
     person = await visible_person(actor, person_id)
+    await require_whole_person(actor, person_id, "enabling them")
     if not person["disabled_at"]:
         return
     async with db().transaction():
