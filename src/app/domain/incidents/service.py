@@ -26,7 +26,7 @@ from app.domain.incidents.tables import (
 from app.domain.notifications import service as notifications
 from app.domain.pupils.service import mark_changed
 from app.domain.pupils.tables import Pupil
-from app.domain.schools.service import Actor
+from app.domain.schools.service import Actor, hoy_years
 from app.domain.schools.tables import Membership, Person
 from app.errors import BadRequest, Forbidden, NotFound
 
@@ -361,25 +361,12 @@ async def logged_today(actor: Actor) -> list[dict]:
 
 # Viewing and following up --------------------------------------------------------------------------------
 
-async def _hoy_years(actor: Actor) -> set[str] | None:
-    """The years this head of year leads (None: all years)."""
-    rows = await Membership.select(Membership.years).where(
-        (Membership.person == actor.person_id) & (Membership.school == actor.school_id)
-        & (Membership.role == "head_of_year"))
-    years = set()
-    for r in rows:
-        if not r["years"]:
-            return None
-        years |= set(r["years"].split(","))
-    return years
-
-
 async def _follows(actor: Actor, link: dict) -> bool:
     """May this actor follow up this pupil's part in an incident?"""
     if actor.has("pastoral", "dsl"):
         return True
     if actor.has("head_of_year"):
-        years = await _hoy_years(actor)
+        years = await hoy_years(actor)
         if years is None or link["pupil.year_code"] in years:
             return True
     return await CategoryWatcher.exists().where(
@@ -643,7 +630,7 @@ async def rewards_totals(actor: Actor, year_code: str) -> dict[str, Any]:
     if actor.school_id is None or not actor.has(*FOLLOWERS):
         raise NotFound()
     if actor.has("head_of_year") and not actor.has("pastoral", "dsl"):
-        years = await _hoy_years(actor)
+        years = await hoy_years(actor)
         if years is not None and year_code not in years:
             raise NotFound()
     since = academic_year_start(local_now().date())

@@ -200,18 +200,27 @@ def _term_matches(index: SchoolIndex, term: str) -> dict[str, float]:
     return found
 
 
-def rank(index: SchoolIndex, query: str, *, include_left: bool = False, limit: int = RESULT_LIMIT) -> list[Entry]:
-    """Best matches first for what someone typed: names (any order, initials, typos), form, year or UPN."""
+def rank(index: SchoolIndex, query: str, *, include_left: bool = False, limit: int = RESULT_LIMIT,
+         names_only: bool = False) -> list[Entry]:
+    """Best matches first for what someone typed: names (any order, initials, typos), form, year or UPN
+    (names_only: names alone, for a guest, who may find a pupil but not list a year or look up a UPN)."""
     folded = fold(query)
     year = None
-    if match := _YEAR.search(folded):
+    if names_only:
+        terms = [t for t in folded.split() if not any(c.isdigit() for c in t)]
+        if not terms:
+            return []
+        folded = " ".join(terms)
+    elif match := _YEAR.search(folded):
         year = str(int(match.group(1)))
         folded = _YEAR.sub(" ", folded)
     terms = folded.split()
     if not terms and not year:
         return []
     candidates: list[int] | None = None
-    if len(terms) == 1 and _UPN.match(terms[0]):
+    if names_only:
+        pass
+    elif len(terms) == 1 and _UPN.match(terms[0]):
         candidates = [p for p, e in enumerate(index.entries) if e.upn == terms[0]]
         terms = []
     elif terms and terms[0] in index.groups:  # "7a", "10 kxl" as typed
@@ -251,7 +260,8 @@ async def search(actor: Actor, query: str, *, include_left: bool = False) -> lis
     if not can_look_up(actor):
         raise NotFound()
     query = (query or "")[:100]
-    return rank(await _school_index(actor.school_id), query, include_left=include_left)
+    return rank(await _school_index(actor.school_id), query, include_left=include_left,
+                names_only=not actor.has(*SEES_CARE_FLAGS))
 
 
 async def recently_viewed(actor: Actor, limit: int = 8) -> list[Entry]:
@@ -297,9 +307,14 @@ async def open_profile(actor: Actor, pupil_id: int) -> dict[str, Any]:
         Pupil.medical_alert, Pupil.medical_action, Pupil.allergies, Pupil.attendance_percent, Pupil.speak_to_dsl,
         Pupil.safeguarding_marker, Pupil.left_on, Pupil.upn)
     has_photo = await Pupil.exists().where((Pupil.id == pupil_id) & Pupil.photo.is_not_null())
+    roles = set(actor.roles)
+    if "head_of_year" in roles and not await schools.leads_year(actor, row["year_code"]):
+        # A head of year sees the pastoral record of their own years; another year's pupils as staff do.
+        roles.discard("head_of_year")
     sees = {
-        "care": actor.has(*SEES_CARE_FLAGS), "contacts": actor.has(*SEES_CONTACTS),
-        "pastoral": actor.has(*SEES_PASTORAL), "safeguarding": actor.has(*SEES_SAFEGUARDING),
+        "care": bool(roles.intersection(SEES_CARE_FLAGS)), "contacts": bool(roles.intersection(SEES_CONTACTS)),
+        "pastoral": bool(roles.intersection(SEES_PASTORAL)),
+        "safeguarding": bool(roles.intersection(SEES_SAFEGUARDING)),
     }
     first, last = row["preferred_first_name"] or row["legal_first_name"], row["preferred_last_name"] or row["legal_last_name"]
     profile: dict[str, Any] = {

@@ -270,6 +270,28 @@ async def set_roles(actor: Actor, person_id: int, roles: list[str], years: str |
                                    detail={"from": before["years"], "to": led})
 
 
+async def hoy_years(actor: Actor) -> set[str] | None:
+    """The years this head of year leads at the actor's school (None: every year, as for a trust-wide role)."""
+    rows = await Membership.select(Membership.years).where(
+        (Membership.person == actor.person_id) & (Membership.role == "head_of_year")
+        & ((Membership.school == actor.school_id)
+           | ((Membership.trust == actor.trust_id) & Membership.school.is_null())))
+    years: set[str] = set()
+    for r in rows:
+        if not r["years"]:
+            return None
+        years |= set(r["years"].split(","))
+    return years
+
+
+async def leads_year(actor: Actor, year_code: str) -> bool:
+    """Whether the actor, as a head of year, leads this year group."""
+    if not actor.has("head_of_year"):
+        return False
+    years = await hoy_years(actor)
+    return years is None or year_code in years
+
+
 async def years_led(person_id: int, school_id: int) -> str:
     row = await Membership.select(Membership.years).where(
         (Membership.person == person_id) & (Membership.school == school_id) & (Membership.role == "head_of_year")).first()
