@@ -39,3 +39,28 @@ def render(
     response = Response(html, status_code=status, media_type=MediaType.HTML, headers=headers or {})
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+# A spreadsheet runs a cell that starts like a formula (=HYPERLINK(...), +, -, @, or after a tab or carriage
+# return), so a display name or a note typed by anyone could run in the office's Excel (CSV injection, OWASP).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as text: a leading quote before anything that starts a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_response(filename: str, header: list[str], rows: list[list[object]]) -> Response[str]:
+    """Every CSV export goes through here, so none writes a cell a spreadsheet would run."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
-import io
 import json
 import uuid
 from typing import Annotated, Any, AsyncIterator
@@ -26,7 +24,7 @@ from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallRequest
 from app.domain.schools.service import Actor
 from app.errors import NotFound
-from app.rendering import render
+from app.rendering import csv_response, render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 HEARTBEAT_SECONDS = 15
@@ -231,17 +229,13 @@ class OnCallController(Controller):
             since, until = today - dt.timedelta(days=30), today
         data = await oncall.report(actor, since, until)
         if format == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(["raised", "urgency", "location", "reason", "requester", "responder", "state", "outcome",
-                             "seconds_to_acknowledge", "seconds_to_resolve", "escalations"])
-            for r in data["rows"]:
-                writer.writerow([r["local"].isoformat(timespec="seconds"), r["urgency"], r["location.name"],
-                                 r["reason.name"], r["requester.display_name"], r["responder.display_name"] or "",
-                                 r["state"], r["outcome"], r["ack_seconds"] or "", r["resolve_seconds"] or "",
-                                 r["escalations"]])
-            return Response(out.getvalue(), media_type="text/csv", headers={
-                "Content-Disposition": f'attachment; filename="on-call-{since}-{until}.csv"'})
+            return csv_response(
+                f"on-call-{since}-{until}.csv",
+                ["raised", "urgency", "location", "reason", "requester", "responder", "state", "outcome",
+                 "seconds_to_acknowledge", "seconds_to_resolve", "escalations"],
+                [[r["local"].isoformat(timespec="seconds"), r["urgency"], r["location.name"], r["reason.name"],
+                  r["requester.display_name"], r["responder.display_name"] or "", r["state"], r["outcome"],
+                  r["ack_seconds"] or "", r["resolve_seconds"] or "", r["escalations"]] for r in data["rows"]])
         return render(request, "oncall/report.html", {"actor": actor, "report": data, "start": since, "end": until})
 
 
