@@ -63,6 +63,11 @@ class AuthenticationFailed(CorridorError):
     title = "Sign-in did not work"
 
 
+class TooManyAttempts(CorridorError):
+    status_code = 429
+    title = "Too many attempts"
+
+
 def wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept

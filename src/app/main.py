@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -75,6 +76,40 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
         if actor is None:
             raise NotAuthorizedException("Please sign in.")
         return AuthenticationResult(user=actor, auth=actor.session_id)
+
+
+class TrustedProxyMiddleware:
+    """The client's address from X-Forwarded-For, and the scheme from X-Forwarded-Proto, only when the request
+    comes from a proxy named in TRUSTED_PROXIES: anyone else could write any address there and escape the sign-in
+    rate limit or forge the address in the audit log. The client is the right-most address not a trusted proxy."""
+
+    def __init__(self, app: ASGIApp, proxies: tuple[str, ...]) -> None:
+        self.app = app
+        self.proxies = [ipaddress.ip_network(p, strict=False) for p in proxies]
+
+    def trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if self.proxies and scope["type"] in ("http", "websocket") and client and self.trusted(client[0]):
+            headers = dict(scope["headers"])
+            hops = [h.strip() for h in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",") if h.strip()]
+            while hops and self.trusted(hops[-1]):
+                hops.pop()
+            if hops:
+                try:
+                    scope = {**scope, "client": (str(ipaddress.ip_address(hops[-1])), 0)}
+                except ValueError:
+                    pass  # not an address: keep the proxy's
+            proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
+            if proto in ("http", "https"):
+                scope = {**scope, "scheme": proto}
+        await self.app(scope, receive, send)
 
 
 class ServerTimingMiddleware:
@@ -206,6 +241,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},
         middleware=[
+            DefineMiddleware(TrustedProxyMiddleware, proxies=settings.trusted_proxies),
             ServerTimingMiddleware,
             RateLimitConfig(rate_limit=("minute", settings.auth_rate_limit_per_minute),
                             check_throttle_handler=is_auth_attempt).middleware,

@@ -6,7 +6,9 @@ keeps the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,7 @@ class Settings:
     session_idle_minutes: int = 120
     session_absolute_hours: int = 12
     enrolment_link_hours: int = 24
-    auth_rate_limit_per_minute: int = 30
+    auth_rate_limit_per_minute: int = 300
     step_up_minutes: int = 5
     log_level: str = "INFO"
     data_dir: Path = field(default=PROJECT_ROOT / "var")
@@ -38,6 +40,9 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     vapid_key_file: Path = field(default=PROJECT_ROOT / "var" / "vapid_private.pem")
     vapid_subject: str = "mailto:admin@localhost"
+    push_service_hosts: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    signin_failures_per_passkey: int = 10
 
     # Derived values ----------------------------------------------------------------------------
     @property
@@ -92,7 +97,7 @@ class Settings:
             session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 120, low=1, high=24 * 60),
             session_absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 12, low=1, high=24 * 30),
             enrolment_link_hours=_int(env, "ENROLMENT_LINK_HOURS", 24, low=1, high=24 * 14),
-            auth_rate_limit_per_minute=_int(env, "AUTH_RATE_LIMIT_PER_MINUTE", 30, low=1, high=10_000),
+            auth_rate_limit_per_minute=_int(env, "AUTH_RATE_LIMIT_PER_MINUTE", 300, low=1, high=10_000),
             step_up_minutes=_int(env, "STEP_UP_MINUTES", 5, low=1, high=60),
             log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             data_dir=data_dir,
@@ -100,6 +105,9 @@ class Settings:
             redis_url=_str(env, "REDIS_URL", "redis://127.0.0.1:6379/0"),
             vapid_key_file=_vapid_key(env, data_dir),
             vapid_subject=_vapid_subject(env, parts.hostname or "localhost"),
+            push_service_hosts=_hosts(env, "PUSH_SERVICE_HOSTS"),
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+            signin_failures_per_passkey=_int(env, "SIGNIN_FAILURES_PER_PASSKEY", 10, low=1, high=1000),
         )
 
 
@@ -126,6 +134,26 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated host names; a leading dot (".push.example.net") also allows its subdomains."""
+    hosts = tuple(h.strip().lower() for h in env.get(name, "").split(",") if h.strip())
+    for host in hosts:
+        if not re.fullmatch(r"\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", host):
+            raise SettingsError(f"{name} must be host names separated by commas, got {host!r}")
+    return hosts
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (10.0.0.0/8, ::1)."""
+    values = tuple(v.strip() for v in env.get(name, "").split(",") if v.strip())
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name} must be IP addresses or networks separated by commas, got {value!r}") from None
+    return values
 
 
 def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:

@@ -114,13 +114,27 @@ async def test_a_subscription_the_push_service_says_is_gone_is_removed(settings,
         gone.close()
 
 
-async def test_a_device_subscribes_with_an_https_endpoint_only(client, settings, cast):
+@pytest.fixture
+def dns(monkeypatch):
+    """Name resolution is the network's: these host names resolve as the test says."""
+    answers = {"fcm.googleapis.com": ["142.250.180.10"], "updates.push.services.mozilla.com": ["34.117.237.239"]}
+
+    async def resolve(host):
+        if host not in answers:
+            raise OSError("no such host")
+        return answers[host]
+
+    monkeypatch.setattr(push, "resolve", resolve)
+    return answers
+
+
+async def test_a_device_subscribes_with_an_https_endpoint_only(client, settings, cast, dns):
     await sign_in(client, settings, cast.responder)
     key = (await client.get("/notifications/push/key")).json()["key"]
     assert len(unb64url(key)) == 65
     token = await csrf(client, "/oncall/board")
     _, p256dh, auth = a_browser_subscription()
-    good = {"endpoint": "https://push.example.net/send/abc", "keys": {"p256dh": p256dh, "auth": b64url(auth)}}
+    good = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": p256dh, "auth": b64url(auth)}}
     response = await client.post("/notifications/push/subscribe", json=good,
                                  headers={"x-csrftoken": token, "accept": "application/json"})
     assert response.status_code == 200

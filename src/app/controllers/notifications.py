@@ -41,14 +41,14 @@ class NotificationsController(Controller):
         return {"key": push.vapid_public_key(settings)}
 
     @post("/push/subscribe", name="notifications.push_subscribe", status_code=200)
-    async def push_subscribe(self, request: Request, actor: CurrentActor) -> dict[str, bool]:
+    async def push_subscribe(self, request: Request, actor: CurrentActor, settings: AppSettings) -> dict[str, bool]:
         try:
             data = await request.json()
         except Exception:
             data = None
         if not isinstance(data, dict):
             raise BadRequest("The push subscription was missing.")
-        await push.subscribe(actor, data)
+        await push.subscribe(settings, actor, data)
         return {"subscribed": True}
 
     @get("/stream", name="notifications.stream", skip_compression=True)

@@ -32,6 +32,7 @@ from app import clock
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
+from app.domain.audit.tables import AuditEvent
 from app.domain.schools.service import Actor, db, require_whole_person, roles_at, schools_of
 from app.domain.schools.tables import Person
 from app.errors import (
@@ -40,6 +41,7 @@ from app.errors import (
     Gone,
     NeedsVerification,
     NotFound,
+    TooManyAttempts,
 )
 from app.settings import Settings
 
@@ -259,7 +261,7 @@ async def _verify_assertion(settings: Settings, challenge: dict, credential: dic
             credential_current_sign_count=row["sign_count"], require_user_verification=True)
     except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
         await audit.record("signin.failed", actor_id=row["person.id"], actor_label=row["person.email"], origin=origin,
-                           detail={"reason": str(exc)[:200]})
+                           subject_type="passkey", subject_id=row["id"], detail={"reason": str(exc)[:200]})
         raise AuthenticationFailed("Your passkey could not be verified. Please try again.") from None
     if row["person.disabled_at"] or (row["person.guest_until"] and row["person.guest_until"] <= clock.now()):
         await audit.record("signin.failed", actor_id=row["person.id"], actor_label=row["person.email"], origin=origin,
@@ -270,6 +272,28 @@ async def _verify_assertion(settings: Settings, challenge: dict, credential: dic
     return row
 
 
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+
+
+async def _check_passkey_not_locked(settings: Settings, credential: Any, origin: Origin) -> None:
+    """Failed sign-ins are limited per passkey as well as per address: guessing at one account from many
+    addresses is stopped, while a whole school behind one address keeps its own allowance."""
+    credential_id = credential.get("id") if isinstance(credential, dict) else None
+    if not isinstance(credential_id, str):
+        return
+    passkey = await Passkey.select(Passkey.id).where(Passkey.credential_id == credential_id).first()
+    if not passkey:
+        return
+    failures = await AuditEvent.count().where(
+        (AuditEvent.action == "signin.failed") & (AuditEvent.subject_type == "passkey")
+        & (AuditEvent.subject_id == str(passkey["id"])) & (AuditEvent.at > clock.now() - FAILURE_WINDOW))
+    if failures >= settings.signin_failures_per_passkey:
+        await audit.record("signin.refused", subject_type="passkey", subject_id=passkey["id"], origin=origin,
+                           detail={"reason": "too many failed attempts with this passkey"})
+        raise TooManyAttempts("Too many failed sign-ins with this passkey. Wait 15 minutes and try again, or ask "
+                              "your school's Corridor admin.")
+
+
 async def sign_in(settings: Settings, challenge_key: str, credential: dict, *, origin: Origin,
                   user_agent: str) -> str:
     """Usernameless passkey sign-in; returns a new session token."""
@@ -278,6 +302,7 @@ async def sign_in(settings: Settings, challenge_key: str, credential: dict, *, o
     except AuthenticationFailed:
         await audit.record("signin.failed", origin=origin, detail={"reason": "expired or reused challenge"})
         raise
+    await _check_passkey_not_locked(settings, credential, origin)
     # Verified outside the transaction so that a failure's audit entry is kept.
     row = await _verify_assertion(settings, challenge, credential, origin)
     async with db().transaction():

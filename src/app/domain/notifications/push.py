@@ -5,8 +5,11 @@ The board always reads the server's state; a push that never arrives loses nothi
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 import logging
+import socket
 from urllib.parse import urlsplit
 
 from app import clock
@@ -29,15 +32,59 @@ def vapid_public_key(settings: Settings) -> str:
     return bytes_to_base64url(raw)
 
 
-async def subscribe(actor: Actor, subscription: dict) -> None:
+# The browsers' own push services (Chrome and Android: FCM; Firefox: Mozilla autopush; Safari: Apple; Edge:
+# Windows Notification Service). A leading dot allows subdomains. PUSH_SERVICE_HOSTS adds more.
+BROWSER_PUSH_SERVICES = ("fcm.googleapis.com", ".push.services.mozilla.com", ".push.apple.com",
+                         ".notify.windows.com")
+
+
+async def resolve(host: str) -> list[str]:
+    """The addresses a host name resolves to (the network is a boundary: tests stand in for it)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+def _host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    return any(host == a or (a.startswith(".") and (host.endswith(a) or host == a[1:])) for a in allowed)
+
+
+async def endpoint_problem(settings: Settings, endpoint: str) -> str | None:
+    """Why the server must not POST to this push endpoint, or None. The server connects to whatever a browser
+    hands it, so a forged subscription could otherwise make it reach inside the school's network (SSRF)."""
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return "not a web address"
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host or parts.username or parts.password or port not in (None, 443):
+        return "not an https address on the standard port"
+    if not _host_allowed(host, BROWSER_PUSH_SERVICES + settings.push_service_hosts):
+        return "not a known browser push service"
+    try:
+        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in await resolve(host)]
+    except (OSError, ValueError, UnicodeError):
+        return "its host could not be resolved"
+    # Loopback, private, link-local (cloud metadata at 169.254.169.254), reserved and multicast are all
+    # "not global"; an IPv4-mapped IPv6 address is judged by the IPv4 address inside it.
+    if not addresses or not all((getattr(a, "ipv4_mapped", None) or a).is_global for a in addresses):
+        return "its host is not on the public internet"
+    return None
+
+
+async def subscribe(settings: Settings, actor: Actor, subscription: dict) -> None:
     """Keep a device's push subscription (the same device re-subscribing updates it)."""
-    endpoint = str(subscription.get("endpoint") or "")
-    keys = subscription.get("keys") or {}
-    p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
-    # https only: the server will POST to this address, so it must never point inside the school's network.
-    if not endpoint.startswith("https://") or len(endpoint) > 1000 or not p256dh or not auth \
+    endpoint = subscription.get("endpoint")
+    keys = subscription.get("keys")
+    keys = keys if isinstance(keys, dict) else {}
+    p256dh, auth = keys.get("p256dh"), keys.get("auth")
+    if not all(isinstance(v, str) and v for v in (endpoint, p256dh, auth)) or len(endpoint) > 1000 \
             or len(p256dh) > 200 or len(auth) > 100:
         raise CorridorError("That push subscription could not be used.")
+    problem = await endpoint_problem(settings, endpoint)
+    if problem:
+        log.warning("push subscription refused: %s", problem)
+        raise CorridorError(f"That push subscription could not be used: {problem}.")
     now = clock.now()
     existing = await PushSubscription.select(PushSubscription.id).where(PushSubscription.endpoint == endpoint).first()
     if existing:
