@@ -19,5 +19,8 @@
     }
     if (navigator.vibrate) navigator.vibrate(200);
   });
+  // The session ended: no more alerts on this page (it is not reloaded: a form being filled in stays, and the
+  // outbox keeps what is sent from it until its maker signs in again).
+  source.addEventListener("ended", function () { source.close(); });
   window.addEventListener("pagehide", function () { source.close(); });
 })();

@@ -45,6 +45,12 @@
   function connect() {
     source = new EventSource(streamUrl());
     source.addEventListener("request", onRequest);
+    // The session ended (signed out everywhere, disabled, timed out) or this page is no longer for this
+    // person: stop, and load the page again, which asks them to sign in.
+    source.addEventListener("ended", function () {
+      source.close();
+      location.reload();
+    });
     source.addEventListener("error", function () {
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
     });

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import AsyncIterator
+import json
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.channels import ChannelsPlugin
@@ -14,10 +14,10 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 from app.controllers import AppSettings, CurrentActor
 from app.domain.notifications import push
 from app.domain.notifications import service as notifications
+from app.domain.schools.service import Actor
 from app.errors import BadRequest
+from app.live import session_bound
 from app.rendering import render
-
-HEARTBEAT_SECONDS = 15
 
 
 class NotificationsController(Controller):
@@ -56,24 +56,18 @@ class NotificationsController(Controller):
                      channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         env = request.app.template_engine.engine
 
-        async def events() -> AsyncIterator[ServerSentEventMessage]:
-            async with channels.start_subscription([notifications.school_channel(actor.school_id)]) as subscriber:
-                queue = subscriber.iter_events()
-                while True:
-                    try:
-                        message = await asyncio.wait_for(anext(queue), HEARTBEAT_SECONDS)
-                    except asyncio.TimeoutError:
-                        # A comment line: keeps proxies from closing the stream and shows a dead one quickly.
-                        yield ServerSentEventMessage(comment="heartbeat")
-                        continue
-                    import json
+        async def anyone_signed_in(current: Actor) -> bool:
+            return True
 
-                    mine = json.loads(message).get("to", {}).get(str(actor.person_id))
-                    if mine is None:
-                        continue  # an alert for someone else at the school
-                    item = await notifications.get_for(actor, int(mine))
-                    if item:
-                        html = env.get_template("notifications/_item.html").render(item=item)
-                        yield ServerSentEventMessage(data=html, event="notification", id=str(item["id"]))
+        async def render_item(current: Actor, message: Any) -> ServerSentEventMessage | None:
+            mine = json.loads(message).get("to", {}).get(str(current.person_id))
+            if mine is None:
+                return None  # an alert for someone else at the school
+            item = await notifications.get_for(current, int(mine))
+            if not item:
+                return None
+            html = env.get_template("notifications/_item.html").render(item=item)
+            return ServerSentEventMessage(data=html, event="notification", id=str(item["id"]))
 
-        return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return session_bound(request, actor, channels, [notifications.school_channel(actor.school_id)],
+                             allowed=anyone_signed_in, render=render_item)

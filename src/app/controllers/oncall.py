@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import uuid
@@ -24,10 +23,10 @@ from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallRequest
 from app.domain.schools.service import Actor
 from app.errors import NotFound
+from app.live import session_bound
 from app.rendering import csv_response, render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-HEARTBEAT_SECONDS = 15
 
 
 async def raise_context(actor: Actor, form: dict | None = None, errors: dict | None = None,
@@ -50,7 +49,8 @@ def card_html(request: Request, card: dict, actor: Actor) -> str:
 
 
 async def live(request: Request, actor: Actor, channels: ChannelsPlugin, request_id: int | None) -> ServerSentEvent:
-    """Events for the board (all the school's requests) or one request, resuming from Last-Event-ID."""
+    """Events for the board (all the school's requests) or one request, resuming from Last-Event-ID, for as long
+    as the session lasts and the person may still see them."""
     # A reconnect sends Last-Event-ID; a first connect sends ?after=, the last event before the page was
     # rendered, so nothing that happened between rendering the page and connecting is missed.
     try:
@@ -58,47 +58,54 @@ async def live(request: Request, actor: Actor, channels: ChannelsPlugin, request
     except ValueError:
         last_id = 0
     responder = await oncall.can_respond(actor)
+    sent = last_id
+    last_seen: list = []  # when this stream last marked its person online
 
-    async def card_event(event_id: int, req_id: int) -> ServerSentEventMessage | None:
+    async def card_event(current: Actor, event_id: int, req_id: int) -> ServerSentEventMessage | None:
         card = await oncall.card(req_id)
         if card is None:
             return None
-        return ServerSentEventMessage(data=card_html(request, card, actor), event="request", id=str(event_id))
+        return ServerSentEventMessage(data=card_html(request, card, current), event="request", id=str(event_id))
 
-    async def events() -> AsyncIterator[ServerSentEventMessage]:
-        async with channels.start_subscription([oncall.school_channel(actor.school_id)]) as subscriber:
-            # Subscribed first, then the catch-up: nothing can fall between the two.
-            sent = last_id
-            if last_id:
-                missed = await oncall.events_since(actor.school_id, last_id, request_id)
-                for ev in missed:
-                    message = await card_event(ev["id"], ev["request"])
-                    if message:
-                        yield message
-                    sent = ev["id"]
-            else:
-                sent = await oncall.latest_event_id(actor.school_id)
-                yield ServerSentEventMessage(comment="connected", id=str(sent))
-            if responder:
-                await oncall.seen(actor)
-            stream = subscriber.iter_events()
-            while True:
-                try:
-                    raw = await asyncio.wait_for(anext(stream), HEARTBEAT_SECONDS)
-                except asyncio.TimeoutError:
-                    if responder:
-                        await oncall.seen(actor)
-                    yield ServerSentEventMessage(comment="heartbeat")
-                    continue
-                ev = await oncall.event(int(json.loads(raw)["event"]))
-                if not ev or ev["id"] <= sent or (request_id is not None and ev["request"] != request_id):
-                    continue
-                sent = ev["id"]
-                message = await card_event(ev["id"], ev["request"])
-                if message:
-                    yield message
+    async def allowed(current: Actor) -> bool:
+        if request_id is None:
+            return await oncall.can_respond(current)
+        try:
+            await oncall.view(current, request_id)
+        except NotFound:
+            return False
+        return True
 
-    return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    async def catch_up(current: Actor) -> AsyncIterator[ServerSentEventMessage]:
+        nonlocal sent
+        if not last_id:
+            sent = await oncall.latest_event_id(current.school_id)
+            yield ServerSentEventMessage(comment="connected", id=str(sent))
+            return
+        for ev in await oncall.events_since(current.school_id, last_id, request_id):
+            message = await card_event(current, ev["id"], ev["request"])
+            sent = ev["id"]
+            if message:
+                yield message
+
+    async def render_event(current: Actor, raw: Any) -> ServerSentEventMessage | None:
+        nonlocal sent
+        ev = await oncall.event(int(json.loads(raw)["event"]))
+        if not ev or ev["id"] <= sent or (request_id is not None and ev["request"] != request_id):
+            return None
+        sent = ev["id"]
+        return await card_event(current, ev["id"], ev["request"])
+
+    async def beat(current: Actor) -> None:
+        if responder:
+            last_seen[:] = [await oncall.seen(current)]
+
+    async def closed(opened_by: Actor) -> None:
+        if last_seen:
+            await oncall.gone(opened_by.person_id, last_seen[0])
+
+    return session_bound(request, actor, channels, [oncall.school_channel(actor.school_id)], allowed=allowed,
+                         render=render_event, catch_up=catch_up, beat=beat, closed=closed)
 
 
 class OnCallController(Controller):

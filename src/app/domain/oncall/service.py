@@ -125,8 +125,8 @@ async def online(person_ids: set[int]) -> set[int]:
     return {r["person"] for r in rows}
 
 
-async def seen(actor: Actor) -> None:
-    """The actor's board is open: they count as online for the next 45 seconds."""
+async def seen(actor: Actor) -> dt.datetime:
+    """The actor's board is open: they count as online for the next 45 seconds. Returns the time written."""
     now = clock.now()
     updated = await Presence.update({Presence.seen_at: now, Presence.school: actor.school_id}).where(
         Presence.person == actor.person_id).returning(Presence.id)
@@ -135,6 +135,13 @@ async def seen(actor: Actor) -> None:
             await Presence.insert(Presence(person=actor.person_id, school=actor.school_id, seen_at=now))
         except Exception:  # another process inserted it first
             await Presence.update({Presence.seen_at: now}).where(Presence.person == actor.person_id)
+    return now
+
+
+async def gone(person_id: int, last_seen: dt.datetime) -> None:
+    """A board closed (or its session ended): the person is no longer online, unless a board of theirs on
+    another device has said so since (it wrote a later time, and keeps them online)."""
+    await Presence.delete().where((Presence.person == person_id) & (Presence.seen_at <= last_seen))
 
 
 async def can_respond(actor: Actor) -> bool:

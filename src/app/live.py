@@ -1,0 +1,117 @@
+"""Live streams (Server-Sent Events) bound to the session that opened them.
+
+A stream is one request that lasts for hours, so the session check the middleware made when it opened is not
+enough: a person disabled or signed out everywhere would go on receiving pupils' names. Every stream built
+here checks its session again at least once a heartbeat and before every event it sends, and ends (telling
+the page, so it can ask to sign in) as soon as the session has ended or the person may no longer see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from anyio import CancelScope
+from litestar import Request
+from litestar.channels import ChannelsPlugin
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from app.domain.accounts.service import recheck_actor
+from app.domain.schools.service import Actor
+
+# Module-level so a test can shorten it (the clock is a true boundary).
+HEARTBEAT_SECONDS = 15.0
+ENDED = "ended"  # the last event of a stream whose session has ended: the page asks to sign in
+
+Check = Callable[[Actor], Awaitable[bool]]
+Render = Callable[[Actor, Any], Awaitable[ServerSentEventMessage | None]]
+CatchUp = Callable[[Actor], AsyncIterator[ServerSentEventMessage]]
+Hook = Callable[[Actor], Awaitable[None]]
+
+
+async def _allowed(request: Request, opened_by: Actor, allowed: Check) -> Actor | None:
+    """The stream's actor as their session stands now, or None if the stream must end."""
+    actor = await recheck_actor(request.app.state.settings, opened_by)
+    # Switching school in another tab: this stream shows the school it was opened for, so it ends.
+    if actor is None or actor.school_id != opened_by.school_id or not await allowed(actor):
+        return None
+    return actor
+
+
+def _read(stream: AsyncIterator) -> asyncio.Future:
+    read = asyncio.ensure_future(anext(stream))
+    # The subscription ends when the app stops; a read left over then is no error worth logging.
+    read.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return read
+
+
+def session_bound(request: Request, actor: Actor, channels: ChannelsPlugin, names: list[str], *,
+                  allowed: Check, render: Render, catch_up: CatchUp | None = None, beat: Hook | None = None,
+                  closed: Hook | None = None) -> ServerSentEvent:
+    """A stream of the channels' messages as `render` turns them into events, for as long as the session lasts.
+
+    `allowed` says whether the (re-read) actor may still see the stream; `catch_up` yields what a reconnecting
+    page missed; `beat` runs on connecting and at every heartbeat (presence); `closed` runs however it ends.
+    """
+
+    async def events() -> AsyncIterator[ServerSentEventMessage]:
+        current: Actor | None = actor
+        loop = asyncio.get_running_loop()
+        pending: asyncio.Future | None = None
+        try:
+            async with channels.start_subscription(names) as subscriber:
+                # Subscribed first, then the catch-up: nothing can fall between the two.
+                if catch_up is not None:
+                    async for message in catch_up(actor):
+                        current = await _allowed(request, actor, allowed)
+                        if current is None:
+                            break
+                        yield message
+                if current is not None:
+                    current = await _allowed(request, actor, allowed)
+                if current is None:
+                    yield ServerSentEventMessage(event=ENDED, data="")
+                    return
+                if beat is not None:
+                    await beat(current)
+                stream = subscriber.iter_events()
+                # One pending read, kept across heartbeats: cancelling it on a timeout would close the
+                # subscriber's iterator, and the stream would stop for good after its first quiet period.
+                pending = _read(stream)
+                check_at = loop.time() + HEARTBEAT_SECONDS
+                while True:
+                    done, _ = await asyncio.wait({pending}, timeout=max(check_at - loop.time(), 0))
+                    if not done:
+                        current = await _allowed(request, actor, allowed)
+                        if current is None:
+                            yield ServerSentEventMessage(event=ENDED, data="")
+                            return
+                        if beat is not None:
+                            await beat(current)
+                        check_at = loop.time() + HEARTBEAT_SECONDS
+                        # A comment line: keeps proxies from closing the stream and shows a dead one quickly.
+                        yield ServerSentEventMessage(comment="heartbeat")
+                        continue
+                    try:
+                        raw = pending.result()
+                    except StopAsyncIteration:
+                        return
+                    pending = _read(stream)
+                    message = await render(current, raw)
+                    if message is None:
+                        continue  # not for this stream; the heartbeat's check still falls due on time
+                    current = await _allowed(request, actor, allowed)
+                    if current is None:
+                        yield ServerSentEventMessage(event=ENDED, data="")
+                        return
+                    check_at = loop.time() + HEARTBEAT_SECONDS
+                    yield message
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+            if closed is not None:
+                # A page that went away cancels the stream; what it leaves behind is still cleaned up.
+                with CancelScope(shield=True):
+                    await closed(actor)
+
+    return ServerSentEvent(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
