@@ -48,6 +48,7 @@ from app.domain.audit.service import Origin
 from app.domain.notifications import push as web_push
 from app.domain.notifications import service as notifications
 from app.domain.oncall import service as oncall
+from app.csrf import SessionBoundCSRFMiddleware
 from app.errors import error_handler
 from app.settings import PROJECT_ROOT, Settings, SettingsError
 
@@ -246,14 +247,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RateLimitConfig(rate_limit=("minute", settings.auth_rate_limit_per_minute),
                             check_throttle_handler=is_auth_attempt).middleware,
             DefineMiddleware(SessionAuthMiddleware, exclude=PUBLIC_PATHS),
+            # CSRF tokens are bound to the session (app/csrf.py); htmx sends the token as X-CSRFToken.
+            DefineMiddleware(SessionBoundCSRFMiddleware, session_cookie=settings.session_cookie, config=CSRFConfig(
+                secret=settings.secret_key, cookie_name=settings.csrf_cookie, cookie_secure=settings.secure_cookies,
+                cookie_httponly=True, cookie_samesite="strict", header_name="x-csrftoken")),
         ],
         # gzip: pages and fragments are mostly markup (a fifth of their size compressed). Photos (already
         # JPEG) and live streams (which must not be buffered) opt out.
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, minimum_size=500,
                                              exclude_opt_key="skip_compression"),
-        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_name=settings.csrf_cookie,
-                               cookie_secure=settings.secure_cookies, cookie_httponly=True,
-                               cookie_samesite="strict", header_name="x-csrftoken"),
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates",
                                        engine=JinjaTemplateEngine),
         exception_handlers={Exception: error_handler},
