@@ -77,6 +77,19 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def refusal_reason(exc: Exception) -> str | None:
+    """Why a request was refused, for the log: a name, never the message (which may name a record)."""
+    if isinstance(exc, NotAuthorizedException):
+        return "no session"
+    if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
+        return "csrf"
+    status = exc.status_code if isinstance(exc, (CorridorError, HTTPException)) else None
+    if isinstance(exc, NeedsVerification):
+        return None  # an everyday step-up prompt, not a refusal
+    return {403: "not allowed", 404: "not found or not allowed", 405: "method not allowed",
+            429: "too many attempts"}.get(status or 0)
+
+
 def error_handler(request: Request, exc: Exception) -> Response[Any]:
     from app.rendering import render
 

@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.compression import CompressionConfig
@@ -44,13 +45,18 @@ from app.controllers.oncall import OnCallController, RotaController
 from app.controllers.outbox import OutboxController
 from app.controllers.pupils import PupilsController
 from app.domain.accounts.service import load_actor
+from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
 from app.domain.notifications import push as web_push
 from app.domain.notifications import service as notifications
 from app.domain.oncall import service as oncall
+from app.domain.schools.service import Actor
+from app.domain.schools.service import db as db_engine
 from app.csrf import SessionBoundCSRFMiddleware
-from app.errors import error_handler
+from app.errors import error_handler, refusal_reason
 from app.settings import PROJECT_ROOT, Settings, SettingsError
+
+refusals = logging.getLogger("corridor.refused")
 
 # Paths anyone may reach without a session.
 PUBLIC_PATHS = ["^/signin", "^/auth/", "^/enrol/", "^/static/", "^/healthz", "^/sw.js", "^/manifest.webmanifest",
@@ -132,6 +138,33 @@ class ServerTimingMiddleware:
             await send(message)
 
         await self.app(scope, receive, timed_send)
+
+
+def handle_error(request: Request, exc: Exception) -> Response:
+    """The one error handler (app/errors.py), and a record of every refusal: 404s for what someone may not see,
+    no session, CSRF and rate limits are logged with the person, the route and the reason (never the path, a
+    message or a record), and a signed-in person's refusals also go to the audit log, where an admin sees a
+    probing account (OWASP ASVS V16)."""
+    response = error_handler(request, exc)
+    reason = refusal_reason(exc)
+    if reason is None:
+        return response
+    actor = request.scope.get("user")
+    route = request.scope.get("path_template") or "(no such route)"
+    who = f"person {actor.person_id}" if isinstance(actor, Actor) else "no session"
+    client = request.client.host if request.client else "-"
+    refusals.warning("refused %s %s: %s; %s from %s", request.method, route, reason, who, client)
+    if isinstance(actor, Actor):
+        response.background = BackgroundTask(record_refusal, actor, f"{request.method} {route}", reason,
+                                             response.status_code)
+    return response
+
+
+async def record_refusal(actor: Actor, route: str, reason: str, status: int) -> None:
+    async with db_engine().transaction():
+        await audit.record("access.refused", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="route", subject_label=route,
+                           origin=actor.origin, detail={"reason": reason, "status": status})
 
 
 def live_backend(settings: Settings):
@@ -258,7 +291,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                              exclude_opt_key="skip_compression"),
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates",
                                        engine=JinjaTemplateEngine),
-        exception_handlers={Exception: error_handler},
+        exception_handlers={Exception: handle_error},
         before_send=[security_headers(settings)],
         lifespan=[lifespan],
         logging_config=LoggingConfig(root={"level": settings.log_level, "handlers": ["queue_listener"]},
