@@ -1,4 +1,4 @@
-"""The `corridor` command: serve, migrate, seed-demo, invite, revoke-sessions, import, purge."""
+"""The `corridor` command: serve, migrate, seed-demo, invite, revoke-sessions, import, purge, audit verify."""
 
 from __future__ import annotations
 
@@ -204,6 +204,27 @@ def cmd_import(args: argparse.Namespace) -> None:
     _print_plan(plan, applied=plan.applied_at is not None)
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from app.domain.audit.service import verify_chain
+
+    settings = _settings()
+    report = asyncio.run(_with_db(settings, lambda: verify_chain(anchor=args.anchor)))
+    entries = f"{report.count} audit entr{'y' if report.count == 1 else 'ies'}"
+    if report.broken:
+        entry = report.broken
+        print(f"BROKEN: the audit log's chain breaks at entry {entry['id']} "
+              f"({entry['at'].astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC, {entry['action']}): {entry['why']}.\n"
+              f"The {entries} before it check out.")
+        sys.exit(1)
+    if args.anchor and not report.anchor_found:
+        print(f"BROKEN: no entry has the hash {args.anchor}: entries were removed from the end of the log, or the "
+              f"chain was rewritten, since it was recorded. The {entries} there chain to each other.")
+        sys.exit(1)
+    print(f"OK: {entries}, chain intact. Newest hash: {report.head}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from app.domain.schools.service import ROLES
 
@@ -262,6 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "making a second record, once they are older than --days (at least 30). See docs/offline.md.")
     p.add_argument("--days", type=int, default=30, help="keep receipts this many days (default and minimum: 30)")
     p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("audit", help="check the audit log", description="Commands about the audit log.")
+    audit = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    p = audit.add_parser("verify", help="check the audit log's hash chain from the first entry to the last",
+                         description="Recompute the audit log's hash chain. Prints OK with the number of entries and "
+                         "the newest entry's hash (keep a copy elsewhere, and pass it to a later run as --anchor), or "
+                         "names the first entry that was changed, removed or inserted behind the app's back and "
+                         "exits non-zero. See docs/audit-log.md.")
+    p.add_argument("--anchor", metavar="HASH", help="a hash printed by an earlier run: fail unless the chain still "
+                   "contains it (catches entries cut from the end, or a chain rewritten from the start)")
+    p.set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -1,13 +1,32 @@
-"""The append-only audit log: services write it inside the same transaction as the change."""
+"""The append-only audit log: services write it inside the same transaction as the change.
+
+Each entry carries a SHA-256 hash over its own fields and the previous entry's hash, so an entry changed,
+removed or slipped in behind the app's back breaks the chain, and `corridor audit verify` says where.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from app import clock
+from piccolo.engine.postgres import PostgresEngine
+
+from app import clock, db
 from app.domain.audit.tables import AuditEvent
+from app.errors import NotFound
+
+if TYPE_CHECKING:
+    from app.domain.schools.service import Actor
+
+# What the first entry chains to.
+GENESIS = "0" * 64
+# The fields the hash covers, in this order. Changing the list or the serialisation breaks every stored
+# chain: it needs a migration that re-chains (like the one that introduced it) and a note in the docs.
+HASHED = ("at", "actor", "actor_label", "action", "school", "subject_type", "subject_id", "subject_label", "ip",
+          "detail")
 
 
 @dataclass(frozen=True)
@@ -19,6 +38,38 @@ class Origin:
 
 
 CLI = Origin(ip="cli", device="corridor command")
+
+
+def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
+    """The chain hash of one entry: SHA-256 over the previous hash and the entry's fields, as a JSON array."""
+    at = entry["at"]
+    if isinstance(at, str):  # a raw SQLite row
+        at = dt.datetime.fromisoformat(at)
+    values = [prev_hash, at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")]
+    values += [entry[name] for name in HASHED[1:]]
+    canonical = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+async def _chain_head() -> str:
+    """The newest entry's hash, read so that no other writer can append until this transaction ends."""
+    engine = AuditEvent._meta.db
+    if isinstance(engine, PostgresEngine):
+        # One query: the function takes pg_advisory_xact_lock, then reads the head with a fresh snapshot
+        # (see the migration that creates it). Several processes append at once on PostgreSQL; without the
+        # lock two of them could read the same head and fork the chain.
+        rows = await AuditEvent.raw("SELECT corridor_audit_chain_head() AS head")
+        return rows[0]["head"] or GENESIS
+    # SQLite: write transactions already take turns (db.PooledSQLiteEngine, and BEGIN IMMEDIATE in
+    # db.atomic() across processes), so the head cannot move under us.
+    row = await AuditEvent.select(AuditEvent.entry_hash).order_by(AuditEvent.id, ascending=False).first()
+    return row["entry_hash"] if row else GENESIS
+
+
+async def _append(event: AuditEvent) -> None:
+    event.prev_hash = await _chain_head()
+    event.entry_hash = entry_hash(event.prev_hash, {name: getattr(event, name) for name in HASHED})
+    await AuditEvent.insert(event)
 
 
 async def record(
@@ -34,34 +85,92 @@ async def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one audit event; call inside the transaction of the change it describes."""
-    await AuditEvent.insert(
-        AuditEvent(
-            at=clock.now(),
-            actor=actor_id,
-            actor_label=actor_label,
-            action=action,
-            school=school_id,
-            subject_type=subject_type,
-            subject_id=str(subject_id) if subject_id != "" else "",
-            subject_label=subject_label,
-            ip=origin.ip,
-            detail=json.dumps(detail, sort_keys=True) if detail else "",
-        )
+    event = AuditEvent(
+        at=clock.now(),
+        actor=actor_id,
+        actor_label=actor_label,
+        action=action,
+        school=school_id,
+        subject_type=subject_type,
+        subject_id=str(subject_id) if subject_id != "" else "",
+        subject_label=subject_label,
+        ip=origin.ip,
+        detail=json.dumps(detail, sort_keys=True) if detail else "",
     )
+    # Reading the head and appending must be one transaction, or two writers can chain to the same entry.
+    # Some entries describe no change (a failed sign-in) and are written on their own: give them one.
+    if AuditEvent._meta.db.transaction_exists():
+        await _append(event)
+    else:
+        async with db.atomic():
+            await _append(event)
 
 
-async def list_events(*, school_id: int, trust_id: int, limit: int = 200, before_id: int | None = None) -> list[dict]:
-    """Newest first: events of this school, plus trust-wide events (sign-ins have no school)."""
+@dataclass(frozen=True)
+class ChainReport:
+    """What `verify_chain` found: how many entries it checked and, if the chain is broken, where first."""
+
+    count: int
+    head: str
+    broken: dict | None = None  # id, at, action and why, of the first entry that does not check out
+    anchor_found: bool = False
+
+
+async def verify_chain(*, anchor: str | None = None, batch: int = 1000) -> ChainReport:
+    """Walk the whole log, oldest first, and report the first entry whose hash or link does not check out,
+    and whether an entry has the `anchor` hash (one recorded earlier, kept outside the database)."""
+    previous, count, last_id, found = GENESIS, 0, 0, False
+    columns = [AuditEvent.id, AuditEvent.prev_hash, AuditEvent.entry_hash] + [getattr(AuditEvent, n) for n in HASHED]
+    while True:
+        rows = await AuditEvent.select(*columns).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        for row in rows:
+            if row["prev_hash"] != previous:
+                why = ("it does not follow the entry before it: an entry was removed before it, "
+                       "or it was inserted behind the app's back")
+            elif row["entry_hash"] != entry_hash(row["prev_hash"], row):
+                why = "its contents do not match its hash: it was changed after it was written"
+            else:
+                why = ""
+            if why:
+                return ChainReport(count=count, head=previous, anchor_found=found, broken={
+                    "id": row["id"], "at": row["at"], "action": row["action"], "why": why})
+            previous, count = row["entry_hash"], count + 1
+            found = found or previous == anchor
+        if len(rows) < batch:
+            return ChainReport(count=count, head=previous, anchor_found=found)
+        last_id = rows[-1]["id"]
+
+
+async def _is_trust_admin(actor: Actor) -> bool:
     from app.domain.schools.tables import Membership
 
-    members = Membership.select(Membership.person).where(Membership.trust == trust_id)
+    return await Membership.exists().where(
+        (Membership.person == actor.person_id) & (Membership.trust == actor.trust_id)
+        & Membership.school.is_null() & (Membership.role == "admin"))
+
+
+async def list_events(actor: Actor, *, limit: int = 200, before_id: int | None = None) -> list[dict]:
+    """Newest first, what this admin may read: events of their school, and the school-less ones (sign-ins,
+    sessions, passkeys) of people who work there. A trust-level admin reads every school of the trust."""
+    from app.domain.schools.tables import Membership, School
+
+    if actor.school_id is None or actor.trust_id is None or not actor.has("admin"):
+        raise NotFound()
+    if await _is_trust_admin(actor):
+        schools = School.select(School.id).where(School.trust == actor.trust_id)
+        people = Membership.select(Membership.person).where(Membership.trust == actor.trust_id)
+        scope = AuditEvent.school.is_in(schools)
+    else:
+        # A school admin may not read the sign-ins and addresses of colleagues at the trust's other schools;
+        # trust-wide people work at every school, so theirs are read here too.
+        people = Membership.select(Membership.person).where(
+            (Membership.school == actor.school_id)
+            | ((Membership.trust == actor.trust_id) & Membership.school.is_null()))
+        scope = AuditEvent.school == actor.school_id
     query = AuditEvent.select(
         AuditEvent.id, AuditEvent.at, AuditEvent.actor_label, AuditEvent.action, AuditEvent.subject_type,
         AuditEvent.subject_label, AuditEvent.ip, AuditEvent.detail,
-    ).where(
-        (AuditEvent.school == school_id)
-        | (AuditEvent.school.is_null() & AuditEvent.actor.is_in(members))
-    )
+    ).where(scope | (AuditEvent.school.is_null() & AuditEvent.actor.is_in(people)))
     if before_id:
         query = query.where(AuditEvent.id < before_id)
     return await query.order_by(AuditEvent.id, ascending=False).limit(limit)

@@ -7,7 +7,11 @@ from app.domain.schools.tables import Person, School
 
 
 class AuditEvent(Table):
-    """Append-only: the app has no path that updates or deletes a row (and PostgreSQL refuses it)."""
+    """Append-only: the app has no path that updates or deletes a row (and the database refuses an update).
+
+    Tamper-evident: `entry_hash` covers the entry and `prev_hash`, the hash of the entry before it
+    (audit.service.entry_hash); a unique index on `prev_hash` refuses a second entry chaining to the same one.
+    """
 
     at = Timestamptz(index=True)
     actor = ForeignKey(references=Person, on_delete=OnDelete.set_null, null=True)
@@ -19,3 +23,5 @@ class AuditEvent(Table):
     subject_label = Varchar(length=300, default="")
     ip = Varchar(length=64, default="")
     detail = Text(default="")
+    prev_hash = Varchar(length=64, default="")
+    entry_hash = Varchar(length=64, default="")
