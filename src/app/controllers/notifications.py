@@ -15,7 +15,7 @@ from app.controllers import AppSettings, CurrentActor
 from app.domain.notifications import push
 from app.domain.notifications import service as notifications
 from app.domain.schools.service import Actor
-from app.errors import BadRequest
+from app.errors import BadRequest, NotFound
 from app.live import session_bound
 from app.rendering import render
 
@@ -32,7 +32,7 @@ class NotificationsController(Controller):
     async def open(self, actor: CurrentActor, notification_id: FromPath[int]) -> Response:
         item = await notifications.get_for(actor, notification_id)
         if not item:
-            return Redirect("/notifications/", status_code=303)
+            raise NotFound()  # someone else's alert: the same answer as one that never existed
         await notifications.mark_read(actor, notification_id)
         return Redirect(item["link"] or "/notifications/", status_code=303)
 

@@ -147,7 +147,9 @@ async def gone(person_id: int, last_seen: dt.datetime) -> None:
 async def can_respond(actor: Actor) -> bool:
     if actor.school_id is None:
         return False
-    if actor.has("responder", "head_of_year", "pastoral", "dsl", "admin"):
+    # DESIGN.md: responders, pastoral staff, heads of year and the DSL team answer on-call. An admin is not
+    # one (the board shows pupils and notes); they set the rota and read the report.
+    if actor.has("responder", "head_of_year", "pastoral", "dsl"):
         return True
     return actor.person_id in await on_call(actor.school_id, None)
 
@@ -384,12 +386,15 @@ async def cancel(actor: Actor, request_id: int) -> dict:
 
 async def hand_over(actor: Actor, request_id: int, to_person: int) -> dict:
     """Hand a claimed request to another responder at the school."""
+    # The request first: someone who may not see it gets 404 whatever they named as the new responder.
+    row = await _request(actor, request_id)
+    if not await can_respond(actor):
+        raise NotFound(HIDDEN)
     if to_person == actor.person_id or to_person not in await on_call(actor.school_id, None) | {
             m["person"] for m in await Membership.select(Membership.person).where(
                 (Membership.school == actor.school_id) & Membership.role.is_in(["responder", "head_of_year",
                                                                                  "pastoral", "dsl"]))}:
         raise ValidationFailed({"to": "Choose another responder at this school."})
-    row = await _request(actor, request_id)
     state = row["state"]
     result = await _transition(actor, request_id, allowed_from=("acknowledged", "en_route", "on_scene"), to=state,
                                kind="handed_over", only_responder=True, extra={OnCallRequest.responder: to_person},

@@ -1,0 +1,191 @@
+"""The expected answer of every route to every principal: the table test_matrix.py checks, cell by cell.
+
+Written from DESIGN.md's roles table and issue 10, not from what the code happens to do. Every record in a
+request (a path id, a pupil in a query or a form) belongs to school A of the Northbridge trust.
+
+Principals (columns):
+  anon       no session
+  guest      supply/cover at school A            staff      a teacher at A (staff)
+  resp       on-call responder at A               past       pastoral at A
+  hoy        head of year at A for year 9 only (the pupil in the records is in year 11)
+  dsl        designated safeguarding lead at A    admin      admin (and staff) at A
+  b_adm      admin (and staff) of school B, in the same trust
+  b_dsl      DSL of school B, in the same trust
+  out        admin (and staff) at a school of another trust
+
+Cells:
+  signin     refused before anything else: a redirect to /signin, or 401
+  404        refused as "not found": what someone may not see answers 404, never 403
+  403/400/409  the principal may see the record, but this request is refused (a 400 is also the right
+             answer to a form naming another school's pupil, room or person: it is the same for any id);
+             a refusal shows nothing of A's records unless it says so, as in 409:name (the page shows the
+             pupil's name, which this principal may see)
+  ok         allowed (2xx, or a redirect that is not to /signin); the answer may show what the role sees
+  ok:dsl     allowed, and may also show safeguarding concerns (only ever A's DSL)
+  ok:resp    allowed, showing at most what a responder sees of a pupil: name, form, care flags, contacts
+  ok:staff   allowed, showing at most what staff see of a pupil: name, form, care flags (no date of birth,
+             UPN, contacts or timeline)
+  ok:name    allowed, showing at most a pupil's name and form (a guest's view)
+  ok:none    allowed, but nothing of school A's records: no pupil, no concern, no colleague's email
+  a|b        either answer is right (the shape of a fix is open), with the checks of each
+
+In every cell that is not allowed, the answer shows nothing of school A's records; only `ok` cells may carry
+an enrolment link. Variants in [brackets] run one route with other records or bodies.
+"""
+
+from __future__ import annotations
+
+PRINCIPALS = ("anon", "guest", "staff", "resp", "past", "hoy", "dsl", "admin", "b_adm", "b_dsl", "out")
+
+TABLE = """
+route                                                      anon    guest   staff    resp     past     hoy      dsl      admin    b_adm       b_dsl   out
+
+# The app shell, health, sign-in and enrolment: the same for everyone
+GET  /favicon.ico                                          ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /healthz                                              ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /manifest.webmanifest                                 ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /offline                                              ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /sw.js                                                ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /static/{file_path:path}                              ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /signin                                               ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /signed-out                                           ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /auth/signin/options                                  ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /auth/signin                                          400     400     400      400      400      400      400      400      400         400     400
+GET  /enrol/{token:str}                                    ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /enrol/{token:str}/options                            ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /enrol/{token:str}                                    400     400     400      400      400      400      400      400      400         400     400
+POST /csp-report                                           ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /signout                                              signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /                                                     signin  ok      ok       ok       ok       ok       ok       ok       ok:none     ok:none ok:none
+
+# One's own account: passkeys and sessions are the teacher's (staff)
+GET  /account                                              signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /account/passkeys/options                             signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /account/passkeys                                     signin  400     400      400      400      400      400      400      400         400     400
+POST /account/passkeys/{passkey_id:int}/name               signin  404     ok:none  404      404      404      404      404      404         404     404
+POST /account/passkeys/{passkey_id:int}/remove             signin  404     ok:none  404      404      404      404      404      404         404     404
+POST /account/sessions/{session_id:int}/end                signin  404     ok:none  404      404      404      404      404      404         404     404
+POST /account/verify/options                               signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /account/verify                                       signin  400     400      400      400      400      400      400      400         400     400
+POST /account/school                                       signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  404         404     404
+
+# Admin: people, roles, audit. [a-only] is a person only at school A; [shared] one at A and at B
+GET  /admin/people                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/people                                         signin  404     404      404      404      404      404      ok       ok:none|400 404     400
+GET  /admin/people/{person_id:int} [a-only]                signin  404     404      404      404      404      404      ok       404         404     404
+GET  /admin/people/{person_id:int} [shared]                signin  404     404      404      404      404      404      ok       ok          404     404
+POST /admin/people/{person_id:int}/roles [a-only]          signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/people/{person_id:int}/roles [shared]          signin  404     404      404      404      404      404      ok       ok          404     404
+POST /admin/people/{person_id:int}/disable [a-only]        signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/people/{person_id:int}/disable [shared]        signin  404     404      404      404      404      404      400      400         404     404
+POST /admin/people/{person_id:int}/enable [a-only]         signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/people/{person_id:int}/enable [shared]         signin  404     404      404      404      404      404      400      400         404     404
+POST /admin/people/{person_id:int}/link [a-only]           signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/people/{person_id:int}/link [shared]           signin  404     404      404      404      404      404      400      400         404     404
+POST /admin/people/{person_id:int}/remove [a-only]         signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/people/{person_id:int}/remove [shared]         signin  404     404      404      404      404      404      ok       ok          404     404
+GET  /admin/audit                                          signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+
+# Pupils: lookup and the profile of a year-11 pupil at A
+GET  /pupils                                               signin  ok      ok       ok       ok       ok       ok       ok       ok:none     ok:none ok:none
+POST /pupils/search [name]                                 signin  ok:name ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
+POST /pupils/search [upn]                                  signin  ok:none ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
+POST /pupils/search [year]                                 signin  ok:none ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
+GET  /pupils/{pupil_id:int}                                signin  ok:name ok:staff ok:resp  ok       ok:staff ok:dsl   ok:staff 404         404     404
+GET  /pupils/{pupil_id:int}/photo                          signin  ok      ok       ok       ok       ok       ok       ok       404         404     404
+
+# Incidents: one recorded by the teacher about the year-11 pupil; the head of year leads year 9
+GET  /incidents/new                                        signin  ok:name ok       ok       ok       ok       ok       ok       ok:none     ok:none ok:none
+POST /incidents/pick [name]                                signin  ok:name ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
+POST /incidents/pick [upn]                                 signin  ok:none ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
+POST /incidents                                            signin  ok      ok       ok       ok       ok       ok       ok       400         400     400
+GET  /incidents/follow-up                                  signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
+GET  /incidents/rewards                                    signin  404     404      404      ok       404      ok       404      404         ok:none 404
+GET  /incidents/{incident_id:int}                          signin  404     ok       404      ok       404      ok       404      404         404     404
+POST /incidents/{incident_id:int}/edit                     signin  404     ok       404      ok       404      ok       404      404         404     404
+POST /incidents/{incident_id:int}/statements               signin  404     404      404      ok       404      ok       404      404         404     404
+POST /incidents/{incident_id:int}/delete                   signin  404     403      404      ok       404      ok       404      404         404     404
+POST /incidents/links/{link_id:int}/status                 signin  404     404      404      ok       404      ok       404      404         404     404
+POST /incidents/links/{link_id:int}/actions                signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /admin/incidents                                      signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/incidents/categories                           signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/incidents/locations                            signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/incidents/categories/{category_id:int}/retire  signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/incidents/locations/{location_id:int}/retire   signin  404     404      404      404      404      404      ok       404         404     404
+
+# Safeguarding: a concern about the pupil, recorded by the teacher
+GET  /concerns/new                                         signin  ok:name ok       ok       ok       ok       ok       ok       ok:none     ok:none ok:none
+POST /concerns                                             signin  ok      ok       ok       ok       ok       ok       ok       400         400     400
+GET  /concerns/receipt/{reference:str}                     signin  404     ok:name  404      404      404      404      404      404         404     404
+GET  /concerns                                             signin  404     404      404      404      404      ok:dsl   404      404         ok:none 404
+GET  /concerns/{concern_id:int}                            signin  404     404      404      404      404      ok:dsl   404      404         404     404
+POST /concerns/{concern_id:int}/entries                    signin  404     404      404      404      404      ok:dsl   404      404         404     404
+GET  /concerns/chronology/{pupil_id:int}                   signin  404     404      404      404      404      ok:dsl   404      404         404     404
+
+# Alerts: the notification is the DSL's (a new concern)
+GET  /notifications                                        signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /notifications/{notification_id:int}/open             signin  404     404      404      404      404      ok:none  404      404         404     404
+GET  /notifications/stream                                 signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /notifications/push/key                               signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+POST /notifications/push/subscribe                         signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+
+# On-call: requests raised by the teacher (with the pupil); responders are resp, past, hoy and dsl
+GET  /oncall/new                                           signin  ok      ok       ok       ok       ok       ok       ok       ok:none     ok:none ok:none
+POST /oncall                                               signin  ok      ok       ok       ok       ok       ok       ok       400         400     400
+POST /oncall/duty                                          signin  404     ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /oncall/board                                         signin  404     404      ok       ok       ok       ok       404      404         ok:none 404
+GET  /oncall/board/stream                                  signin  404     404      ok       ok       ok       ok       404      404         ok:none 404
+GET  /oncall/report                                        signin  404     404      404      404      ok       ok       ok       ok:none     ok:none ok:none
+GET  /oncall/{request_id:int}                              signin  404     ok       ok       ok       ok       ok       404      404         404     404
+GET  /oncall/{request_id:int}/stream                       signin  404     ok       ok       ok       ok       ok       404      404         404     404
+POST /oncall/{request_id:int}/acknowledge                  signin  404     404      ok       ok       ok       ok       404      404         404     404
+POST /oncall/{request_id:int}/en-route                     signin  404     404      ok       409:name 409:name 409:name 404      404         404     404
+POST /oncall/{request_id:int}/on-scene                     signin  404     404      ok       409:name 409:name 409:name 404      404         404     404
+POST /oncall/{request_id:int}/resolve                      signin  404     404      ok       409:name 409:name 409:name 404      404         404     404
+POST /oncall/{request_id:int}/hand-over                    signin  404     404      ok       409:name 409:name 409:name 404      404         404     404
+POST /oncall/{request_id:int}/note                         signin  404     ok:none  404      404      404      404      404      404         404     404
+POST /oncall/{request_id:int}/cancel                       signin  404     ok:none  404      404      404      404      404      404         404     404
+GET  /admin/oncall                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/oncall/slots                                   signin  404     404      404      404      404      404      ok       400         404     400
+POST /admin/oncall/slots/{slot_id:int}/remove              signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/oncall/overrides                               signin  404     404      404      404      404      404      ok       400         404     400
+POST /admin/oncall/settings                                signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+
+# MIS import: uploads by A's admin
+GET  /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+GET  /admin/import/{key:str}                               signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/import/{key:str}/apply                         signin  404     404      404      404      404      404      ok       404         404     404
+GET  /admin/import/{key:str}/result                        signin  404     404      404      404      404      404      ok       404         404     404
+
+# The offline outbox: the receipt is for the teacher's incident
+GET  /outbox                                               signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /outbox/session                                       signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
+GET  /outbox/receipts/{key:str}                            signin  404     ok:none  404      404      404      404      404      404         404     404
+"""
+
+
+def _parse(text: str) -> dict[str, dict[str, str]]:
+    table: dict[str, dict[str, str]] = {}
+    for line in text.strip().splitlines()[1:]:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        method, path, *rest = line.split()
+        variant = ""
+        if rest and rest[0].startswith("["):
+            variant, rest = rest[0], rest[1:]
+        if len(rest) != len(PRINCIPALS):
+            raise ValueError(f"matrix_expected: {method} {path} {variant} has {len(rest)} cells, not {len(PRINCIPALS)}")
+        key = f"{method} {path}" + (f" {variant}" if variant else "")
+        if key in table:
+            raise ValueError(f"matrix_expected: {key} is listed twice")
+        table[key] = dict(zip(PRINCIPALS, rest))
+    return table
+
+
+EXPECTED = _parse(TABLE)
+
+
+def route_of(case: str) -> str:
+    """'POST /admin/people/{person_id:int}/disable [shared]' → 'POST /admin/people/{person_id:int}/disable'."""
+    return case.split(" [")[0]

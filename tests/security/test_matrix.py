@@ -1,0 +1,741 @@
+"""Every route × every principal × school A's records, against the table in matrix_expected.py (issue 10, point 13).
+
+The routes come from create_app(settings).routes, so a new route without a row fails the suite by name. Each
+row runs in a fresh world: the cast at school A, a school B in the same trust with its own admin and DSL, an
+admin of another trust, and one record of every kind a route takes an id for, all at school A. Principals a row
+refuses go first, so a request that changes something (claim, cancel, delete, disable) is made by the
+principals who may do it only after everyone else was refused; where several may, each gets a record of its own.
+
+A leak is a cell answered more permissively than the table says, or any answer carrying school A's data that
+its cell does not allow (the pupil's name or private details, the concern's text, a colleague's email, an
+enrolment link).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from litestar.channels import ChannelsPlugin
+
+from app import clock
+from app.domain.accounts import service as accounts
+from app.domain.accounts.tables import Session
+from app.domain.audit.service import Origin
+from app.domain.concerns import service as concerns
+from app.domain.imports import service as imports
+from app.domain.incidents import service as incidents
+from app.domain.incidents.service import IncidentForm, ensure_defaults
+from app.domain.incidents.tables import Category, IncidentPupil, Location
+from app.domain.notifications import push
+from app.domain.notifications.tables import Notification
+from app.domain.oncall import service as oncall
+from app.domain.oncall.service import ensure_defaults as ensure_oncall_defaults
+from app.domain.oncall.tables import OnCallReason, RotaSlot
+from app.domain.pupils.service import mark_changed, prepare_photo
+from app.domain.pupils.tables import Contact, Pupil
+from app.domain.schools import service as schools
+from app.domain.schools.tables import Membership, School
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import BASE_URL, add_pupil
+from tests.imports.files import GROUPS, corridor_set, photo, pupil_rows
+from tests.security.matrix_expected import EXPECTED, PRINCIPALS, route_of
+from tests.softauthn import SoftAuthenticator
+
+STATS: dict[str, Any] = {"routes": 0, "principals": len(PRINCIPALS), "cells": 0, "leaks": 0}
+
+# School A's records, as they would show in an answer. Each name is one no other record or page uses.
+PUPIL = {"first": "Zephyrine", "last": "Quillby", "form": "11Q", "upn": "A801400110457", "dob": dt.date(2010, 7, 19),
+         "medical": "Wobblewort allergy", "contact": "Marguerite Vantongeren", "phone": "07700 900461"}
+CONCERN_TEXT = "Spoke of a locked shed at Hollowmere Farm"
+MARKERS = {
+    "name": ["Zephyrine", "Quillby"],
+    "care": ["Wobblewort"],
+    "contacts": ["Vantongeren", "900461"],
+    "details": [PUPIL["upn"], "19 Jul 2010", "2010-07-19"],
+    "concern": ["Hollowmere"],
+}
+LINK = re.compile(r"/enrol/([A-Za-z0-9_-]{20,})")
+EVERYTHING = {"name", "care", "contacts", "details", "email", "link"}
+LEVELS = {  # what an answer may carry of school A's records
+    "none": set(), "name": {"name"}, "staff": {"name", "care"}, "resp": {"name", "care", "contacts"},
+    "all": EVERYTHING, "dsl": EVERYTHING | {"concern"},
+}
+
+
+def shows(code: str) -> set[str]:
+    """'ok' may show what the role sees, 'ok:staff' at most the staff view; a refusal nothing, unless the
+    principal may see the record ('409:name': refused, and the page shows the pupil's name)."""
+    outcome, _, level = code.partition(":")
+    return LEVELS[level or ("all" if outcome == "ok" else "none")]
+RANK = {"error": 0, "signin": 0, "404": 1, "403": 2, "400": 3, "409": 3, "422": 3, "ok": 4}
+PHOTO = prepare_photo(photo())
+A_SIDE = ("guest", "staff", "resp", "past", "hoy", "dsl", "admin")
+
+
+def outcome_of(code: str) -> str:
+    return code.partition(":")[0]
+
+
+def rank(cell: str) -> int:
+    return min(RANK.get(outcome_of(code), 3) for code in cell.split("|"))
+
+
+# The world ----------------------------------------------------------------------------------------------
+
+@dataclass
+class World:
+    settings: Any
+    cast: Any
+    school_b: int
+    members: dict[str, Any]  # principal -> Member (anon has none)
+    tokens: dict[str, str] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def a(self) -> int:
+        return self.cast.school_id
+
+    def a_only_emails(self) -> set[str]:
+        return {m.email for p, m in self.members.items() if p in A_SIDE} | {"pat.only@northbridge.example"}
+
+    async def actor(self, principal: str):
+        return await accounts.load_actor(self.settings, self.tokens[principal], Origin(ip="test"))
+
+    async def once(self, name: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        if name not in self.memo:
+            self.memo[name] = await make()
+        return self.memo[name]
+
+    # School A's settings
+    async def location(self) -> int:
+        return (await Location.select(Location.id).where(
+            (Location.school == self.a) & (Location.name == "Canteen")).first())["id"]
+
+    async def category(self) -> int:
+        return (await Category.select(Category.id).where(
+            (Category.school == self.a) & (Category.name == "Low-level disruption")).first())["id"]
+
+    async def reason(self) -> int:
+        return (await OnCallReason.select(OnCallReason.id).where(OnCallReason.school == self.a).first())["id"]
+
+    # Pupils
+    async def pupil(self) -> int:
+        async def make() -> int:
+            pid = await add_pupil(self.a, PUPIL["first"], PUPIL["last"], year="11", form=PUPIL["form"],
+                                  upn=PUPIL["upn"], dob=PUPIL["dob"], medical_alert=PUPIL["medical"],
+                                  sen_provision="K")
+            full, thumb = PHOTO
+            await Pupil.update({Pupil.photo: full, Pupil.photo_thumb: thumb}).where(Pupil.id == pid)
+            await Contact.insert(Contact(pupil=pid, name=PUPIL["contact"], relationship="Aunt", phone=PUPIL["phone"]))
+            await mark_changed(self.a)
+            return pid
+        return await self.once("pupil", make)
+
+    # Incidents
+    async def new_incident(self, key: str | None = None) -> int:
+        form = IncidentForm(pupil_ids=[str(await self.pupil())], roles=["instigator"],
+                            category_id=str(await self.category()), location_id=str(await self.location()),
+                            note="Threw a chair in the canteen")
+        return await incidents.record_incident(await self.actor("staff"), form, key=key, digest="matrix" if key else "")
+
+    async def incident(self) -> int:
+        return await self.once("incident", self.new_incident)
+
+    async def link(self) -> int:
+        return (await IncidentPupil.select(IncidentPupil.id).where(
+            IncidentPupil.incident == await self.incident()).first())["id"]
+
+    async def receipt_key(self) -> str:
+        async def make() -> str:
+            key = str(uuid.uuid4())
+            await self.new_incident(key=key)
+            return key
+        return await self.once("receipt", make)
+
+    async def new_category(self) -> int:
+        name = f"Matrix category {next(self.counter)}"
+        await incidents.add_category(await self.actor("admin"), kind="negative", name=name, severity=1, points=-1)
+        return (await Category.select(Category.id).where(Category.name == name).first())["id"]
+
+    async def new_location(self) -> int:
+        name = f"Matrix room {next(self.counter)}"
+        await incidents.add_location(await self.actor("admin"), name)
+        return (await Location.select(Location.id).where(Location.name == name).first())["id"]
+
+    # Safeguarding
+    async def concern(self) -> dict:
+        async def make() -> dict:
+            receipt = await concerns.record_concern(await self.actor("staff"), {
+                "pupil_id": str(await self.pupil()), "seen_or_said": CONCERN_TEXT,
+                "childs_words": "The shed at Hollowmere is cold"})
+            row = await concerns.Concern.select(concerns.Concern.id).where(
+                concerns.Concern.reference == receipt["reference"]).first()
+            return {"id": row["id"], "reference": receipt["reference"]}
+        return await self.once("concern", make)
+
+    async def notification(self) -> int:
+        await self.concern()  # tells the DSL team
+        return (await Notification.select(Notification.id).where(
+            Notification.person == self.members["dsl"].id).first())["id"]
+
+    # On-call
+    async def new_request(self, *, claimed: bool = False) -> int:
+        made = await oncall.raise_request(await self.actor("staff"), {
+            "location_id": str(await self.location()), "reason_id": str(await self.reason()), "urgency": "urgent",
+            "pupil_id": str(await self.pupil()), "note": "Needs removing from the lesson"})
+        if claimed:
+            await oncall.acknowledge(await self.actor("resp"), made["id"])
+        return made["id"]
+
+    async def request(self) -> int:
+        return await self.once("request", self.new_request)
+
+    async def new_slot(self) -> int:
+        await oncall.add_slot(await self.actor("admin"), {
+            "person_id": str(self.members["resp"].id), "weekday": "6", "starts": "23:00", "ends": "23:30",
+            "tier": "5"})
+        return (await RotaSlot.select(RotaSlot.id).order_by(RotaSlot.id, ascending=False).first())["id"]
+
+    # People and accounts
+    async def new_person(self, *, shared: bool = False, disabled: bool = False, email: str | None = None) -> int:
+        n = next(self.counter)
+        email = email or f"person{n}@northbridge.example"
+        pid = await schools.add_person(email=email, display_name=f"Person {n}", school_id=self.a, roles=["staff"],
+                                       actor=None, origin=Origin(ip="test"))
+        if disabled:
+            await schools.disable_person(await self.actor("admin"), pid, "left")
+        if shared:
+            await schools.add_person(email=email, display_name=f"Person {n}", school_id=self.school_b,
+                                     roles=["staff"], actor=None, origin=Origin(ip="test"))
+        return pid
+
+    async def a_only_person(self) -> int:
+        return await self.once("pat", lambda: self.new_person(email="pat.only@northbridge.example"))
+
+    async def shared_person(self) -> int:
+        return await self.once("shared", lambda: self.new_person(shared=True))
+
+    async def enrolment_token(self) -> str:
+        async def make() -> str:
+            pid = await schools.add_person(email="newt@northbridge.example", display_name="Newt Starter",
+                                           school_id=self.a, roles=["staff"], actor=None, origin=Origin(ip="test"))
+            link = await accounts.issue_enrolment(self.settings, pid, by=None, origin=Origin(ip="test"))
+            return link.rsplit("/", 1)[1]
+        return await self.once("enrolment", make)
+
+    async def new_passkey(self) -> int:
+        actor = await self.actor("staff")
+        options = await accounts.registration_options(self.settings, actor.person_id, session_id=actor.session_id)
+        credential = SoftAuthenticator(origin=BASE_URL).create(options["publicKey"])
+        return await accounts.add_passkey(self.settings, actor, options["key"], credential, "Work phone")
+
+    async def passkey(self) -> int:
+        return await self.once("passkey", self.new_passkey)
+
+    async def spare_passkey(self) -> int:
+        await self.passkey()  # the last passkey can never be removed: this one is the teacher's second
+        return await self.new_passkey()
+
+    async def teacher_session(self) -> int:
+        token = await accounts._create_session(self.settings, self.members["staff"].id, "other device",
+                                               Origin(ip="test"), "pytest")
+        return (await Session.select(Session.id).where(Session.token_hash == accounts._hash(token)).first())["id"]
+
+    # Imports
+    async def new_upload(self) -> str:
+        # A delta: applying it never marks the world's pupil as left.
+        data = corridor_set(groups=GROUPS[:1], pupils=[pupil_rows()[0]], contacts=False, staff=False)
+        return await imports.store_upload(await self.actor("admin"),
+                                          imports.Upload(filename="corridor.zip", data=data, delta=True))
+
+    async def upload(self) -> str:
+        return await self.once("upload", self.new_upload)
+
+    async def applied_upload(self) -> str:
+        async def make() -> str:
+            key = await self.new_upload()
+            await imports.apply(await self.actor("admin"), key)
+            return key
+        return await self.once("applied", make)
+
+
+async def build_world(settings, cast) -> World:
+    trust = (await School.select(School.trust).where(School.id == cast.school_id).first())["trust"]
+    school_b = School(trust=trust, name="Northbridge South", slug="northbridge-south", la_code="801",
+                      establishment_number="4003", created_at=clock.now())
+    await school_b.save()
+    await ensure_defaults(school_b.id)
+    await ensure_oncall_defaults(school_b.id)
+    await Membership.update({Membership.years: "9"}).where(
+        (Membership.person == cast.head_of_year.id) & (Membership.role == "head_of_year"))
+    members = {"guest": cast.guest, "staff": cast.teacher, "resp": cast.responder, "past": cast.pastoral,
+               "hoy": cast.head_of_year, "dsl": cast.dsl, "admin": cast.admin, "out": cast.outsider}
+    for principal, email, name, roles in (("b_adm", "admin@south.example", "Bea Admin", ["admin", "staff"]),
+                                          ("b_dsl", "dsl@south.example", "Bo Lead", ["staff", "dsl"])):
+        pid = await schools.add_person(email=email, display_name=name, school_id=school_b.id, roles=roles,
+                                       actor=None, origin=Origin(ip="test"))
+        members[principal] = type(cast.admin)(pid, email, name, school_b.id)
+    world = World(settings=settings, cast=cast, school_b=school_b.id, members=members)
+    for principal, member in members.items():
+        world.tokens[principal] = await accounts._create_session(settings, member.id, member.email,
+                                                                 Origin(ip="test"), "pytest")
+    # The records any page could show, in every row: a leak needs something to leak.
+    await world.pupil()
+    await world.incident()
+    await world.concern()
+    await world.request()
+    return world
+
+
+# The requests --------------------------------------------------------------------------------------------
+
+Values = Callable[[World, str], Awaitable[dict]]
+
+
+async def nothing(w: World, p: str) -> dict:
+    return {}
+
+
+@dataclass
+class Case:
+    path: Values = nothing  # path parameters
+    body: Values | None = None  # the body of an unsafe request (None: an empty form)
+    query: Values = nothing
+    kind: str = "form"  # form | json | multipart | stream
+    fresh_session: bool = False  # the request ends its own session
+
+
+def ids(**getters: Callable[[World], Awaitable[Any]]) -> Values:
+    async def values(w: World, p: str) -> dict:
+        return {name: await get(w) for name, get in getters.items()}
+    return values
+
+
+def fixed(**fields: Any) -> Values:
+    async def values(w: World, p: str) -> dict:
+        return dict(fields)
+    return values
+
+
+def of(make: Callable[[World, str], Awaitable[dict]]) -> Values:
+    return make
+
+
+async def pupil_q(w: World, p: str) -> dict:
+    return {"pupil": await w.pupil()}
+
+
+async def incident_form(w: World, p: str) -> dict:
+    return {"pupil_id": str(await w.pupil()), "role": "instigator", "category_id": str(await w.category()),
+            "location_id": str(await w.location()), "note": "Pushed in the lunch queue"}
+
+
+async def edit_form(w: World, p: str) -> dict:
+    current = await incidents.Incident.select(incidents.Incident.version).where(
+        incidents.Incident.id == await w.incident()).first()
+    return {"version": str(current["version"]), "occurred_at": "", "location_id": str(await w.location()),
+            "note": "Threw a chair in the canteen (edited)", "outcome": ""}
+
+
+async def concern_form(w: World, p: str) -> dict:
+    return {"pupil_id": str(await w.pupil()), "seen_or_said": "Arrived without a coat again",
+            "childs_words": "Mum forgot", "place": "Gate"}
+
+
+async def oncall_form(w: World, p: str) -> dict:
+    return {"location_id": str(await w.location()), "reason_id": str(await w.reason()), "urgency": "routine",
+            "pupil_id": str(await w.pupil())}
+
+
+async def hand_over_form(w: World, p: str) -> dict:
+    to = w.members["dsl" if p == "past" else "past"]
+    return {"to": str(to.id)}
+
+
+async def invite_form(w: World, p: str) -> dict:
+    # A colleague only at school A, new for each principal: the first attempt must not decide the next.
+    email = f"invitee{next(w.counter)}@northbridge.example"
+    await schools.add_person(email=email, display_name="Ivy Invitee", school_id=w.a, roles=["staff"], actor=None,
+                             origin=Origin(ip="test"))
+    return {"email": email, "display_name": "Ivy Invitee", "roles": "staff"}
+
+
+async def slot_form(w: World, p: str) -> dict:
+    return {"person_id": str(w.members["resp"].id), "weekday": "6", "starts": "22:00", "ends": "22:30", "tier": "5"}
+
+
+async def override_form(w: World, p: str) -> dict:
+    day = (clock.now() + dt.timedelta(days=30)).date().isoformat()
+    return {"person_id": str(w.members["resp"].id), "on_date": day, "tier": "5", "on_call": "yes"}
+
+
+async def upload_files(w: World, p: str) -> dict:
+    data = corridor_set(groups=GROUPS[:1], pupils=[pupil_rows()[0]], contacts=False, staff=False)
+    return {"files": {"file": ("corridor.zip", data, "application/zip")}, "data": {"mode": "delta"}}
+
+
+CREDENTIAL = {"key": "not-a-challenge", "credential": {"id": "AAAA", "type": "public-key", "response": {}}}
+PUSH = {"endpoint": "https://fcm.googleapis.com/fcm/send/matrix-device", "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2"
+        "wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", "auth": "tBHItJI5svbpez7KI4CCXg"}}
+CSP_REPORT = {"csp-report": {"effective-directive": "script-src-elem", "blocked-uri": "inline"}}
+
+CASES: dict[str, Case] = {
+    "GET /favicon.ico": Case(),
+    "GET /healthz": Case(),
+    "GET /manifest.webmanifest": Case(),
+    "GET /offline": Case(),
+    "GET /sw.js": Case(),
+    "GET /static/{file_path:path}": Case(path=fixed(file_path="css/app.css")),
+    "GET /signin": Case(),
+    "GET /signed-out": Case(),
+    "POST /auth/signin/options": Case(kind="json", body=fixed()),
+    "POST /auth/signin": Case(kind="json", body=fixed(**CREDENTIAL)),
+    "GET /enrol/{token:str}": Case(path=ids(token=World.enrolment_token)),
+    "POST /enrol/{token:str}/options": Case(path=ids(token=World.enrolment_token), kind="json", body=fixed()),
+    "POST /enrol/{token:str}": Case(path=ids(token=World.enrolment_token), kind="json", body=fixed(**CREDENTIAL)),
+    "POST /csp-report": Case(kind="json", body=fixed(**CSP_REPORT)),
+    "POST /signout": Case(fresh_session=True),
+    "GET /": Case(),
+    "GET /account": Case(),
+    "POST /account/passkeys/options": Case(kind="json", body=fixed()),
+    "POST /account/passkeys": Case(kind="json", body=fixed(**CREDENTIAL, name="Phone")),
+    "POST /account/passkeys/{passkey_id:int}/name": Case(path=ids(passkey_id=World.passkey),
+                                                         body=fixed(name="Work phone")),
+    "POST /account/passkeys/{passkey_id:int}/remove": Case(path=ids(passkey_id=World.spare_passkey)),
+    "POST /account/sessions/{session_id:int}/end": Case(path=ids(session_id=World.teacher_session)),
+    "POST /account/verify/options": Case(kind="json", body=fixed()),
+    "POST /account/verify": Case(kind="json", body=fixed(**CREDENTIAL)),
+    "POST /account/school": Case(body=of(lambda w, p: fixed(school_id=str(w.a))(w, p))),
+    "GET /admin/people": Case(),
+    "POST /admin/people": Case(body=invite_form),
+    "GET /admin/people/{person_id:int} [a-only]": Case(path=ids(person_id=World.a_only_person)),
+    "GET /admin/people/{person_id:int} [shared]": Case(path=ids(person_id=World.shared_person)),
+    "POST /admin/people/{person_id:int}/roles [a-only]": Case(path=ids(person_id=World.a_only_person),
+                                                              body=fixed(roles="staff", years="")),
+    "POST /admin/people/{person_id:int}/roles [shared]": Case(path=ids(person_id=World.shared_person),
+                                                              body=fixed(roles="staff", years="")),
+    "POST /admin/people/{person_id:int}/disable [a-only]": Case(path=ids(person_id=lambda w: w.new_person()),
+                                                                body=fixed(reason="Left the school")),
+    "POST /admin/people/{person_id:int}/disable [shared]": Case(
+        path=ids(person_id=lambda w: w.new_person(shared=True)), body=fixed(reason="Left the school")),
+    "POST /admin/people/{person_id:int}/enable [a-only]": Case(
+        path=ids(person_id=lambda w: w.new_person(disabled=True))),
+    "POST /admin/people/{person_id:int}/enable [shared]": Case(
+        path=ids(person_id=lambda w: w.new_person(shared=True, disabled=True))),
+    "POST /admin/people/{person_id:int}/link [a-only]": Case(path=ids(person_id=lambda w: w.new_person())),
+    "POST /admin/people/{person_id:int}/link [shared]": Case(path=ids(person_id=lambda w: w.new_person(shared=True))),
+    "POST /admin/people/{person_id:int}/remove [a-only]": Case(path=ids(person_id=lambda w: w.new_person())),
+    "POST /admin/people/{person_id:int}/remove [shared]": Case(
+        path=ids(person_id=lambda w: w.new_person(shared=True))),
+    "GET /admin/audit": Case(),
+    "GET /pupils": Case(),
+    "POST /pupils/search [name]": Case(body=fixed(q=PUPIL["last"])),
+    "POST /pupils/search [upn]": Case(body=fixed(q=PUPIL["upn"])),
+    "POST /pupils/search [year]": Case(body=fixed(q="year 11")),
+    "GET /pupils/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
+    "GET /pupils/{pupil_id:int}/photo": Case(path=ids(pupil_id=World.pupil)),
+    "GET /incidents/new": Case(query=pupil_q),
+    "POST /incidents/pick [name]": Case(body=fixed(q=PUPIL["last"])),
+    "POST /incidents/pick [upn]": Case(body=fixed(q=PUPIL["upn"])),
+    "POST /incidents": Case(body=incident_form),
+    "GET /incidents/follow-up": Case(),
+    "GET /incidents/rewards": Case(query=fixed(year="11")),
+    "GET /incidents/{incident_id:int}": Case(path=ids(incident_id=World.incident)),
+    "POST /incidents/{incident_id:int}/edit": Case(path=ids(incident_id=World.incident), body=edit_form),
+    "POST /incidents/{incident_id:int}/statements": Case(path=ids(incident_id=World.incident),
+                                                         body=fixed(kind="note", body="Two witnesses agree")),
+    "POST /incidents/{incident_id:int}/delete": Case(path=ids(incident_id=lambda w: w.new_incident()),
+                                                     body=fixed(reason="Logged twice")),
+    "POST /incidents/links/{link_id:int}/status": Case(path=ids(link_id=World.link), body=fixed(status="in_progress")),
+    "POST /incidents/links/{link_id:int}/actions": Case(path=ids(link_id=World.link),
+                                                        body=fixed(action="phone_call_home", note="Rang home")),
+    "GET /admin/incidents": Case(),
+    "POST /admin/incidents/categories": Case(body=fixed(kind="positive", name="Tidy desk", severity="0", points="1")),
+    "POST /admin/incidents/locations": Case(body=fixed(name="Art block")),
+    "POST /admin/incidents/categories/{category_id:int}/retire": Case(path=ids(category_id=World.new_category)),
+    "POST /admin/incidents/locations/{location_id:int}/retire": Case(path=ids(location_id=World.new_location)),
+    "GET /concerns/new": Case(query=pupil_q),
+    "POST /concerns": Case(body=concern_form),
+    "GET /concerns/receipt/{reference:str}": Case(path=of(lambda w, p: _concern_ref(w))),
+    "GET /concerns": Case(),
+    "GET /concerns/{concern_id:int}": Case(path=of(lambda w, p: _concern_id(w))),
+    "POST /concerns/{concern_id:int}/entries": Case(path=of(lambda w, p: _concern_id(w)),
+                                                    body=fixed(kind="action", body="Called children's services")),
+    "GET /concerns/chronology/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
+    "GET /notifications": Case(),
+    "POST /notifications/{notification_id:int}/open": Case(path=ids(notification_id=World.notification)),
+    "GET /notifications/stream": Case(kind="stream"),
+    "GET /notifications/push/key": Case(),
+    "POST /notifications/push/subscribe": Case(kind="json", body=fixed(**PUSH)),
+    "GET /oncall/new": Case(query=of(lambda w, p: _oncall_q(w))),
+    "POST /oncall": Case(body=oncall_form),
+    "POST /oncall/duty": Case(body=fixed(on="no")),
+    "GET /oncall/board": Case(),
+    "GET /oncall/board/stream": Case(kind="stream"),
+    "GET /oncall/report": Case(),
+    "GET /oncall/{request_id:int}": Case(path=ids(request_id=World.request)),
+    "GET /oncall/{request_id:int}/stream": Case(kind="stream", path=ids(request_id=World.request)),
+    "POST /oncall/{request_id:int}/acknowledge": Case(path=ids(request_id=lambda w: w.new_request())),
+    "POST /oncall/{request_id:int}/en-route": Case(path=ids(request_id=lambda w: w.new_request(claimed=True))),
+    "POST /oncall/{request_id:int}/on-scene": Case(path=ids(request_id=lambda w: w.new_request(claimed=True))),
+    "POST /oncall/{request_id:int}/resolve": Case(path=ids(request_id=lambda w: w.new_request(claimed=True)),
+                                                  body=fixed(outcome="returned")),
+    "POST /oncall/{request_id:int}/hand-over": Case(path=ids(request_id=lambda w: w.new_request(claimed=True)),
+                                                    body=hand_over_form),
+    "POST /oncall/{request_id:int}/note": Case(path=ids(request_id=World.request), body=fixed(note="Now in B12")),
+    "POST /oncall/{request_id:int}/cancel": Case(path=ids(request_id=lambda w: w.new_request())),
+    "GET /admin/oncall": Case(),
+    "POST /admin/oncall/slots": Case(body=slot_form),
+    "POST /admin/oncall/slots/{slot_id:int}/remove": Case(path=ids(slot_id=World.new_slot)),
+    "POST /admin/oncall/overrides": Case(body=override_form),
+    "POST /admin/oncall/settings": Case(body=fixed(ack_seconds="60", top_tier="2")),
+    "GET /admin/import": Case(),
+    "POST /admin/import": Case(kind="multipart", body=upload_files),
+    "GET /admin/import/{key:str}": Case(path=ids(key=World.upload)),
+    "POST /admin/import/{key:str}/apply": Case(path=ids(key=lambda w: w.new_upload())),
+    "GET /admin/import/{key:str}/result": Case(path=ids(key=World.applied_upload)),
+    "GET /outbox": Case(),
+    "GET /outbox/session": Case(),
+    "GET /outbox/receipts/{key:str}": Case(path=ids(key=World.receipt_key)),
+}
+
+
+async def _concern_ref(w: World) -> dict:
+    return {"reference": (await w.concern())["reference"]}
+
+
+async def _concern_id(w: World) -> dict:
+    return {"concern_id": (await w.concern())["id"]}
+
+
+async def _oncall_q(w: World) -> dict:
+    return {"pupil": await w.pupil(), "location": await w.location()}
+
+
+
+# Asking and judging --------------------------------------------------------------------------------------
+
+def route_key(method: str, path: str) -> str:
+    return f"{method} {path}"
+
+
+def app_routes(app) -> set[str]:
+    found = set()
+    for route in app.routes:
+        for handler in route.route_handlers:
+            for method in getattr(handler, "http_methods", ()):
+                if method not in ("OPTIONS", "HEAD"):
+                    found.add(route_key(method, route.path))
+    return found
+
+
+def fill(template: str, values: dict) -> str:
+    def one(match: re.Match) -> str:
+        name = match.group(1).split(":")[0]
+        return str(values[name])
+    return re.sub(r"\{([^}]+)\}", one, template)
+
+
+@dataclass
+class Answer:
+    status: int
+    location: str
+    text: str
+
+
+async def stream_answer(app, path: str, query: str, cookies: dict[str, str], client_ip: str) -> Answer:
+    """A live stream never ends: take its status and what it sends in its first moments, then hang up."""
+    headers = [(b"host", b"localhost:8000"), (b"accept", b"text/event-stream"), (b"last-event-id", b"1")]
+    if cookies:
+        headers.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": headers, "client": (client_ip, 50000), "server": ("localhost", 8000)}
+    started: dict[str, Any] = {}
+    chunks: list[bytes] = []
+    first = asyncio.Event()
+    hang_up = asyncio.Event()
+    sent_request = False
+
+    async def receive() -> dict:
+        nonlocal sent_request
+        if not sent_request:
+            sent_request = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await hang_up.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            started.update(message)
+            first.set()
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    task = asyncio.create_task(app(scope, receive, send))
+    try:
+        await asyncio.wait_for(first.wait(), 5)
+        await asyncio.sleep(0.1)  # the catch-up of missed events, if any
+    finally:
+        hang_up.set()
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
+    location = dict((k.decode().lower(), v.decode()) for k, v in started.get("headers", [])).get("location", "")
+    return Answer(started.get("status", 0), location, b"".join(chunks).decode("utf-8", "replace"))
+
+
+class Principal:
+    def __init__(self, app, world: World, name: str, ip: str) -> None:
+        self.app, self.world, self.name, self.ip = app, world, name, ip
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 50000)),
+                                        base_url=BASE_URL, follow_redirects=False)
+        if name in world.tokens:
+            self.client.cookies.set(world.settings.session_cookie, world.tokens[name])
+        self.token = ""
+
+    async def fresh_session(self) -> None:
+        member = self.world.members[self.name]
+        token = await accounts._create_session(self.world.settings, member.id, member.email, Origin(ip="test"),
+                                               "pytest")
+        self.client.cookies.set(self.world.settings.session_cookie, token)
+        self.token = ""
+
+    async def csrf(self) -> str:
+        if not self.token:
+            if self.name in self.world.tokens:  # the outbox's JSON: no page to render
+                self.token = (await self.client.get("/outbox/session")).json()["csrf"]
+            else:
+                page = await self.client.get("/signed-out")
+                found = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+                assert found, "no CSRF token on /signed-out"
+                self.token = found.group(1)
+        return self.token
+
+    async def ask(self, method: str, url: str, case: Case, query: dict, body: Any) -> Answer:
+        if case.kind == "stream":
+            cookies = {k: v for k, v in self.client.cookies.items()}
+            return await stream_answer(self.app, url, urlencode(query), cookies, self.ip)
+        if method == "GET":
+            response = await self.client.get(url, params=query)
+        else:
+            headers = {"x-csrftoken": await self.csrf()}
+            if case.kind == "json":
+                response = await self.client.post(url, json=body or {}, params=query,
+                                                  headers={**headers, "accept": "application/json"})
+            elif case.kind == "multipart":
+                response = await self.client.post(url, files=body["files"], data=body["data"], headers=headers)
+            else:
+                response = await self.client.post(url, data=body or {}, params=query, headers=headers)
+        return Answer(response.status_code, response.headers.get("location", ""),
+                      response.content.decode("utf-8", "replace"))
+
+
+def outcome(answer: Answer) -> str:
+    if answer.status >= 500:
+        return "error"  # wrong in any cell, but not a leak in itself
+    if answer.status == 401 or (300 <= answer.status < 400 and answer.location.split("?")[0].endswith("/signin")):
+        return "signin"
+    if 200 <= answer.status < 400:
+        return "ok"
+    return str(answer.status)
+
+
+def shown(world: World, principal: str, answer: Answer, asked: str) -> set[str]:
+    """Which kinds of school A's data the answer carries (what the request itself sent does not count)."""
+    text = answer.text + "\n" + answer.location
+    found = {kind for kind, marks in MARKERS.items() if any(m in text and m not in asked for m in marks)}
+    own = world.members[principal].email if principal in world.members else ""
+    if any(e in text and e != own and e not in asked for e in world.a_only_emails()):
+        found.add("email")
+    if any(token not in asked for token in LINK.findall(text)):
+        found.add("link")
+    return found
+
+
+def judge(cell: str, got: str, kinds: set[str]) -> tuple[bool, bool]:
+    """(right, leak) for one cell: right if one of its alternatives holds; a leak if the answer was more
+    permissive than every alternative allows, or showed what none of them allows."""
+    options = cell.split("|")
+    for code in options:
+        if outcome_of(code) == got and kinds <= shows(code):
+            return True, False
+    too_open = RANK.get(got, 3) > max(rank(c) for c in options)
+    too_much = bool(kinds) and not any(kinds <= shows(c) for c in options if outcome_of(c) == got)
+    return False, too_open or too_much
+
+
+# The tests -----------------------------------------------------------------------------------------------
+
+async def test_it_has_a_row_for_every_route_and_no_other(matrix_app):
+    routes = app_routes(matrix_app)
+    listed = {route_of(case) for case in EXPECTED}
+    missing = sorted(routes - listed)
+    assert not missing, "routes with no row in tests/security/matrix_expected.py: " + ", ".join(missing)
+    stale = sorted(listed - routes)
+    assert not stale, "rows in matrix_expected.py for routes the app no longer has: " + ", ".join(stale)
+    assert set(CASES) == set(EXPECTED), (
+        f"cases without a row: {sorted(set(CASES) - set(EXPECTED))}; rows without a case: "
+        f"{sorted(set(EXPECTED) - set(CASES))}")
+
+
+@pytest.fixture(scope="session")
+async def matrix_app(database):
+    """One app, its live channels started, for every row: building it takes longer than a row of requests."""
+    app = create_app(Settings.from_env())
+    async with app.plugins.get(ChannelsPlugin):
+        yield app
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+async def test_it_answers_every_principal_as_the_table_says(matrix_app, settings, cast, case, monkeypatch):
+    app = matrix_app
+
+    async def public_address(host: str) -> list[str]:  # DNS is a boundary: a push service's public address
+        return ["142.250.180.10"]
+
+    monkeypatch.setattr(push, "resolve", public_address)
+    method, template = route_of(case).split(" ", 1)
+    spec, row = CASES[case], EXPECTED[case]
+    failures, leaks = [], []
+    world = await build_world(settings, cast)
+    # Refused principals first: whatever the request changes, the principals allowed to change it come last.
+    for n, principal in enumerate(sorted(PRINCIPALS, key=lambda p: rank(row[p]))):
+        who = Principal(app, world, principal, f"10.0.{n}.{PRINCIPALS.index(principal) + 1}")
+        try:
+            if spec.fresh_session and principal != "anon":
+                await who.fresh_session()
+            url = fill(template, await spec.path(world, principal))
+            query = await spec.query(world, principal)
+            body = await spec.body(world, principal) if spec.body else None
+            answer = await who.ask(method, url, spec, query, body)
+        finally:
+            await who.client.aclose()
+        got = outcome(answer)
+        asked = url + json.dumps(query, default=str) + json.dumps(body, default=str)
+        kinds = shown(world, principal, answer, asked)
+        right, leak = judge(row[principal], got, kinds)
+        STATS["cells"] += 1
+        if not right:
+            line = (f"{principal:6} expected {row[principal]:12} got {got} (HTTP {answer.status}"
+                    f"{' → ' + answer.location if answer.location else ''})"
+                    + (f" showing {', '.join(sorted(kinds))} of school A" if kinds else ""))
+            (leaks if leak else failures).append(line)
+    STATS["routes"] += 1
+    STATS["leaks"] += len(leaks)
+    report = [f"LEAK  {line}" for line in leaks] + [f"wrong {line}" for line in failures]
+    assert not report, f"{case}:\n  " + "\n  ".join(report)
