@@ -8,8 +8,16 @@ PG_TEST_URL=${PG_TEST_URL:-postgres://postgres@127.0.0.1:5432/corridor_test}
 export TMPDIR=${TMPDIR_FOR_TESTS:-$(mktemp -d)}
 status=0
 
+# bandit and pip-audit run beside the SQLite tests (the machine has two cores); reported after them.
+tools/security_checks.sh >"$TMPDIR/security-checks.log" 2>&1 &
+security_pid=$!
+
 echo "== Unit and integration tests on SQLite"
 CORRIDOR_TEST_DATABASE_URL=sqlite $BIN/pytest tests --ignore=tests/e2e || status=1
+
+echo "== Security checks: bandit, pip-audit"
+wait $security_pid || status=1
+cat "$TMPDIR/security-checks.log"
 
 echo "== Unit and integration tests on PostgreSQL ($PG_TEST_URL)"
 if $BIN/python tools/pg_test_db.py "$PG_TEST_URL"; then

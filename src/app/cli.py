@@ -37,14 +37,17 @@ async def _with_db(settings: Settings, work):
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app.logs import uvicorn_log_config
+
     settings = _settings()
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"Corridor serving {settings.public_url} (listening on {host}:{port}, "
           f"database: {'PostgreSQL' if settings.is_postgres else 'SQLite'})", flush=True)
     # Access logs are off: URLs must never carry pupil data, but the log should not be where we find out.
+    # The database drivers' loggers are pinned at WARNING before the app even loads (app/logs.py).
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, access_log=False,
-                proxy_headers=True, log_level=settings.log_level.lower())
+                proxy_headers=True, log_level=settings.log_level.lower(), log_config=uvicorn_log_config())
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -37,6 +37,7 @@ from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.auth import AuthController
 from app.controllers.concerns import ConcernsController
+from app.controllers.csp import CspReportController
 from app.controllers.home import HomeController
 from app.controllers.imports import ImportsController
 from app.controllers.incidents import IncidentsController, IncidentSettingsController
@@ -54,6 +55,7 @@ from app.domain.schools.service import Actor
 from app.domain.schools.service import db as db_engine
 from app.csrf import SessionBoundCSRFMiddleware
 from app.errors import error_handler, refusal_reason
+from app.logs import quiet_loggers
 from app.settings import PROJECT_ROOT, Settings, SettingsError
 
 refusals = logging.getLogger("corridor.refused")
@@ -66,7 +68,12 @@ CSP = "; ".join([
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
     "font-src 'self'", "connect-src 'self'", "manifest-src 'self'", "worker-src 'self'", "object-src 'none'",
     "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+    # Violations are reported to controllers/csp.py (and over https through the Reporting API too, below).
+    "report-uri /csp-report",
 ])
+# Chromium reads Reporting-Endpoints only from https responses, and ignores report-uri when a policy names
+# report-to: over plain http (development, the browser tests on localhost) report-to would silence reports.
+CSP_HTTPS = CSP + "; report-to csp"
 
 
 def origin_of(connection: ASGIConnection) -> Origin:
@@ -119,8 +126,12 @@ class TrustedProxyMiddleware:
         await self.app(scope, receive, send)
 
 
+request_log = logging.getLogger("corridor.request")
+
+
 class ServerTimingMiddleware:
-    """Adds `Server-Timing: app;dur=<ms>`: the benchmark reads server time from it, not from the client."""
+    """Adds `Server-Timing: app;dur=<ms>`: the benchmark reads server time from it, not from the client.
+    At LOG_LEVEL=DEBUG it also logs each request's method, route, status and time (nothing of its contents)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -135,6 +146,10 @@ class ServerTimingMiddleware:
             if message["type"] == "http.response.start":
                 elapsed = (time.perf_counter() - started) * 1000
                 MutableScopeHeaders.from_message(message)["Server-Timing"] = f"app;dur={elapsed:.2f}"
+                if request_log.isEnabledFor(logging.DEBUG):
+                    # The route's template, never the path itself: a path can hold an enrolment token.
+                    request_log.debug("%s %s %s %.1f ms", scope["method"], scope.get("path_template", "?"),
+                                      message["status"], elapsed)
             await send(message)
 
         await self.app(scope, receive, timed_send)
@@ -200,7 +215,11 @@ def security_headers(settings: Settings):
         if message["type"] != "http.response.start":
             return
         headers = MutableScopeHeaders.from_message(message)
-        headers["Content-Security-Policy"] = CSP
+        if settings.secure_cookies:
+            headers["Content-Security-Policy"] = CSP_HTTPS
+            headers["Reporting-Endpoints"] = 'csp="/csp-report"'
+        else:
+            headers["Content-Security-Policy"] = CSP
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
@@ -270,7 +289,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[HomeController, AuthController, AccountController, AdminController, PupilsController,
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
                         OnCallController, RotaController,
-                        ImportsController, OutboxController, static],
+                        ImportsController, OutboxController, CspReportController, static],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},
@@ -295,7 +314,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers(settings)],
         lifespan=[lifespan],
         logging_config=LoggingConfig(root={"level": settings.log_level, "handlers": ["queue_listener"]},
-                                     log_exceptions="debug"),
+                                     loggers=quiet_loggers(), log_exceptions="debug"),
         openapi_config=None,
         debug=False,
     )

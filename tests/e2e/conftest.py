@@ -38,9 +38,14 @@ CHROMIUM_ARGS = [
 SHOTS = Path("/tmp/corridor-shots")
 
 # Chromium leaves singleton folders in TMPDIR: give this run its own and remove it afterwards.
-_browser_tmp = tempfile.mkdtemp(prefix="corridor-e2e-browser-")
-os.environ["TMPDIR"] = _browser_tmp
+# This module is imported twice (by pytest as `conftest`, by the tests as `tests.e2e.conftest`): both
+# copies must use one folder.
+_browser_tmp = os.environ.get("CORRIDOR_E2E_TMP") or tempfile.mkdtemp(prefix="corridor-e2e-browser-")
+os.environ["CORRIDOR_E2E_TMP"] = os.environ["TMPDIR"] = _browser_tmp
 atexit.register(shutil.rmtree, _browser_tmp, True)
+# Every server a browser test starts keeps its data folder (and its log) in there too, so the CSP check
+# below reads the logs of every server of this run, and of no other run on the machine.
+tempfile.tempdir = _browser_tmp
 
 expect.set_options(timeout=10_000)
 
@@ -63,6 +68,69 @@ def wait_until_healthy(proc: subprocess.Popen, port: int, seconds: float = 20) -
             pass
         time.sleep(0.05)
     return False
+
+
+# --- CSP violations fail the test that caused them -----------------------------------------------------
+# Pages carry `report-uri`; the server logs each report as a `csp-violation` line at WARNING
+# (app/controllers/csp.py), and every server of this run logs into a file under _browser_tmp.
+
+REPORT_GRACE = 0.5  # seconds: Chromium sends a report about a quarter of a second after the violation
+_LOG_OFFSETS = pytest.StashKey[dict]()
+_checked_up_to: dict[Path, int] | None = None  # where the last check stopped reading each log
+
+
+def server_log_sizes() -> dict[Path, int]:
+    return {path: path.stat().st_size for path in Path(_browser_tmp).glob("corridor-e2e-*/*.log")}
+
+
+def _reports_since(sizes: dict[Path, int]) -> tuple[list[str], dict[Path, int]]:
+    found, read_to = [], {}
+    for path in sorted(Path(_browser_tmp).glob("corridor-e2e-*/*.log")):
+        try:
+            with path.open("rb") as log:
+                log.seek(sizes.get(path, 0))
+                data = log.read()
+        except FileNotFoundError:  # a server's folder removed as its fixture ended
+            continue
+        read_to[path] = sizes.get(path, 0) + len(data)
+        text = data.decode(errors="replace")
+        found += [f"{path.name}: {line.strip()}" for line in text.splitlines() if "csp-violation" in line]
+    return found, read_to
+
+
+def csp_reports_since(sizes: dict[Path, int]) -> list[str]:
+    """The `csp-violation` lines servers of this run have logged since `server_log_sizes()` gave `sizes`."""
+    return _reports_since(sizes)[0]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "csp_violation_expected: the test causes a CSP violation on purpose, "
+                            "so the check that fails any test during which a server received a CSP report skips it")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    # From where the previous check stopped: a report that came in after it is this test's failure, not lost.
+    # Before the fixtures, so a sign-in done by one is covered too.
+    item.stash[_LOG_OFFSETS] = dict(_checked_up_to) if _checked_up_to is not None else server_log_sizes()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    # Checked here rather than in a fixture's teardown: the test's pages are still open, so a report the
+    # browser is about to send is still sent (closing a context drops it).
+    global _checked_up_to
+    _checked_up_to = None  # unless the check below runs: a test that failed, or expects reports, starts afresh
+    result = yield
+    if item.get_closest_marker("csp_violation_expected") is None:
+        time.sleep(REPORT_GRACE)
+        reports, _checked_up_to = _reports_since(item.stash[_LOG_OFFSETS])
+        if reports:
+            pytest.fail("The browser reported Content-Security-Policy violations during this test (or just after "
+                        "the one before): an inline script or handler, eval, or a resource from another origin.\n  "
+                        + "\n  ".join(reports), pytrace=False)
+    return result
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Route, expect
 
 from tests.e2e.outbox_kit import (  # noqa: F401  (fixtures)
@@ -53,6 +54,8 @@ def test_an_answer_lost_after_commit_is_replayed_into_one_record(phone: Phone): 
     assert incidents_with_note(server, note) == 1
 
 
+# The portal's redirect to another origin is refused by the CSP's form-action 'self', and reported: as it should.
+@pytest.mark.csp_violation_expected
 def test_a_wifi_login_page_in_the_way_does_not_count_as_sent(phone: Phone):  # noqa: F811
     page, server = phone.page, phone.server
     note = unique_note("portal")
