@@ -154,6 +154,35 @@ async function currentSession() {
   }
 }
 
+// Who the server last said is signed in on this phone ({person, label, at}), kept by the worker: pages and
+// the worker show an entry's content only to its maker, and only the server can say who that is now. A 401
+// forgets it at once. Without signal the last answer stands for a while: with no request at all, a session
+// idles out on the server after SESSION_IDLE_MINUTES (two hours by default) anyway.
+const CONFIRMED_OFFLINE_MS = 2 * 60 * 60 * 1000;
+const RECONFIRM_MS = 5 * 60 * 1000;   // a page opening re-asks the server after this long
+
+async function confirmedSession() {
+  const session = await currentSession();
+  if (session.signedOut) {
+    await outboxMeta("session", null);
+    return session;
+  }
+  if (!session.unreachable) {
+    await outboxMeta("session", { person: String(session.person), label: session.label || "", at: Date.now() });
+    return session;
+  }
+  const last = await outboxMeta("session");
+  if (last && last.person && Date.now() - (last.at || 0) < CONFIRMED_OFFLINE_MS) {
+    return { unreachable: true, person: last.person, label: last.label, offline: true };
+  }
+  return session;
+}
+
+// Whether the person the server says is signed in (a confirmedSession() answer) made this entry.
+function madeBy(entry, session) {
+  return Boolean(session && session.person && entry.person && String(entry.person) === String(session.person));
+}
+
 async function broadcastOutbox() {
   const counts = await outboxCounts();
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
@@ -194,7 +223,7 @@ async function replayOnce(reason) {
   const summary = { sent: 0, retry: false, reason };
   if (!entries.length) return Object.assign(summary, await broadcastOutbox());
 
-  const session = await currentSession();
+  const session = await confirmedSession();
   if (session.unreachable) {
     unreachableRuns += 1;
     summary.retry = true;
@@ -209,7 +238,11 @@ async function replayOnce(reason) {
   }
 
   const stopped = new Set();  // people whose queue is held up: FIFO, so their later entries wait too
-  for (const entry of entries) {
+  for (let entry of entries) {
+    if (!entry.person) {
+      // Its page could not say who made it: it goes as, and from now on belongs to, the person signed in.
+      entry = (await outboxPatch(entry.id, { person: String(session.person) })) || entry;
+    }
     const person = String(entry.person || "");
     if (person && person !== String(session.person)) {
       // Made by someone else on this phone: it waits for them, never goes as the person signed in now.
@@ -284,7 +317,7 @@ async function sendOrKeep(event) {
   let summary = null;
   try { summary = JSON.parse(fieldValue(fields, "_summary") || "null"); } catch (err) { summary = null; }
   const person = fieldValue(fields, "_person") || request.headers.get("X-Corridor-Person")
-    || ((await outboxMeta("person")) || {}).person || "";
+    || ((await outboxMeta("session")) || {}).person || "";
   const personLabel = (summary && summary.personLabel) || "";
   const csrf = fieldValue(fields, "_csrf_token") || request.headers.get("X-CSRFToken") || "";
   const content = { url: url.pathname, fields: entryFields(fields, madeAt), summary, personLabel, message: "" };
@@ -366,20 +399,34 @@ async function entryView(entry) {
 async function answerPage(data, reply) {
   const counts = () => outboxCounts();
   if (data.type === "outbox:hello") {
-    // Every page says who is signed in: the best guess for an entry whose page could not say.
-    if (data.person) await outboxMeta("person", { person: String(data.person), label: data.label || "" });
     reply(await counts());
+    // A page says who it was made for; only the server's answer is believed, so ask it when that changed
+    // or has not been asked for a while.
+    const last = await outboxMeta("session");
+    if (data.person && (!last || last.person !== String(data.person) || Date.now() - (last.at || 0) > RECONFIRM_MS)) {
+      await confirmedSession();
+    }
     await replayOutbox("open");
     return;
   }
   if (data.type === "outbox:count") return reply(await counts());
   if (data.type === "outbox:list") {
-    const entries = await Promise.all((await outboxAll()).map(entryView));
-    return reply(Object.assign(await counts(), { entries }));
+    // An unsent entry's content (pupils, the child's own words) is shown to its maker only, signed in now as
+    // the server says: to anyone else on this phone, and to nobody signed in, it is only counted.
+    const session = await confirmedSession();
+    const all = await outboxAll();
+    const mine = all.filter((entry) => madeBy(entry, session));
+    const entries = await Promise.all(mine.map(entryView));
+    return reply(Object.assign(await counts(), { entries, others: all.length - mine.length,
+      signedIn: Boolean(session.person), offline: Boolean(session.offline) }));
   }
   if (data.type === "outbox:send-now") return reply(await replayOutbox("manual"));
   const entry = data.key ? await outboxByKey(data.key) : null;
   if (!entry) return reply(Object.assign(await counts(), { error: "That entry is no longer on this phone." }));
+  // Fixing, resending or discarding is for the entry's maker: nobody else may read it or drop it.
+  if (!madeBy(entry, await confirmedSession())) {
+    return reply(Object.assign(await counts(), { error: "That entry was made by someone else on this phone: it waits for them to sign in." }));
+  }
   if (data.type === "outbox:discard") {
     await outboxDelete(entry.id);
     return reply(await broadcastOutbox());

@@ -205,13 +205,31 @@
     dl.appendChild(dd);
   }
 
+  // Entries the worker does not show here: made by someone else on this phone, or waiting while nobody is
+  // signed in. Only their number is said.
+  var others = document.getElementById("outbox-others");
+  if (!others) {
+    others = document.createElement("p");
+    others.className = "hint";
+    others.id = "outbox-others";
+    others.hidden = true;
+    list.insertAdjacentElement("afterend", others);
+  }
+
   function render(answer) {
     showCount(answer);
     var entries = answer.entries || [];
+    var hidden = answer.others || 0;
     section.dataset.loaded = "true";
     list.textContent = "";
-    empty.hidden = entries.length > 0;
-    if (section.dataset.compact) section.hidden = entries.length === 0 && !queued;
+    empty.hidden = entries.length > 0 || hidden > 0;
+    others.hidden = hidden === 0;
+    others.textContent = !hidden ? "" : answer.signedIn
+      ? plural(hidden, "unsent entry", "unsent entries") + " made by someone else on this phone: " +
+        (hidden === 1 ? "it waits" : "they wait") + " for them to sign in here again."
+      : plural(hidden, "unsent entry is", "unsent entries are") + " waiting on this phone. Sign in to see and send " +
+        (hidden === 1 ? "it." : "them.");
+    if (section.dataset.compact) section.hidden = entries.length === 0 && hidden === 0 && !queued;
     entries.forEach(function (entry) {
       var item = template.content.firstElementChild.cloneNode(true);
       item.dataset.key = entry.key;

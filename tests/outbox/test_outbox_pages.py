@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 
+from app.domain.accounts import service as accounts
 from tests.conftest import sign_in
 
 
-async def test_the_list_page_needs_no_session_and_holds_nothing_personal(client, settings, school):
+async def test_it_sends_someone_with_no_session_to_sign_in(client, settings, school):
+    response = await client.get("/outbox/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/signin"
+    token = await sign_in(client, settings, school.teacher)
+    await accounts.end_all_sessions(school.teacher.id, reason="revoked")  # a lost phone, revoked
+    client.cookies.set(settings.session_cookie, token)
+    response = await client.get("/outbox/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/signin"
+    assert (await client.get("/outbox/session", headers={"accept": "application/json"})).status_code == 401
+
+
+async def test_the_list_page_is_for_a_signed_in_person_and_holds_nothing_personal(client, settings, school):
+    await sign_in(client, settings, school.teacher)
     response = await client.get("/outbox/")
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     assert 'id="outbox-list"' in response.text and "Send now" in response.text
-    assert "Account" not in response.text and 'name="person"' not in response.text
 
 
 async def test_the_list_page_shows_the_usual_header_when_signed_in(client, settings, school):
