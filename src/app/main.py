@@ -55,6 +55,7 @@ from app.domain.schools.service import Actor
 from app.domain.schools.service import db as db_engine
 from app.csrf import SessionBoundCSRFMiddleware
 from app.errors import error_handler, refusal_reason
+from app.inputs import ids_in_range
 from app.logs import quiet_loggers
 from app.settings import PROJECT_ROOT, Settings, SettingsError
 
@@ -311,6 +312,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates",
                                        engine=JinjaTemplateEngine),
         exception_handlers={Exception: handle_error},
+        before_request=ids_in_range,
         before_send=[security_headers(settings)],
         lifespan=[lifespan],
         logging_config=LoggingConfig(root={"level": settings.log_level, "handlers": ["queue_listener"]},

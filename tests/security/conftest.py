@@ -14,3 +14,14 @@ def pytest_terminal_summary_matrix(terminalreporter):
         terminalreporter.write_line(
             f"matrix: {routes} routes ({len(EXPECTED)} rows with variants) × {len(PRINCIPALS)} principals = "
             f"{len(EXPECTED) * len(PRINCIPALS)} cells; {STATS['cells']} checked, {STATS['leaks']} leaks")
+
+
+@pytest.hookimpl(specname="pytest_terminal_summary")
+def pytest_terminal_summary_fuzz(terminalreporter):
+    # The fuzzer's size, shown even under -q: a shrunk budget is visible in every run.
+    from tests.security.test_fuzz import STATS
+
+    if STATS["requests"]:
+        terminalreporter.write_line(
+            f"fuzz: {len(STATS['routes'])} routes fuzzed, {STATS['requests']} requests tried "
+            f"({STATS['refused']} refused and row-checked, {STATS['streams']} live-stream openings)")

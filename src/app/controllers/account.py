@@ -13,6 +13,7 @@ from app.controllers import AppSettings, CurrentActor
 from app.controllers.auth import credential_from
 from app.domain.accounts import service as accounts
 from app.domain.schools.service import schools_of
+from app.inputs import parse_id
 from app.rendering import render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -81,9 +82,5 @@ class AccountController(Controller):
 
     @post("/school", name="account.school")
     async def school(self, actor: CurrentActor, data: Form) -> Response:
-        try:
-            school_id = int(data.get("school_id", ""))
-        except ValueError:
-            school_id = -1
-        await accounts.switch_school(actor, school_id)
+        await accounts.switch_school(actor, parse_id(data.get("school_id")) or -1)
         return back_to_account("school")

@@ -18,6 +18,7 @@ from app.domain.notifications.service import release, request_hash
 from app.domain.pupils import service as pupils
 from app.domain.schools.service import Actor
 from app.errors import NotFound
+from app.inputs import parse_id
 from app.rendering import render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -27,9 +28,9 @@ async def form_context(actor: Actor, form: dict | None = None, errors: dict | No
                        pupil_id: int | None = None) -> dict[str, Any]:
     form = dict(form or {})
     chosen = None
-    pid = str(form.get("pupil_id") or pupil_id or "")
-    if pid.isdigit():
-        entry = next((e for e in (await pupils._school_index(actor.school_id)).entries if e.id == int(pid)), None)
+    pid = parse_id(form.get("pupil_id") or pupil_id)
+    if pid:
+        entry = next((e for e in (await pupils._school_index(actor.school_id)).entries if e.id == pid), None)
         chosen = {"id": entry.id, "name": entry.display_name, "meta": entry.tutor_group} if entry else None
     return {"actor": actor, "form": form, "errors": errors or {}, "chosen": chosen, "key": str(uuid.uuid4()),
             "now": local_now().strftime("%Y-%m-%dT%H:%M")}

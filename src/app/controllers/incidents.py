@@ -17,6 +17,7 @@ from app.domain.notifications.service import clean_key, release, request_hash, r
 from app.domain.pupils import service as pupils
 from app.domain.schools.service import Actor
 from app.errors import NotFound
+from app.inputs import parse_id
 from app.rendering import render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -43,7 +44,7 @@ async def quick_entry_context(actor: Actor, form: IncidentForm | None = None, er
     if form.pupil_ids:
         index = {e.id: e for e in (await pupils._school_index(actor.school_id)).entries}
         for i, pid in enumerate(form.pupil_ids):
-            entry = index.get(int(pid)) if pid.isdigit() else None
+            entry = index.get(parse_id(pid))
             if entry:
                 chosen.append({"id": entry.id, "name": entry.display_name, "meta": entry.tutor_group,
                                "role": form.roles[i] if i < len(form.roles) else "involved"})
@@ -130,7 +131,7 @@ class IncidentsController(Controller):
             incident_id = await incidents.record_action(actor, link_id, str(data.get("action", "")),
                                                         str(data.get("note", "")), as_list(data.get("reasons")))
         except ValidationFailed as exc:
-            return await self._again(request, actor, int(data.get("incident_id", 0) or 0), exc)
+            return await self._again(request, actor, parse_id(data.get("incident_id")) or 0, exc)
         return Redirect(f"/incidents/{incident_id}", status_code=303)
 
     @post("/{incident_id:int}/statements", name="incidents.statement")
@@ -144,9 +145,8 @@ class IncidentsController(Controller):
 
     @post("/{incident_id:int}/edit", name="incidents.edit")
     async def edit(self, request: Request, actor: CurrentActor, incident_id: FromPath[int], data: Form) -> Response:
-        roles = {int(k.removeprefix("role_")): str(v) for k, v in data.items() if k.startswith("role_") and k[5:].isdigit()}
-        cats = {int(k.removeprefix("category_")): str(v) for k, v in data.items()
-                if k.startswith("category_") and k[9:].isdigit()}
+        roles = {parse_id(k[5:]): str(v) for k, v in data.items() if k.startswith("role_") and parse_id(k[5:])}
+        cats = {parse_id(k[9:]): str(v) for k, v in data.items() if k.startswith("category_") and parse_id(k[9:])}
         try:
             await incidents.edit_incident(
                 actor, incident_id, version=str(data.get("version", "")), occurred_at=str(data.get("occurred_at", "")),

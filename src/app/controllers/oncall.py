@@ -23,6 +23,7 @@ from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallRequest
 from app.domain.schools.service import Actor
 from app.errors import NotFound
+from app.inputs import parse_date
 from app.live import session_bound
 from app.rendering import csv_response, render
 
@@ -229,11 +230,9 @@ class OnCallController(Controller):
     async def report(self, request: Request, actor: CurrentActor, start: FromQuery[str] = "", end: FromQuery[str] = "",
                      format: FromQuery[str] = "html") -> Response:
         today = incidents.local_now().date()
-        try:
-            since = dt.date.fromisoformat(start) if start else today - dt.timedelta(days=30)
-            until = dt.date.fromisoformat(end) if end else today
-        except ValueError:
-            since, until = today - dt.timedelta(days=30), today
+        # A date that cannot be read (or is centuries away) falls back to the last 30 days.
+        since = parse_date(start) or today - dt.timedelta(days=30)
+        until = parse_date(end) or today
         data = await oncall.report(actor, since, until)
         if format == "csv":
             return csv_response(

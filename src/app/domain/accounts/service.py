@@ -17,8 +17,8 @@ from webauthn import (
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from webauthn.helpers.exceptions import (
+    WebAuthnException,
     InvalidAuthenticationResponse,
-    InvalidRegistrationResponse,
 )
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -175,7 +175,8 @@ async def _verify_registration(settings: Settings, challenge: dict, credential: 
         return verify_registration_response(
             credential=credential, expected_challenge=base64url_to_bytes(challenge["challenge"]),
             expected_rp_id=settings.rp_id, expected_origin=settings.origin, require_user_verification=True)
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # WebAuthnException: InvalidJSONStructure and the rest of what a malformed response raises.
         raise AuthenticationFailed(f"The passkey could not be created: {exc}") from None
 
 
@@ -250,8 +251,9 @@ async def _verify_assertion(settings: Settings, challenge: dict, credential: dic
     if not row:
         await audit.record("signin.failed", origin=origin, detail={"reason": "unknown passkey"})
         raise AuthenticationFailed("This passkey is not registered with Corridor. Ask your admin for an enrolment link.")
-    handle = (credential.get("response") or {}).get("userHandle")
     try:
+        response = credential.get("response") or {}
+        handle = response.get("userHandle") if isinstance(response, dict) else None
         if handle and handle != row["person.user_handle"]:
             raise InvalidAuthenticationResponse("user handle does not match")
         verified = verify_authentication_response(
@@ -259,7 +261,9 @@ async def _verify_assertion(settings: Settings, challenge: dict, credential: dic
             expected_rp_id=settings.rp_id, expected_origin=settings.origin,
             credential_public_key=base64url_to_bytes(row["public_key"]),
             credential_current_sign_count=row["sign_count"], require_user_verification=True)
-    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001
+        # Whatever the library raises on a malformed response (InvalidJSONStructure, a bad CBOR or base64 part,
+        # a wrong type anywhere) is a failed sign-in by the person who owns this credential: audited, and a 400.
         await audit.record("signin.failed", actor_id=row["person.id"], actor_label=row["person.email"], origin=origin,
                            subject_type="passkey", subject_id=row["id"], detail={"reason": str(exc)[:200]})
         raise AuthenticationFailed("Your passkey could not be verified. Please try again.") from None

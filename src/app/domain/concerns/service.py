@@ -20,6 +20,7 @@ from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor
 from app.domain.schools.tables import Membership
+from app.inputs import parse_id
 from app.errors import NeedsVerification, NotFound
 from app.settings import Settings
 
@@ -43,6 +44,7 @@ def _reference() -> str:
     return "C-" + "".join(secrets.choice(alphabet) for _ in range(6))
 
 
+@notifications.releases_claim
 async def record_concern(actor: Actor, form: dict[str, str], *, key: str | None = None, digest: str = "") -> dict:
     """Record a concern, alert the DSL team at once; the author gets a receipt, never the record."""
     if not can_record(actor):
@@ -50,11 +52,7 @@ async def record_concern(actor: Actor, form: dict[str, str], *, key: str | None 
     if key and (stored := await notifications.replay(actor, key, digest)):
         return json.loads(stored["body"])
     errors = {}
-    pupil_id = None
-    try:
-        pupil_id = int(str(form.get("pupil_id", "")).strip())
-    except ValueError:
-        pass
+    pupil_id = parse_id(form.get("pupil_id"))
     if pupil_id is None or not await Pupil.exists().where((Pupil.id == pupil_id) & (Pupil.school == actor.school_id)):
         errors["pupil"] = "Choose the pupil this concern is about."
     seen = (form.get("seen_or_said") or "").strip()

@@ -29,6 +29,7 @@ from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor, hoy_years
 from app.domain.schools.tables import Membership, Person
 from app.errors import BadRequest, Forbidden, NotFound
+from app.inputs import parse_date, parse_id
 
 LONDON = ZoneInfo("Europe/London")  # UK schools: times are entered and shown in UK time, stored in UTC
 NOTE_LIMIT = 2000
@@ -197,16 +198,15 @@ def local_now() -> dt.datetime:
 def parse_local_time(raw: str) -> dt.datetime:
     """'2026-11-24T10:15' in UK time → an aware UTC datetime (raises ValueError)."""
     naive = dt.datetime.fromisoformat(raw.strip())
+    if parse_date(naive.date().isoformat()) is None:
+        raise ValueError("out of range")  # 0001-01-01 in another zone would overflow converting to UTC
     if naive.tzinfo is not None:
         return naive.astimezone(dt.timezone.utc)
     return naive.replace(tzinfo=LONDON).astimezone(dt.timezone.utc)
 
 
 def _to_int(raw: Any) -> int | None:
-    try:
-        return int(str(raw).strip())
-    except (TypeError, ValueError):
-        return None
+    return parse_id(raw)
 
 
 async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
@@ -264,6 +264,7 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
             "oncall_id": _to_int(form.oncall_id) if form.oncall_id else None}
 
 
+@notifications.releases_claim
 async def record_incident(actor: Actor, form: IncidentForm, *, key: str | None = None, digest: str = "") -> int:
     """Log an incident or reward for one or more pupils; returns its id. The same key again returns the same id."""
     if not can_log(actor):

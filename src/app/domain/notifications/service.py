@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
+import functools
 import hashlib
 import json
 from typing import Any, Awaitable, Callable
@@ -85,6 +87,8 @@ async def mark_read(actor: Actor, notification_id: int) -> None:
 # as it did.
 
 CLAIM_LEASE = dt.timedelta(seconds=10)
+# Whether the running attempt holds a claim it has not answered yet (set by `replay`, read by `releases_claim`).
+_claimed: contextvars.ContextVar[bool] = contextvars.ContextVar("claimed", default=False)
 RECEIPT_DAYS = 30  # receipts are kept at least this long (DESIGN.md, offline outbox protocol)
 
 
@@ -159,6 +163,7 @@ async def replay(actor: Actor, key: str, digest: str) -> dict | None:
                 async with _taking_turns():
                     await IdempotencyReceipt.insert(IdempotencyReceipt(
                         key=key, person=actor.person_id, request_hash=digest, status_code="", created_at=clock.now()))
+                _claimed.set(True)
                 return None
             except Exception as exc:
                 if "unique" not in str(exc).lower():
@@ -181,8 +186,29 @@ async def replay(actor: Actor, key: str, digest: str) -> dict | None:
                     & (IdempotencyReceipt.request_hash == row["request_hash"])
                     & (IdempotencyReceipt.created_at == row["created_at"])).returning(IdempotencyReceipt.id)
         if taken:
+            _claimed.set(True)
             return None
     raise StillRunning("This entry is still being saved. It will be retried.")
+
+
+def releases_claim(record: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """For an idempotent write `record(actor, ..., key=, digest=)`: if it fails after `replay` claimed its key (bad
+    input, a crash), the claim is released in a compensating write, so nothing is left behind and a retry can
+    succeed. A claim held by another attempt (StillRunning, KeyReused) is never touched."""
+
+    @functools.wraps(record)
+    async def recording(actor: Actor, *args: Any, key: str | None = None, digest: str = "", **kwargs: Any) -> Any:
+        token = _claimed.set(False)
+        try:
+            return await record(actor, *args, key=key, digest=digest, **kwargs)
+        except BaseException:
+            if _claimed.get():
+                await release(actor, key, digest)
+            raise
+        finally:
+            _claimed.reset(token)
+
+    return recording
 
 
 async def answered(actor: Actor, key: str) -> bool:

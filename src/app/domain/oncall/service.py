@@ -35,6 +35,7 @@ from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor
 from app.domain.schools.tables import Membership, Person
 from app.errors import BadRequest, NotFound
+from app.inputs import MAX_ID, parse_date, parse_id
 
 log = logging.getLogger("corridor")
 
@@ -214,6 +215,7 @@ async def _wake(people: set[int], payload: dict) -> None:
             log.warning("push failed", exc_info=True)
 
 
+@notifications.releases_claim
 async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None = None, digest: str = "") -> dict:
     """Raise on-call; returns {"id", "alerted", "online"}: the page says at once if nobody is online."""
     if not can_raise(actor):
@@ -283,10 +285,8 @@ async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None =
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
+    """An id, a tier, a weekday or a number of seconds from a form: ASCII digits in a database's range."""
+    return 0 if isinstance(value, str) and value.strip() == "0" else parse_id(value)  # 0 is Monday
 
 
 def _list(value: Any) -> list:
@@ -500,6 +500,7 @@ async def latest_event_id(school_id: int) -> int:
 
 async def events_since(school_id: int, last_id: int, request_id: int | None = None, limit: int = 500) -> list[dict]:
     """What a reconnecting client missed, in order."""
+    last_id = min(max(last_id, 0), MAX_ID)  # Last-Event-ID comes from the client: keep it in the column's range
     query = OnCallEvent.select(OnCallEvent.id, OnCallEvent.request, OnCallEvent.kind).where(
         (OnCallEvent.school == school_id) & (OnCallEvent.id > last_id))
     if request_id is not None:
@@ -636,13 +637,11 @@ async def add_override(actor: Actor, form: dict[str, Any]) -> None:
     person, tier = _int(form.get("person_id")), _int(form.get("tier"))
     if not await _responder_here(actor, person):
         errors["person"] = "Choose someone at this school."
-    try:
-        on_date = dt.date.fromisoformat(str(form.get("on_date") or ""))
-        if on_date < clock.now().astimezone(LONDON).date():
-            errors["on_date"] = "Choose today or a later date."
-    except ValueError:
+    on_date = parse_date(form.get("on_date"))
+    if on_date is None:
         errors["on_date"] = "Choose a date."
-        on_date = None
+    elif on_date < clock.now().astimezone(LONDON).date():
+        errors["on_date"] = "Choose today or a later date."
     if tier is None or not 1 <= tier <= 5:
         errors["tier"] = "The tier is a number from 1 to 5."
     if errors:

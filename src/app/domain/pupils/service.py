@@ -225,7 +225,7 @@ def rank(index: SchoolIndex, query: str, *, include_left: bool = False, limit: i
         terms = []
     elif terms and terms[0] in index.groups:  # "7a", "10 kxl" as typed
         candidates, terms = index.groups[terms[0]], terms[1:]
-    elif len(terms) == 1 and terms[0].isdigit() and year is None:
+    elif len(terms) == 1 and terms[0].isascii() and terms[0].isdigit() and year is None:
         year, terms = str(int(terms[0])), []
 
     scores: dict[int, float] = {}
