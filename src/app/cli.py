@@ -47,7 +47,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # Access logs are off: URLs must never carry pupil data, but the log should not be where we find out.
     # The database drivers' loggers are pinned at WARNING before the app even loads (app/logs.py).
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, access_log=False,
-                proxy_headers=True, log_level=settings.log_level.lower(), log_config=uvicorn_log_config())
+                # Forwarded headers are read by the app, from TRUSTED_PROXIES only (uvicorn's default trusts
+                # any local process, which could then forge its address).
+                proxy_headers=False, log_level=settings.log_level.lower(), log_config=uvicorn_log_config())
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
