@@ -57,6 +57,7 @@ from app.csrf import SessionBoundCSRFMiddleware
 from app.errors import error_handler, refusal_reason
 from app.inputs import ids_in_range
 from app.logs import quiet_loggers
+from app.rendering import register_filters
 from app.settings import PROJECT_ROOT, Settings, SettingsError
 
 refusals = logging.getLogger("corridor.refused")
@@ -310,7 +311,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, minimum_size=500,
                                              exclude_opt_key="skip_compression"),
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates",
-                                       engine=JinjaTemplateEngine),
+                                       engine=JinjaTemplateEngine, engine_callback=register_filters),
         exception_handlers={Exception: handle_error},
         before_request=ids_in_range,
         before_send=[security_headers(settings)],

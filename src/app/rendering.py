@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response
 from litestar.enums import MediaType
@@ -17,6 +19,27 @@ def wants_fragment(request: Request) -> bool:
         and headers.get("hx-history-restore-request") != "true"
         and headers.get("hx-request-type", "partial") == "partial"
     )
+
+
+# Times are stored in UTC and always shown on the school's wall clock: a UK school reads 12:23 in summer (BST)
+# as 12:23, not 11:23. Every template formats a moment through uk_time; <time datetime> attributes stay UTC.
+SCHOOL_ZONE = ZoneInfo("Europe/London")
+
+
+def uk_time(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    """A stored moment (UTC, or naive meaning UTC) formatted in UK time; nothing for no moment."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(SCHOOL_ZONE).strftime(fmt)
+
+
+def register_filters(engine: Any) -> None:
+    """create_app's template engine calls this once: the filters every template may use."""
+    engine.engine.filters["uk_time"] = uk_time
 
 
 def render(
