@@ -45,6 +45,7 @@ from app.controllers.notifications import NotificationsController
 from app.controllers.oncall import OnCallController, RotaController
 from app.controllers.outbox import OutboxController
 from app.controllers.pupils import PupilsController
+from app.controllers.school_settings import SchoolSettingsController
 from app.domain.accounts.service import load_actor
 from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
@@ -291,7 +292,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[HomeController, AuthController, AccountController, AdminController, PupilsController,
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
                         OnCallController, RotaController,
-                        ImportsController, OutboxController, CspReportController, static],
+                        ImportsController, OutboxController, CspReportController, static,
+                        SchoolSettingsController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

@@ -85,6 +85,10 @@ POST /admin/people/{person_id:int}/link [shared]           signin  404     404  
 POST /admin/people/{person_id:int}/remove [a-only]         signin  404     404      404      404      404      404      ok       404         404     404
 POST /admin/people/{person_id:int}/remove [shared]         signin  404     404      404      404      404      404      ok       ok          404     404
 GET  /admin/audit                                          signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+GET  /admin/school                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/school                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+# Adding a school is for a trust admin: no principal here is one
+POST /admin/school/new                                     signin  404     404      404      404      404      404      404      404         404     404
 
 # Pupils: lookup and the profile of a year-11 pupil at A
 GET  /pupils                                               signin  ok      ok       ok       ok       ok       ok       ok       ok:none     ok:none ok:none

@@ -372,6 +372,11 @@ async def invite_form(w: World, p: str) -> dict:
     return {"email": email, "display_name": "Ivy Invitee", "roles": "staff"}
 
 
+async def school_form(w: World, p: str) -> dict:
+    # A LAESTAB of its own for each principal: two schools of a trust never share one.
+    return {"name": "Renamed School", "urn": "", "laestab": f"8019{next(w.counter):03d}"}
+
+
 async def slot_form(w: World, p: str) -> dict:
     return {"person_id": str(w.members["resp"].id), "weekday": "6", "starts": "22:00", "ends": "22:30", "tier": "5"}
 
@@ -461,6 +466,9 @@ CASES: dict[str, Case] = {
     "POST /incidents/links/{link_id:int}/status": Case(path=ids(link_id=World.link), body=fixed(status="in_progress")),
     "POST /incidents/links/{link_id:int}/actions": Case(path=ids(link_id=World.link),
                                                         body=fixed(action="phone_call_home", note="Rang home")),
+    "GET /admin/school": Case(),
+    "POST /admin/school": Case(body=school_form),
+    "POST /admin/school/new": Case(body=school_form),
     "GET /admin/incidents": Case(),
     "POST /admin/incidents/categories": Case(body=fixed(kind="positive", name="Tidy desk", severity="0", points="1")),
     "POST /admin/incidents/locations": Case(body=fixed(name="Art block")),

@@ -6,10 +6,12 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass, field
+from typing import Awaitable, Callable
 
 from piccolo.engine.base import Engine
 
 from app import clock
+from app.db import atomic
 from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
 from app.domain.schools.tables import Membership, Person, School, Trust
@@ -385,4 +387,110 @@ async def create_trust_with_school(*, trust_name: str, trust_slug: str, school_n
 
         await ensure_defaults(school.id)
         await ensure_oncall_defaults(school.id)
+    return school.id
+
+
+# A school's details, edited by its admin; further schools of the trust, added by a trust admin ---------------
+
+URN_RE = re.compile(r"^\d{6}$")  # the DfE's unique reference number (Get Information about Schools)
+LAESTAB_RE = re.compile(r"^(\d{3})\s*/?\s*(\d{4})$")  # LA code + establishment number: 8014001 or 801/4001
+
+
+class SchoolDetailsInvalid(BadRequest):
+    """The school form's errors, field by field: the form is shown again with what was typed."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("Please check the highlighted fields.")
+        self.errors = errors
+
+
+def _clean_school_details(name: str, urn: str, laestab: str) -> dict:
+    name, urn, laestab = " ".join((name or "").split()), (urn or "").strip(), (laestab or "").strip()
+    errors = {}
+    if not name or len(name) > 200:
+        errors["name"] = "School name: enter the name of the school (up to 200 characters)."
+    if urn and not URN_RE.match(urn):
+        errors["urn"] = "URN: six digits, as on Get Information about Schools (like 137402), or leave it empty."
+    found = LAESTAB_RE.match(laestab)
+    if not found:
+        errors["laestab"] = ("LAESTAB: seven digits, the 3-digit LA code and the 4-digit establishment number "
+                             "(like 8014001 or 801/4001).")
+    if errors:
+        raise SchoolDetailsInvalid(errors)
+    return {"name": name, "urn": urn or None, "la_code": found.group(1), "establishment_number": found.group(2)}
+
+
+async def _require_unique_in_trust(trust_id: int, details: dict, except_school: int | None) -> None:
+    """Imports match a trust's schools by URN or LAESTAB, so two schools of one trust never share either."""
+    others = await School.select(School.id, School.urn, School.la_code, School.establishment_number).where(
+        (School.trust == trust_id) & (School.id != (except_school or -1)))
+    errors = {}
+    if details["urn"] and any(o["urn"] == details["urn"] for o in others):
+        errors["urn"] = "URN: another school of the trust already has this URN."
+    if any((o["la_code"], o["establishment_number"]) == (details["la_code"], details["establishment_number"])
+           for o in others):
+        errors["laestab"] = "LAESTAB: another school of the trust already has this LAESTAB."
+    if errors:
+        raise SchoolDetailsInvalid(errors)
+
+
+async def school_details(actor: Actor) -> dict:
+    """The actor's school, for its admin; anyone else is 'not found'."""
+    if actor.school_id is None or not actor.has("admin"):
+        raise NotFound()
+    school = await School.select().where(School.id == actor.school_id).first()
+    if not school:
+        raise NotFound()
+    return school
+
+
+async def trust_schools(actor: Actor) -> list[dict]:
+    """The schools of the actor's trust, for a trust admin only (others see none)."""
+    if not await is_trust_admin(actor):
+        return []
+    return await School.select(School.id, School.name, School.urn, School.la_code, School.establishment_number
+                                ).where(School.trust == actor.trust_id).order_by(School.name)
+
+
+async def update_school(actor: Actor, *, name: str, urn: str, laestab: str) -> None:
+    """Rename the actor's school or correct its URN and LAESTAB (its admin only; audited)."""
+    school = await school_details(actor)
+    details = _clean_school_details(name, urn, laestab)
+    async with atomic():
+        await _require_unique_in_trust(school["trust"], details, school["id"])
+        changed = {k: {"from": school[k], "to": v} for k, v in details.items() if school[k] != v}
+        if not changed:
+            return
+        await School.update(details).where(School.id == school["id"])
+        await audit.record("school.updated", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=school["id"], subject_type="school", subject_id=school["id"],
+                           subject_label=details["name"], origin=actor.origin, detail=changed)
+
+
+def _slug_base(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "school"
+
+
+async def add_school(actor: Actor, *, name: str, urn: str, laestab: str,
+                     prepare: tuple[Callable[[int], Awaitable[None]], ...] = ()) -> int:
+    """A further school of the actor's trust (a trust admin only; audited). `prepare` gives it the features'
+    defaults in the same transaction: the caller wires them, so this service imports no feature above it."""
+    if actor.school_id is None or not await is_trust_admin(actor):
+        raise NotFound()
+    details = _clean_school_details(name, urn, laestab)
+    async with atomic():
+        await _require_unique_in_trust(actor.trust_id, details, None)
+        base, n = _slug_base(details["name"]), 1
+        slug = base
+        while await School.exists().where(School.slug == slug):
+            n += 1
+            slug = f"{base}-{n}"
+        school = School(trust=actor.trust_id, slug=slug, created_at=clock.now(), **details)
+        await school.save()
+        for step in prepare:
+            await step(school.id)
+        await audit.record("school.created", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=school.id, subject_type="school", subject_id=school.id,
+                           subject_label=details["name"], origin=actor.origin,
+                           detail={k: v for k, v in details.items()} | {"slug": slug})
     return school.id
