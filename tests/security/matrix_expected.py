@@ -114,6 +114,7 @@ POST /incidents/links/{link_id:int}/actions                signin  404     404  
 GET  /admin/incidents                                      signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /admin/incidents/categories                           signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /admin/incidents/locations                            signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/incidents/categories/{category_id:int}        signin  404     404      404      404      404      404      ok       404         404     404
 POST /admin/incidents/categories/{category_id:int}/retire  signin  404     404      404      404      404      404      ok       404         404     404
 POST /admin/incidents/locations/{location_id:int}/retire   signin  404     404      404      404      404      404      ok       404         404     404
 

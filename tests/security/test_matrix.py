@@ -472,6 +472,8 @@ CASES: dict[str, Case] = {
     "GET /admin/incidents": Case(),
     "POST /admin/incidents/categories": Case(body=fixed(kind="positive", name="Tidy desk", severity="0", points="1")),
     "POST /admin/incidents/locations": Case(body=fixed(name="Art block")),
+    "POST /admin/incidents/categories/{category_id:int}": Case(path=ids(category_id=World.new_category),
+                                                               body=fixed(name="Chatting", severity="1", points="-1")),
     "POST /admin/incidents/categories/{category_id:int}/retire": Case(path=ids(category_id=World.new_category)),
     "POST /admin/incidents/locations/{location_id:int}/retire": Case(path=ids(location_id=World.new_location)),
     "GET /concerns/new": Case(query=pupil_q),

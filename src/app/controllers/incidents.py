@@ -174,13 +174,15 @@ class IncidentSettingsController(Controller):
     async def index(self, request: Request, actor: CurrentActor) -> Response:
         return await self._page(request, actor)
 
-    async def _page(self, request: Request, actor: Actor, errors: dict | None = None, status: int = 200) -> Response:
+    async def _page(self, request: Request, actor: Actor, errors: dict | None = None, status: int = 200,
+                    editing: int | None = None, typed: dict | None = None) -> Response:
         if not actor.has("admin"):
             raise NotFound()
         return render(request, "incidents/settings.html", {
             "actor": actor, "categories": await incidents.categories(actor.school_id, include_retired=True),
-            "locations": await incidents.locations(actor.school_id, include_retired=True), "errors": errors or {}},
-            status=status)
+            "locations": await incidents.locations(actor.school_id, include_retired=True), "errors": errors or {},
+            "watchers": await incidents.category_watchers(actor), "people": await incidents.watcher_candidates(actor),
+            "editing": editing, "typed": typed or {}}, status=status)
 
     @post("/categories", name="incident_settings.add_category")
     async def add_category(self, request: Request, actor: CurrentActor, data: Form) -> Response:
@@ -196,6 +198,17 @@ class IncidentSettingsController(Controller):
     @post("/categories/{category_id:int}/retire", name="incident_settings.retire_category")
     async def retire_category(self, actor: CurrentActor, category_id: FromPath[int]) -> Response:
         await incidents.retire_category(actor, category_id)
+        return Redirect("/admin/incidents/", status_code=303)
+
+    @post("/categories/{category_id:int}", name="incident_settings.edit_category")
+    async def edit_category(self, request: Request, actor: CurrentActor, category_id: FromPath[int],
+                            data: Form) -> Response:
+        typed = {"name": str(data.get("name", "")), "severity": str(data.get("severity", "")),
+                 "points": str(data.get("points", "")), "watchers": as_list(data.get("watchers"))}
+        try:
+            await incidents.edit_category(actor, category_id, **typed)
+        except ValidationFailed as exc:
+            return await self._page(request, actor, exc.errors, 400, editing=category_id, typed=typed)
         return Redirect("/admin/incidents/", status_code=303)
 
     @post("/locations", name="incident_settings.add_location")

@@ -145,6 +145,91 @@ async def retire_category(actor: Actor, category_id: int) -> None:
                            subject_label=rows[0]["name"], origin=actor.origin)
 
 
+async def watcher_candidates(actor: Actor) -> list[dict]:
+    """Who an admin may name as told about a category: active colleagues at the school (guests are only
+    there for a day, so never)."""
+    _require_admin(actor)
+    rows = await Membership.select(Membership.person.id, Membership.person.display_name, Membership.role).where(
+        ((Membership.school == actor.school_id) | ((Membership.trust == actor.trust_id) & Membership.school.is_null()))
+        & Membership.person.disabled_at.is_null())
+    people: dict[int, dict] = {}
+    for r in rows:
+        if r["role"] != "guest":
+            people[r["person.id"]] = {"id": r["person.id"], "display_name": r["person.display_name"]}
+    return sorted(people.values(), key=lambda p: p["display_name"].lower())
+
+
+async def category_watchers(actor: Actor) -> dict[int, set[int]]:
+    """For each of the school's categories, the people it names (told about every incident in it)."""
+    _require_admin(actor)
+    rows = await CategoryWatcher.select(CategoryWatcher.category, CategoryWatcher.person).where(
+        CategoryWatcher.category.school == actor.school_id)
+    found: dict[int, set[int]] = {}
+    for r in rows:
+        found.setdefault(r["category"], set()).add(r["person"])
+    return found
+
+
+def _whole_number(raw: Any) -> int | None:
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        return None
+
+
+async def edit_category(actor: Actor, category_id: int, *, name: str, severity: str, points: str,
+                        watchers: list[str]) -> None:
+    """Rename a category, change its severity and points, and who it names (admins only; audited). Past
+    incidents keep the points they were given."""
+    _require_admin(actor)
+    cat = await Category.select().where(
+        (Category.id == category_id) & (Category.school == actor.school_id) & Category.retired_at.is_null()).first()
+    if not cat:
+        raise NotFound()
+    name = " ".join((name or "").split())
+    errors = {}
+    if not name or len(name) > 80:
+        errors["name"] = "Name: give the category a name of up to 80 characters."
+    level, score = _whole_number(severity), _whole_number(points)
+    if cat["kind"] == "negative":
+        if level is None or not 1 <= level <= 4:
+            errors["severity"] = "Severity: a whole number from 1 (low) to 4 (serious)."
+        if score is None or not -20 <= score <= 0:
+            errors["points"] = "Points: zero or a negative whole number, down to -20, for behaviour."
+    elif cat["kind"] == "positive":
+        level = 0
+        if score is None or not 0 <= score <= 20:
+            errors["points"] = "Points: a whole number from 0 to 20 for a reward."
+    else:  # a part (target, witness) never carries points or severity
+        level, score = 0, 0
+    chosen = {parse_id(w) for w in watchers if str(w).strip()}
+    allowed = {p["id"] for p in await watcher_candidates(actor)}
+    if None in chosen or not chosen <= allowed:
+        errors["watchers"] = "Who is alerted: choose colleagues who work at this school."
+    if errors:
+        raise ValidationFailed(errors)
+    async with atomic():
+        current = {r["person"] for r in await CategoryWatcher.select(CategoryWatcher.person).where(
+            CategoryWatcher.category == category_id)}
+        changes: dict[str, Any] = {k: {"from": cat[k], "to": v} for k, v in
+                                   (("name", name), ("severity", level), ("points", score)) if cat[k] != v}
+        added, removed = sorted(chosen - current), sorted(current - chosen)
+        if added or removed:
+            changes["watchers"] = {"added": added, "removed": removed}
+        if not changes:
+            return
+        await Category.update({Category.name: name, Category.severity: level, Category.points: score}).where(
+            Category.id == category_id)
+        if removed:
+            await CategoryWatcher.delete().where(
+                (CategoryWatcher.category == category_id) & CategoryWatcher.person.is_in(removed))
+        if added:
+            await CategoryWatcher.insert(*[CategoryWatcher(category=category_id, person=p) for p in added])
+        await audit.record("category.updated", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="category", subject_id=category_id,
+                           subject_label=name, origin=actor.origin, detail=changes)
+
+
 async def add_location(actor: Actor, name: str) -> None:
     _require_admin(actor)
     name = " ".join((name or "").split())
