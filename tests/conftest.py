@@ -153,6 +153,14 @@ async def sign_in(client: httpx.AsyncClient, settings: Settings, member: Member)
     return token
 
 
+async def give_passkey(member: Member) -> None:
+    """Enrolled: a passkey on file, so Corridor can alert this person (the ceremonies are tested separately)."""
+    from app.domain.accounts.tables import Passkey
+
+    await Passkey.insert(Passkey(person=member.id, credential_id=secrets.token_urlsafe(16), public_key="test",
+                                 name="Test phone", created_at=clock.now()))
+
+
 async def csrf(client: httpx.AsyncClient, path: str = "/signin") -> str:
     """Load a page to get the CSRF cookie, and return the token to send back."""
     response = await client.get(path)

@@ -51,6 +51,7 @@ from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
 from app.domain.notifications import push as web_push
 from app.domain.notifications import service as notifications
+from app.domain.concerns import service as concerns
 from app.domain.oncall import service as oncall
 from app.domain.schools.service import Actor
 from app.domain.schools.service import db as db_engine
@@ -286,6 +287,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     notifications.set_publisher(publish)
     oncall.set_publisher(publish, push)
+    concerns.set_pusher(push)
 
     app = Litestar(
         plugins=[channels],

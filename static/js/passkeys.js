@@ -1,4 +1,5 @@
-// Passkey ceremonies: sign in (usernameless), enrol from a link, add another, and step-up before removing.
+// Passkey ceremonies: sign in (usernameless), enrol from a link, add another, and step-up (before removing a
+// passkey, and on the "Confirm it's you" page of a safeguarding record).
 (function () {
   "use strict";
   var statusEl = document.getElementById("passkey-status");
@@ -115,6 +116,18 @@
       register(form.dataset.options, form.dataset.verify, name).then(function (data) {
         say("Passkey created.");
         window.location.assign(data.redirect || "/");
+      }).catch(function (err) { say(explain(err), true); busy(form, false); });
+    });
+  });
+
+  // A safeguarding record asked for a fresh check ("Confirm it's you"): do it here, then go on to the record.
+  document.querySelectorAll('form[data-passkey="step-up"]').forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      busy(form, true);
+      assert("/account/verify/options", "/account/verify").then(function () {
+        say("Confirmed. Opening the record…");
+        form.submit();
       }).catch(function (err) { say(explain(err), true); busy(form, false); });
     });
   });

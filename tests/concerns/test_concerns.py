@@ -7,11 +7,12 @@ import pytest
 from app.domain.audit.tables import AuditEvent
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.notifications.tables import Notification
-from tests.conftest import add_pupil, csrf, post_form, sign_in
+from tests.conftest import add_pupil, csrf, give_passkey, post_form, sign_in
 
 
 @pytest.fixture
 async def school(cast):
+    await give_passkey(cast.dsl)  # enrolled: Corridor can alert them
     cast.ava = await add_pupil(cast.school_id, "Ava", "Okafor", year="9", form="9A")
     cast.elsewhere = await add_pupil(cast.other_school_id, "Eve", "Elsewhere")
     return cast
@@ -139,7 +140,7 @@ async def test_a_school_without_a_dsl_is_told_to_find_one_in_person(client, sett
     await sign_in(client, settings, school.teacher)
     response = await record(client, {"pupil_id": school.ava, **FULL})
     receipt = await client.get(response.headers["location"])
-    assert "No designated safeguarding lead is set up" in receipt.text
+    assert "Nobody in the DSL team can be alerted through Corridor." in receipt.text and "in person" in receipt.text
 
 
 async def test_someone_elses_receipt_is_not_found(client, settings, school):

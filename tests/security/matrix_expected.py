@@ -97,6 +97,7 @@ POST /pupils/search [upn]                                  signin  ok:none ok:st
 POST /pupils/search [year]                                 signin  ok:none ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
 GET  /pupils/{pupil_id:int}                                signin  ok:name ok:staff ok:resp  ok       ok:staff ok:dsl   ok:staff 404         404     404
 GET  /pupils/{pupil_id:int}/photo                          signin  ok      ok       ok       ok       ok       ok       ok       404         404     404
+POST /pupils/{pupil_id:int}/safeguarding                   signin  404     404      404      404      404      ok       404      404         404     404
 
 # Incidents: one recorded by the teacher about the year-11 pupil; the head of year leads year 9
 GET  /incidents/new                                        signin  ok:name ok       ok       ok       ok       ok       ok       ok:none     ok:none ok:none
@@ -126,6 +127,7 @@ GET  /concerns                                             signin  404     404  
 GET  /concerns/{concern_id:int}                            signin  404     404      404      404      404      ok:dsl   404      404         404     404
 POST /concerns/{concern_id:int}/entries                    signin  404     404      404      404      404      ok:dsl   404      404         404     404
 GET  /concerns/chronology/{pupil_id:int}                   signin  404     404      404      404      404      ok:dsl   404      404         404     404
+GET  /concerns/continue                                    signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
 
 # Alerts: the notification is the DSL's (a new concern)
 GET  /notifications                                        signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none

@@ -47,7 +47,7 @@ from app.domain.schools import service as schools
 from app.domain.schools.tables import Membership, School
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import BASE_URL, add_pupil
+from tests.conftest import BASE_URL, add_pupil, give_passkey
 from tests.imports.files import GROUPS, corridor_set, photo, pupil_rows
 from tests.security.matrix_expected import EXPECTED, PRINCIPALS, route_of
 from tests.softauthn import SoftAuthenticator
@@ -177,6 +177,7 @@ class World:
     # Safeguarding
     async def concern(self) -> dict:
         async def make() -> dict:
+            await give_passkey(self.members["dsl"])  # enrolled, so the concern alerts them
             receipt = await concerns.record_concern(await self.actor("staff"), {
                 "pupil_id": str(await self.pupil()), "seen_or_said": CONCERN_TEXT,
                 "childs_words": "The shed at Hollowmere is cold"})
@@ -451,6 +452,7 @@ CASES: dict[str, Case] = {
     "POST /pupils/search [year]": Case(body=fixed(q="year 11")),
     "GET /pupils/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
     "GET /pupils/{pupil_id:int}/photo": Case(path=ids(pupil_id=World.pupil)),
+    "POST /pupils/{pupil_id:int}/safeguarding": Case(path=ids(pupil_id=World.pupil), body=fixed(speak_to_dsl="yes")),
     "GET /incidents/new": Case(query=pupil_q),
     "POST /incidents/pick [name]": Case(body=fixed(q=PUPIL["last"])),
     "POST /incidents/pick [upn]": Case(body=fixed(q=PUPIL["upn"])),
@@ -484,6 +486,7 @@ CASES: dict[str, Case] = {
     "POST /concerns/{concern_id:int}/entries": Case(path=of(lambda w, p: _concern_id(w)),
                                                     body=fixed(kind="action", body="Called children's services")),
     "GET /concerns/chronology/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
+    "GET /concerns/continue": Case(query=fixed(to="/concerns/")),
     "GET /notifications": Case(),
     "POST /notifications/{notification_id:int}/open": Case(path=ids(notification_id=World.notification)),
     "GET /notifications/stream": Case(kind="stream"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from app.domain.incidents.service import LONDON, ValidationFailed, local_now
 from app.domain.notifications.service import release, request_hash
 from app.domain.pupils import service as pupils
 from app.domain.schools.service import Actor
-from app.errors import NotFound
+from app.errors import NeedsVerification, NotFound
 from app.inputs import parse_id
 from app.rendering import render
 
@@ -36,8 +37,33 @@ async def form_context(actor: Actor, form: dict | None = None, errors: dict | No
             "now": local_now().strftime("%Y-%m-%dT%H:%M")}
 
 
+# A path on this site and nothing else: no scheme or host, no "//" or "\\" (which browsers read as another host),
+# no query string. Letters, digits and - _ . / only: record ids are fine, pupil data never rides in the URL.
+LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.\-]{0,199}")
+
+
+def local_path(raw: object) -> str:
+    """Where to go after a step-up: a path on this site, else the home screen. An open redirect here would let
+    a link in an email send a signed-in DSL anywhere from a page they trust."""
+    return raw if isinstance(raw, str) and LOCAL_PATH.fullmatch(raw) else "/"
+
+
+def ask_for_step_up(request: Request, exc: NeedsVerification) -> Response:
+    """The "Confirm it's you" page, offering the passkey check there and then, and a way back to the record."""
+    # A form sent after the check lapsed goes back to its record's page (/concerns/7/entries -> /concerns/7).
+    path = request.url.path if request.method == "GET" else request.url.path.rsplit("/", 1)[0]
+    return render(request, "concerns/step_up.html", {"actor": request.user, "message": exc.message,
+                                                      "to": local_path(path)}, block="content", status=403)
+
+
 class ConcernsController(Controller):
     path = "/concerns"
+    exception_handlers = {NeedsVerification: ask_for_step_up}
+
+    @get("/continue", name="concerns.continue")
+    async def continue_to(self, actor: CurrentActor, to: FromQuery[str] = "/") -> Response:
+        """After the step-up page's passkey check: on to the record it was asked for."""
+        return Redirect(local_path(to), status_code=303)
 
     @get("/new", name="concerns.new")
     async def new(self, request: Request, actor: CurrentActor, pupil: FromQuery[int | None] = None) -> Response:

@@ -69,5 +69,9 @@ class NotificationsController(Controller):
             html = env.get_template("notifications/_item.html").render(item=item)
             return ServerSentEventMessage(data=html, event="notification", id=str(item["id"]))
 
+        async def unread(current: Actor):
+            # First on every page load: the header's count of unread alerts, not only after a live one.
+            yield ServerSentEventMessage(data=str(await notifications.unread_count(current)), event="count")
+
         return session_bound(request, actor, channels, [notifications.school_channel(actor.school_id)],
-                             allowed=anyone_signed_in, render=render_item)
+                             allowed=anyone_signed_in, render=render_item, catch_up=unread)

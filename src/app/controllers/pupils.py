@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect
 
 from app.controllers import CurrentActor
 from app.domain.pupils import service as pupils
@@ -36,6 +37,11 @@ class PupilsController(Controller):
     @get("/{pupil_id:int}", name="pupils.profile")
     async def profile(self, request: Request, actor: CurrentActor, pupil_id: FromPath[int]) -> Response:
         return render(request, "pupils/profile.html", {"actor": actor, "pupil": await pupils.open_profile(actor, pupil_id)})
+
+    @post("/{pupil_id:int}/safeguarding", name="pupils.safeguarding")
+    async def safeguarding(self, actor: CurrentActor, pupil_id: FromPath[int], data: Form) -> Response:
+        await pupils.set_safeguarding_flags(actor, pupil_id, {k: str(v) for k, v in data.items()})
+        return Redirect(f"/pupils/{pupil_id}", status_code=303)
 
     @get("/{pupil_id:int}/photo", name="pupils.photo", skip_compression=True)
     async def photo(self, actor: CurrentActor, pupil_id: FromPath[int], size: FromQuery[str] = "full") -> Response:

@@ -7,19 +7,22 @@ done straight away; then the DSL's actions, decisions with reasons, and the outc
 from __future__ import annotations
 
 import json
+import logging
 import secrets
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from app import clock
 from app.db import atomic
 from app.domain.accounts.service import recently_verified
+from app.domain.accounts.tables import Passkey
 from app.domain.audit import service as audit
+from app.domain.audit.tables import AuditEvent
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.incidents.service import ValidationFailed, parse_local_time
 from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor
-from app.domain.schools.tables import Membership
+from app.domain.schools.tables import Membership, School
 from app.inputs import parse_id
 from app.errors import NeedsVerification, NotFound
 from app.settings import Settings
@@ -29,6 +32,28 @@ DSL_TEAM = ("dsl",)
 TEXT_LIMIT = 10_000
 ENTRY_KINDS = {"action": "Action", "decision": "Decision", "outcome": "Outcome"}
 HIDDEN = "There is nothing here, or you do not have access to it."
+# Push texts go to lock screens and through the browser vendors' push services: never a pupil's detail.
+NEW_CONCERN_PUSH = "New safeguarding concern"
+UNREACHABLE_PUSH = "Nobody in the DSL team could be alerted"
+
+log = logging.getLogger("corridor")
+
+# create_app() sets this to Web Push; without it (the CLI, some tests) no phone is woken.
+_push: Callable[[set[int], dict], Awaitable[None]] | None = None
+
+
+def set_pusher(push: Callable[[set[int], dict], Awaitable[None]] | None) -> None:
+    global _push
+    _push = push
+
+
+async def _wake(people: set[int], payload: dict) -> None:
+    if _push is not None and people:
+        try:
+            await _push(people, payload)
+        except Exception:
+            # A push is a wake-up hint: the concern and the in-app alerts are already saved.
+            log.warning("push failed", exc_info=True)
 
 
 def can_record(actor: Actor) -> bool:
@@ -74,37 +99,80 @@ async def record_concern(actor: Actor, form: dict[str, str], *, key: str | None 
         raise ValidationFailed(errors)
     now = clock.now()
 
+    woken: list[tuple[set[int], dict]] = []
+
     async def write() -> tuple[dict, list]:
+        woken.clear()
         concern = Concern(school=actor.school_id, pupil=pupil_id, reference=_reference(), author=actor.person_id,
                           occurred_at=occurred_at, seen_or_said=seen, recorded_at=now, **fields)
         await concern.save()
-        team = await _dsl_team(actor.school_id)
-        pending = await notifications.notify(team - {actor.person_id}, school_id=actor.school_id,
-                                             kind="concern.new", text=f"New safeguarding concern {concern.reference}.",
+        team = await alertable(actor.school_id, DSL_TEAM)
+        others = team - {actor.person_id}
+        pending = await notifications.notify(others, school_id=actor.school_id, kind="concern.new",
+                                             text=f"New safeguarding concern {concern.reference}.",
                                              link=f"/concerns/{concern.id}")
+        woken.append((others, {"title": "Safeguarding", "body": NEW_CONCERN_PUSH, "url": f"/concerns/{concern.id}"}))
+        admins: set[int] = set()
+        if not team:
+            # Nobody who could act on it will hear of it through Corridor: the author is told on the receipt to
+            # find the DSL in person, and the admins (who can fix the set-up, but never read the concern) are told.
+            admins = await alertable(actor.school_id, ("admin",)) - {actor.person_id}
+            pending += await notifications.notify(
+                admins, school_id=actor.school_id, kind="concern.unreachable",
+                text=f"Nobody in the DSL team could be alerted to safeguarding concern {concern.reference}. Find the "
+                     "DSL in person, and check that they have the DSL role and a passkey.",
+                link="/admin/people")
+            woken.append((admins, {"title": "Safeguarding", "body": UNREACHABLE_PUSH, "url": "/notifications/"}))
+        alerted = {"dsl_alerted": len(others), "admins_alerted": len(admins), "author_in_team": actor.person_id in team}
         await audit.record("concern.created", actor_id=actor.person_id, actor_label=actor.label,
                            school_id=actor.school_id, subject_type="concern", subject_id=concern.id,
-                           subject_label=concern.reference, origin=actor.origin)
-        return {"reference": concern.reference, "recorded_at": now.isoformat(), "dsl_alerted": len(team)}, pending
+                           subject_label=concern.reference, origin=actor.origin, detail=alerted)
+        made.append(concern.reference)
+        return {"reference": concern.reference, "recorded_at": now.isoformat(), **alerted}, pending
 
-    return await notifications.answer_once(actor, key, digest, write)
+    made: list[str] = []
+    answer = await notifications.answer_once(actor, key, digest, write)
+    # After the commit, and only if this attempt's concern is the one saved: an attempt that lost a race with
+    # the same key rolled back and answers as the winner did, which has woken the phones already.
+    if made and answer["reference"] == made[-1]:
+        for people, payload in woken:
+            await _wake(people, payload)
+    return answer
 
 
-async def _dsl_team(school_id: int) -> set[int]:
+async def alertable(school_id: int, roles: tuple[str, ...]) -> set[int]:
+    """The people with one of these roles at the school (or across its trust) whom Corridor can actually alert:
+    enrolled (at least one passkey) and active (not disabled, any guest pass not over)."""
+    school = await School.select(School.trust).where(School.id == school_id).first()
+    if not school:
+        return set()
+    now = clock.now()
     rows = await Membership.select(Membership.person).where(
-        (Membership.school == school_id) & Membership.role.is_in(list(DSL_TEAM))
-        & Membership.person.disabled_at.is_null())
-    return {r["person"] for r in rows}
+        Membership.role.is_in(list(roles))
+        & ((Membership.school == school_id) | ((Membership.trust == school["trust"]) & Membership.school.is_null()))
+        & Membership.person.disabled_at.is_null()
+        & (Membership.person.guest_until.is_null() | (Membership.person.guest_until > now)))
+    people = {r["person"] for r in rows}
+    if not people:
+        return set()
+    enrolled = await Passkey.select(Passkey.person).where(Passkey.person.is_in(sorted(people)))
+    return {r["person"] for r in enrolled}
 
 
 async def receipt(actor: Actor, reference: str) -> dict:
-    """What the author may see of their own concern: reference, time, that the DSL team was alerted."""
-    row = await Concern.select(Concern.reference, Concern.recorded_at).where(
+    """What the author may see of their own concern: reference, time, and who was alerted when it was recorded."""
+    row = await Concern.select(Concern.id, Concern.reference, Concern.recorded_at).where(
         (Concern.reference == reference) & (Concern.author == actor.person_id)
         & (Concern.school == actor.school_id)).first()
     if not row:
         raise NotFound(HIDDEN)
-    return {**row, "dsl_alerted": len(await _dsl_team(actor.school_id))}
+    created = await AuditEvent.select(AuditEvent.detail).where(
+        (AuditEvent.action == "concern.created") & (AuditEvent.subject_type == "concern")
+        & (AuditEvent.subject_id == str(row["id"]))).first()
+    alerted = json.loads(created["detail"]) if created and created["detail"] else {}
+    return {"reference": row["reference"], "recorded_at": row["recorded_at"],
+            "dsl_alerted": alerted.get("dsl_alerted", 0), "admins_alerted": alerted.get("admins_alerted", 0),
+            "author_in_team": alerted.get("author_in_team", False)}
 
 
 def _require_dsl(settings: Settings, actor: Actor) -> None:

@@ -66,6 +66,13 @@ async def unread(actor: Actor, limit: int = 20) -> list[dict]:
         & (Notification.school == actor.school_id)).order_by(Notification.id, ascending=False).limit(limit)
 
 
+async def unread_count(actor: Actor) -> int:
+    """How many alerts this person has not opened at this school: the header's badge."""
+    return await Notification.count().where(
+        (Notification.person == actor.person_id) & Notification.read_at.is_null()
+        & (Notification.school == actor.school_id))
+
+
 async def get_for(actor: Actor, notification_id: int) -> dict | None:
     return await Notification.select().where(
         (Notification.id == notification_id) & (Notification.person == actor.person_id)).first()

@@ -348,6 +348,35 @@ async def open_profile(actor: Actor, pupil_id: int) -> dict[str, Any]:
     return profile
 
 
+SAFEGUARDING_FLAGS = ("safeguarding_marker", "speak_to_dsl")
+
+
+async def set_safeguarding_flags(actor: Actor, pupil_id: int, form: dict[str, Any]) -> None:
+    """The DSL sets or clears a pupil's child-protection marker and "speak to the DSL before acting" note;
+    a change is audited in the same transaction. Anyone else finds nothing here."""
+    if actor.school_id is None or not actor.has(*SEES_SAFEGUARDING):
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    row = await Pupil.select(Pupil.id, Pupil.safeguarding_marker, Pupil.speak_to_dsl).where(
+        (Pupil.id == pupil_id) & (Pupil.school == actor.school_id)).first()
+    if not row:
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    wanted = {}
+    for name in SAFEGUARDING_FLAGS:
+        # A checkbox: "yes" when ticked, absent when not. Anything else is not a choice the form offers.
+        value = form.get(name, "")
+        if value not in ("", "yes"):
+            raise BadRequest("Tick or untick the boxes and save again.")
+        wanted[name] = value == "yes"
+    changed = {name: {"from": row[name], "to": wanted[name]} for name in SAFEGUARDING_FLAGS if row[name] != wanted[name]}
+    if not changed:
+        return
+    async with schools.db().transaction():
+        await Pupil.update({getattr(Pupil, name): wanted[name] for name in changed}).where(Pupil.id == pupil_id)
+        await audit.record("pupil.marker_changed", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="pupil", subject_id=pupil_id, origin=actor.origin,
+                           detail=changed)
+
+
 def _dial(phone: str) -> str:
     """A tel:/sms: target: digits and a leading +, nothing else."""
     phone = phone.strip()
