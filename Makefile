@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/corridor_test
+# `make run PORT=8123`: the server listens there and, without PUBLIC_URL, the printed link points there too.
+PORT ?= 8000
 
 .PHONY: run test test-sqlite test-postgres test-e2e install install-test chromium clean bench
 
@@ -17,8 +19,8 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/corridor migrate
-	$(BIN)/corridor seed-demo
-	$(BIN)/corridor serve --host 127.0.0.1 --port 8000
+	PORT=$(PORT) $(BIN)/corridor seed-demo
+	$(BIN)/corridor serve --host 127.0.0.1 --port $(PORT)
 
 chromium:
 	@tools/ensure_chromium.sh

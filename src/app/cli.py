@@ -1,9 +1,10 @@
-"""The `corridor` command: serve, migrate, seed-demo, invite, revoke-sessions, import, purge, audit verify."""
+"""The `corridor` command: serve, migrate, seed-demo, setup, invite, revoke-sessions, import, purge, audit verify."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from app.settings import Settings, SettingsError
@@ -39,9 +40,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from app.logs import uvicorn_log_config
 
+    if args.port:
+        # Before any settings are read (here, and by create_app in uvicorn): without PUBLIC_URL the public URL
+        # follows PORT, so passkeys are made for the origin the app really answers on.
+        os.environ["PORT"] = str(args.port)
     settings = _settings()
     host = args.host or settings.host
-    port = args.port or settings.port
+    port = settings.port
     print(f"Corridor serving {settings.public_url} (listening on {host}:{port}, "
           f"database: {'PostgreSQL' if settings.is_postgres else 'SQLite'})", flush=True)
     # Access logs are off: URLs must never carry pupil data, but the log should not be where we find out.
@@ -75,6 +80,94 @@ def cmd_seed_demo(args: argparse.Namespace) -> None:
     created, link = asyncio.run(_with_db(settings, work))
     print("Seeded the demo trust and school." if created else "The demo school is already there; nothing seeded.")
     print(f"\nDemo admin enrolment link (single use, {settings.enrolment_link_hours} hours):\n  {link}\n")
+
+
+SETUP_QUESTIONS = [  # (field, the flag's attribute, question, required)
+    ("school", "school", "The school's name", True),
+    ("admin", "admin", "The first admin's email address", True),
+    ("admin-name", "admin_name", "The admin's name, as colleagues know it", False),
+    ("trust", "trust", "The trust's name (Enter: the school's name, for a school on its own)", False),
+    ("urn", "urn", "The school's URN, 6 digits (Enter to skip)", False),
+    ("laestab", "laestab", "The school's LAESTAB (DfE number), 7 digits like 8014001 (Enter to skip)", False),
+    ("phase", "phase", "The phase: nursery, primary, middle, secondary, all-through, 16 plus, alternative "
+                       "provision or special (Enter to skip)", False),
+]
+
+
+def _ask_for_missing(args: argparse.Namespace) -> None:
+    """At a terminal, ask for each field the flags did not give, again until the answer can be used."""
+    from app.domain.schools import service as schools
+    from app.errors import BadRequest
+
+    checks = {"school": lambda v: schools.clean_name(v, "school's name"), "admin": schools._clean_email,
+              "admin-name": lambda v: schools.clean_name(v, "admin's name") if v else None,
+              "trust": lambda v: schools.clean_name(v, "trust's name") if v else None,
+              "urn": schools.clean_urn, "laestab": schools.clean_laestab, "phase": schools.clean_phase}
+    for field, attr, question, required in SETUP_QUESTIONS:
+        if getattr(args, attr) is not None:
+            continue
+        while True:
+            try:
+                answer = input(f"{question}: ").strip()
+            except EOFError:
+                sys.exit(f"\ncorridor: setup stopped before --{field} was given; nothing was changed.")
+            if not answer and not required:
+                break
+            try:
+                checks[field](answer)
+            except BadRequest as exc:
+                print(f"  {exc.message}")
+                continue
+            setattr(args, attr, answer)
+            break
+
+
+def cmd_setup(args: argparse.Namespace) -> None:
+    from app.domain.accounts.service import issue_enrolment
+    from app.domain.audit.service import CLI
+    from app.domain.incidents.service import ensure_defaults as incident_defaults
+    from app.domain.oncall.service import ensure_defaults as oncall_defaults
+    from app.domain.schools import service as schools
+    from app.errors import CorridorError
+
+    if sys.stdin.isatty():
+        _ask_for_missing(args)
+    missing = [f"--{field}" for field, attr, _, required in SETUP_QUESTIONS if required and getattr(args, attr) is None]
+    if missing:
+        sys.exit(f"corridor: setup needs {' and '.join(missing)} (or run it at a terminal to be asked); "
+                 "nothing was changed.")
+    settings = _settings()
+
+    async def work():
+        done = await schools.set_up_school(
+            school=args.school, admin=args.admin, admin_name=args.admin_name, trust=args.trust, urn=args.urn,
+            laestab=args.laestab, phase=args.phase, origin=CLI, defaults=(incident_defaults, oncall_defaults))
+        # Rerun, a fresh link only while the admin has none working yet: an admin who has signed in gets a
+        # recovery link from `corridor invite`, on purpose, never as a side effect of re-running setup.
+        link = None if done.admin_enrolled else await issue_enrolment(settings, done.admin_id, by=None, origin=CLI)
+        return done, link
+
+    try:
+        done, link = asyncio.run(_with_db(settings, work))
+    except schools.SetupInvalid as exc:
+        lines = "\n".join(f"  --{field}: {message}" for field, message in exc.errors.items())
+        sys.exit(f"corridor: setup cannot use this; nothing was changed.\n{lines}")
+    except CorridorError as exc:
+        sys.exit(f"corridor: {exc.message}")
+    if done.created:
+        print(f"Set up {done.school_name} (school {done.school_slug}) in the trust {done.trust_name}, with "
+              f"{done.admin_email} as its admin (admin of the school and of the trust).")
+    else:
+        print(f"{done.school_name} (school {done.school_slug}) is already set up with {done.admin_email} as an "
+              "admin; nothing was changed.")
+    if link:
+        print(f"\nThe admin's enrolment link (single use, {settings.enrolment_link_hours} hours"
+              f"{'; any earlier link no longer works' if not done.created else ''}):\n  {link}\n")
+        print("Open it on the admin's phone or computer to create a passkey. Next: `corridor import` the MIS "
+              "export, and `corridor invite` colleagues.")
+    else:
+        print(f"{done.admin_email} has already signed in with a passkey, so no new link was made. For a lost "
+              f"phone: corridor invite {done.admin_email} --role admin --school {done.school_slug}")
 
 
 def cmd_invite(args: argparse.Namespace) -> None:
@@ -252,6 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
                        "single-use enrolment link for the demo admin either way.")
     p.add_argument("--pupils", type=int, default=1000, help="how many pupils to make (default 1000)")
     p.set_defaults(func=cmd_seed_demo)
+
+    p = sub.add_parser("setup", help="set a real school up: its trust, the school and its first admin",
+                       description="Create a trust, its first school (time zone Europe/London) and its first admin "
+                       "(admin of the school and of the trust), and print the admin's single-use enrolment link. At "
+                       "a terminal it asks for what the options did not give; otherwise --school and --admin are "
+                       "needed. Run again for the same school, it changes nothing and says so (and prints a fresh "
+                       "link while the admin has not yet signed in). See docs/installing.md.")
+    p.add_argument("--school", metavar="NAME", help="the school's name, e.g. \"Northbridge Academy\"")
+    p.add_argument("--admin", metavar="EMAIL", help="the first admin's school email address")
+    p.add_argument("--admin-name", metavar="NAME", help="the admin's name (default: the email's local part)")
+    p.add_argument("--trust", metavar="NAME", help="the trust's name (default: the school's name)")
+    p.add_argument("--urn", help="the school's URN, 6 digits (MIS imports are matched to the school by it)")
+    p.add_argument("--laestab", metavar="NNNNNNN", help="the school's DfE number: LA number and establishment "
+                   "number, 7 digits (8014001 or 801/4001)")
+    p.add_argument("--phase", help="nursery, primary, middle, secondary, all-through, 16 plus, alternative "
+                   "provision or special")
+    p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser("invite", help="add a person with roles and print their enrolment link",
                        description="Add a member of staff (or give an existing one more roles) and print a "

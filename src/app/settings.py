@@ -82,7 +82,10 @@ class Settings:
                 "DATABASE_URL must start with sqlite:/// or postgres:// (got "
                 f"{database_url.split(':', 1)[0]!r})"
             )
-        public_url = _str(env, "PUBLIC_URL", "http://localhost:8000").rstrip("/")
+        port = _int(env, "PORT", 8000, low=1, high=65535)
+        # Unset, the public URL follows the port (`corridor serve --port` sets PORT first), so the links the
+        # commands print and the origin passkeys are checked against agree with where the app listens.
+        public_url = _str(env, "PUBLIC_URL", f"http://localhost:{port}").rstrip("/")
         parts = urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SettingsError("PUBLIC_URL must be an absolute http(s) URL, e.g. https://corridor.example.sch.uk")
@@ -93,7 +96,7 @@ class Settings:
             secret_key=_secret_key(env, data_dir),
             public_url=public_url,
             host=_str(env, "HOST", "127.0.0.1"),
-            port=_int(env, "PORT", 8000, low=1, high=65535),
+            port=port,
             session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 120, low=1, high=24 * 60),
             session_absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 12, low=1, high=24 * 30),
             enrolment_link_hours=_int(env, "ENROLMENT_LINK_HOURS", 24, low=1, high=24 * 14),

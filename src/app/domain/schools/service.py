@@ -390,6 +390,207 @@ async def create_trust_with_school(*, trust_name: str, trust_slug: str, school_n
     return school.id
 
 
+# Setting a school up ----------------------------------------------------------------------------------------
+
+# The DfE's phases of education (Get Information about Schools), with the two kinds of provision schools
+# describe themselves by as often as by phase. Keys are stored; labels are shown.
+PHASES: dict[str, str] = {
+    "nursery": "Nursery",
+    "primary": "Primary",
+    "middle": "Middle",
+    "secondary": "Secondary",
+    "all-through": "All-through",
+    "16-plus": "16 plus",
+    "alternative-provision": "Alternative provision",
+    "special": "Special",
+}
+# What the first admin is given: admin and staff at the school (staff so that they can look pupils up and
+# try the quick jobs), and admin of the whole trust, because nobody else can yet add schools to the trust
+# or manage a colleague across its schools. Safeguarding content is not theirs by default (DESIGN.md).
+FIRST_ADMIN_ROLES = ["admin", "staff"]
+FIRST_ADMIN_TRUST_ROLES = ["admin"]
+
+
+class SetupInvalid(BadRequest):
+    """`corridor setup` input that cannot be used: one message per field, keyed by the field's flag name."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    created: bool  # False: the school and its admin were already there, and nothing was changed
+    school_id: int
+    school_slug: str
+    school_name: str
+    trust_name: str
+    admin_id: int
+    admin_email: str
+    admin_enrolled: bool  # the admin already has a passkey
+
+
+def clean_name(raw: str | None, what: str) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise BadRequest(f"Enter the {what}.")
+    if len(name) > 200:
+        raise BadRequest(f"The {what} is longer than 200 characters.")
+    return name
+
+
+def clean_urn(raw: str | None) -> str:
+    """A URN (unique reference number, GIAS): 6 digits; empty when not given."""
+    urn = re.sub(r"\s", "", raw or "")
+    if urn and not re.fullmatch(r"\d{6}", urn):
+        raise BadRequest("A URN is 6 digits, e.g. 137452 (find it on Get Information about Schools).")
+    return urn
+
+
+def clean_laestab(raw: str | None) -> tuple[str, str]:
+    """A LAESTAB (DfE number): the 3-digit local-authority number and 4-digit establishment number, written
+    as 8014001 or 801/4001; ('', '') when not given."""
+    code = re.sub(r"[\s/-]", "", raw or "")
+    if not code:
+        return "", ""
+    if not re.fullmatch(r"\d{7}", code):
+        raise BadRequest("A LAESTAB (DfE number) is 7 digits: the 3-digit local-authority number and the "
+                         "4-digit establishment number, e.g. 8014001 or 801/4001.")
+    return code[:3], code[3:]
+
+
+def clean_phase(raw: str | None) -> str:
+    """One of PHASES, however it is written ("All through", "16+", "alternative_provision"); empty when not given."""
+    words = re.sub(r"[\s_-]+", " ", (raw or "").strip().lower()).replace("16+", "16 plus").replace("post 16", "16 plus")
+    if not words:
+        return ""
+    key = words.replace(" ", "-")
+    if key not in PHASES:
+        raise BadRequest(f"Unknown phase {raw.strip()!r}: use one of {', '.join(PHASES.values()).lower()}.")
+    return key
+
+
+def clean_setup(*, school: str | None, admin: str | None, admin_name: str | None = None, trust: str | None = None,
+                urn: str | None = None, laestab: str | None = None, phase: str | None = None) -> dict:
+    """Every setup field checked at once; SetupInvalid names each field that cannot be used.
+
+    None means "not given" (an optional field then takes its default); an empty string given for a name is
+    refused, since it was given."""
+    checks = {
+        "school": lambda: clean_name(school, "school's name"),
+        "admin": lambda: _clean_email(admin or ""),
+        "admin-name": lambda: clean_name(admin_name, "admin's name") if admin_name is not None else None,
+        "trust": lambda: clean_name(trust, "trust's name") if trust is not None else None,
+        "urn": lambda: clean_urn(urn),
+        "laestab": lambda: clean_laestab(laestab),
+        "phase": lambda: clean_phase(phase),
+    }
+    clean, errors = {}, {}
+    for field_name, check in checks.items():
+        try:
+            clean[field_name] = check()
+        except BadRequest as exc:
+            errors[field_name] = exc.message
+    if errors:
+        raise SetupInvalid(errors)
+    if clean["admin-name"] is None:
+        clean["admin-name"] = clean["admin"].split("@")[0]
+    if clean["trust"] is None:
+        clean["trust"] = clean["school"]
+    return clean
+
+
+def slugify(name: str, fallback: str) -> str:
+    """'St Mary's C of E Primary' → 'st-marys-c-of-e-primary'; accents dropped, at most 60 characters."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower().replace("'", "")
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:60].strip("-") or fallback
+
+
+async def _free_slug(table: type[School] | type[Trust], base: str) -> str:
+    taken = {r["slug"] for r in await table.select(table.slug).where(table.slug.like(f"{base}%"))}
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+async def set_up_school(*, school: str | None, admin: str | None, admin_name: str | None = None,
+                        trust: str | None = None, urn: str | None = None, laestab: str | None = None,
+                        phase: str | None = None, origin: Origin,
+                        defaults: tuple[Callable[[int], Awaitable[None]], ...] = ()) -> SetupResult:
+    """Create a trust, its first school and its first admin (for `corridor setup`), all in one transaction.
+
+    Run again with the same school (matched by URN, DfE number or name) and admin, it changes nothing and
+    says so (created=False). `defaults` are the features' functions that give a new school its default
+    categories, locations and on-call reasons, wired in by the set-up code so this service imports no
+    feature above it. Nothing here makes a person other than the admin, nor a rota entry.
+    """
+    from app.domain.accounts.tables import Passkey
+
+    given = clean_setup(school=school, admin=admin, admin_name=admin_name, trust=trust, urn=urn, laestab=laestab,
+                        phase=phase)
+    la_code, establishment = given["laestab"]
+    async with atomic():
+        existing = await _same_school(given["school"], given["urn"], la_code, establishment)
+        if existing:
+            admins = await Membership.select(Membership.person.id, Membership.person.email).where(
+                (Membership.role == "admin")
+                & ((Membership.school == existing["id"])
+                   | ((Membership.trust == existing["trust"]) & Membership.school.is_null())))
+            mine = [a for a in admins if a["person.email"] == given["admin"]]
+            if not mine:
+                raise SetupInvalid({"admin": f"{existing['name']} is already set up, with another admin. Add "
+                                             "people with `corridor invite`, or ask its admin."})
+            trust_row = await Trust.select(Trust.name).where(Trust.id == existing["trust"]).first()
+            admin_id = mine[0]["person.id"]
+            return SetupResult(
+                created=False, school_id=existing["id"], school_slug=existing["slug"], school_name=existing["name"],
+                trust_name=trust_row["name"], admin_id=admin_id, admin_email=given["admin"],
+                admin_enrolled=await Passkey.exists().where(Passkey.person == admin_id))
+        if given["trust"].casefold() in {t["name"].casefold() for t in await Trust.select(Trust.name)}:
+            raise SetupInvalid({"trust": f"There is already a trust called {given['trust']}. Setup makes a new "
+                                         "trust; a trust admin adds further schools to one that exists."})
+        holder = await Person.select(Person.id).where(Person.email == given["admin"]).first()
+        if holder and await Membership.exists().where(Membership.person == holder["id"]):
+            raise SetupInvalid({"admin": "This email address already has a role at another trust: use the "
+                                         "admin's address at this school."})
+        now = clock.now()
+        new_trust = Trust(name=given["trust"], slug=await _free_slug(Trust, slugify(given["trust"], "trust")),
+                          created_at=now)
+        await new_trust.save()
+        new_school = School(trust=new_trust.id, name=given["school"], slug=await _free_slug(
+                                School, slugify(given["school"], "school")),
+                            urn=given["urn"] or None, la_code=la_code, establishment_number=establishment,
+                            phase=given["phase"], created_at=now)
+        await new_school.save()
+        for give_defaults in defaults:
+            await give_defaults(new_school.id)
+        await audit.record("school.set_up", actor_label="corridor command", school_id=new_school.id,
+                           subject_type="school", subject_id=new_school.id, subject_label=given["school"],
+                           origin=origin, detail={"trust": given["trust"], "urn": given["urn"],
+                                                  "laestab": la_code + establishment, "phase": given["phase"]})
+        admin_id = await add_person(email=given["admin"], display_name=given["admin-name"], school_id=new_school.id,
+                                    roles=FIRST_ADMIN_ROLES, actor=None, origin=origin)
+        await _add_trust_roles(admin_id, new_trust.id, FIRST_ADMIN_TRUST_ROLES, None, origin)
+    return SetupResult(created=True, school_id=new_school.id, school_slug=new_school.slug, school_name=new_school.name,
+                       trust_name=new_trust.name, admin_id=admin_id, admin_email=given["admin"], admin_enrolled=False)
+
+
+async def _same_school(name: str, urn: str, la_code: str, establishment: str) -> dict | None:
+    """The school this setup describes, if it is already there: by its URN or DfE number when given (many
+    schools share a name, e.g. St Mary's), else by name."""
+    if urn or la_code:
+        condition = School.urn == urn if urn else None
+        if la_code:
+            same_dfe = (School.la_code == la_code) & (School.establishment_number == establishment)
+            condition = same_dfe if condition is None else condition | same_dfe
+        return await School.select().where(condition).first()
+    return next((s for s in await School.select() if s["name"].casefold() == name.casefold()), None)
+
+
 # A school's details, edited by its admin; further schools of the trust, added by a trust admin ---------------
 
 URN_RE = re.compile(r"^\d{6}$")  # the DfE's unique reference number (Get Information about Schools)

@@ -17,6 +17,7 @@ class School(Table):
     urn = Varchar(length=10, null=True, default=None)
     la_code = Varchar(length=3)
     establishment_number = Varchar(length=4)
+    phase = Varchar(length=30, default="")  # a key of schools.service.PHASES, or empty when not given
     created_at = Timestamptz()
     # Bumped by every change to the school's pupils, so each process knows when its lookup index is stale.
     pupils_changed_at = Timestamptz(null=True, default=None)
