@@ -85,7 +85,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> None:
 SETUP_QUESTIONS = [  # (field, the flag's attribute, question, required)
     ("school", "school", "The school's name", True),
     ("admin", "admin", "The first admin's email address", True),
-    ("admin-name", "admin_name", "The admin's name, as colleagues know it", False),
+    ("admin-name", "admin_name", "The admin's name, as colleagues know it (Enter: the email's local part)", False),
     ("trust", "trust", "The trust's name (Enter: the school's name, for a school on its own)", False),
     ("urn", "urn", "The school's URN, 6 digits (Enter to skip)", False),
     ("laestab", "laestab", "The school's LAESTAB (DfE number), 7 digits like 8014001 (Enter to skip)", False),
