@@ -29,19 +29,68 @@
       // Each pupil starts as "instigator" for the first, "involved" after: never copied from another pupil.
       role.value = chosen.children.length === 0 ? "instigator" : "involved";
     }
+    var own = li.querySelector("select.pupil-category");
+    if (own) {
+      own.id = "pcat-" + id;
+      var ownLabel = li.querySelector('label[for="pcat-"]');
+      if (ownLabel) ownLabel.htmlFor = own.id;
+      if (role) fitPart(role, own);
+    }
     var remove = li.querySelector(".remove-pick");
     if (remove) remove.setAttribute("aria-label", "Remove " + button.dataset.name);
     chosen.appendChild(li);
     var area = document.getElementById("pick-area");
     if (area) area.innerHTML = "";  // the next pupil starts from an empty list
-    if (search) { search.value = ""; search.focus(); }
+    // Close the phone's keyboard so the categories are in sight; the box is one tap away for another pupil.
+    if (search) { search.value = ""; search.blur(); }
+    var field = document.getElementById("category-field");
+    if (field && !form.querySelector('input[name="category_id"]:checked') && field.scrollIntoView) {
+      field.scrollIntoView({ block: "nearest" });
+    }
+    summarise();
+  }
+
+  // A target or witness gets their part's no-points category; the others get what happened (empty). The
+  // person logging can still change it for any pupil before saving.
+  function fitPart(role, own) {
+    var option = own.querySelector('option[data-part="' + role.value + '"]');
+    own.value = option ? option.value : "";
+  }
+
+  // The sticky bar says what "Log it" will save, so the person can check it without scrolling back up.
+  var summary = document.getElementById("log-summary");
+  function summarise() {
+    if (!summary) return;
+    var names = Array.prototype.map.call(chosen.querySelectorAll("li .chosen-name .name"), function (el) {
+      return el.textContent.trim();
+    }).filter(Boolean);
+    var checked = form.querySelector('input[name="category_id"]:checked');
+    var span = checked && checked.parentNode.querySelector("span");
+    var what = span && span.firstChild ? span.firstChild.textContent.trim() : "";
+    if (!names.length && !what) { summary.textContent = ""; return; }
+    var who = names.length === 0 ? "choose a pupil" : names.length === 1 ? names[0] : names.length + " pupils";
+    summary.textContent = (what || "choose what happened") + " · " + who;
+  }
+  form.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select.role")) {
+      var own = event.target.closest("li").querySelector("select.pupil-category");
+      if (own) fitPart(event.target, own);
+    }
+    summarise();
+  });
+  summarise();
+
+  // Undo lasts 30 seconds after saving: the button goes when the server would refuse it.
+  var undo = document.getElementById("undo-form");
+  if (undo) {
+    setTimeout(function () { undo.remove(); }, Math.max(0, parseInt(undo.dataset.seconds, 10) || 0) * 1000);
   }
 
   form.addEventListener("click", function (event) {
     var pick = event.target.closest("button.pick");
     if (pick) { event.preventDefault(); add(pick); return; }
     var remove = event.target.closest(".remove-pick");
-    if (remove) { event.preventDefault(); remove.closest("li").remove(); }
+    if (remove) { event.preventDefault(); remove.closest("li").remove(); summarise(); }
   });
 
   // Enter in the search box picks the first result instead of submitting the whole form.

@@ -23,7 +23,7 @@ async def test_a_teacher_logs_one_incident_for_two_pupils_with_their_own_parts(c
     assert links[school.ava]["points"] == -5 and links[school.ava]["status"] == "open"
     assert await AuditEvent.count().where(AuditEvent.action == "incident.created") == 1
     page = await client.get(response.headers["location"])
-    assert "Logged." in page.text
+    assert "Logged." in page.text and "Fighting / physical aggression for" in page.text
 
 
 async def test_each_pupil_can_have_their_own_category(client, settings, school):

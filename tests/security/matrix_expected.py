@@ -110,6 +110,7 @@ GET  /incidents/{incident_id:int}                          signin  404     ok   
 POST /incidents/{incident_id:int}/edit                     signin  404     ok       404      ok       404      ok       404      404         404     404
 POST /incidents/{incident_id:int}/statements               signin  404     404      404      ok       404      ok       404      404         404     404
 POST /incidents/{incident_id:int}/delete                   signin  404     403      404      ok       404      ok       404      404         404     404
+POST /incidents/{incident_id:int}/undo                     signin  404     ok       404      404      404      404      404      404         404     404
 POST /incidents/links/{link_id:int}/status                 signin  404     404      404      ok       404      ok       404      404         404     404
 POST /incidents/links/{link_id:int}/actions                signin  404     404      404      ok       404      ok       404      404         404     404
 GET  /admin/incidents                                      signin  404     404      404      404      404      404      ok       ok:none     404     ok:none

@@ -463,6 +463,8 @@ CASES: dict[str, Case] = {
     "POST /incidents/{incident_id:int}/edit": Case(path=ids(incident_id=World.incident), body=edit_form),
     "POST /incidents/{incident_id:int}/statements": Case(path=ids(incident_id=World.incident),
                                                          body=fixed(kind="note", body="Two witnesses agree")),
+    # Each principal asks about a fresh entry a member of staff has just logged: only its author may undo it.
+    "POST /incidents/{incident_id:int}/undo": Case(path=ids(incident_id=lambda w: w.new_incident())),
     "POST /incidents/{incident_id:int}/delete": Case(path=ids(incident_id=lambda w: w.new_incident()),
                                                      body=fixed(reason="Logged twice")),
     "POST /incidents/links/{link_id:int}/status": Case(path=ids(link_id=World.link), body=fixed(status="in_progress")),

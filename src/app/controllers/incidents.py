@@ -37,7 +37,8 @@ def submission_key(request: Request, data: dict[str, Any]) -> str | None:
 
 
 async def quick_entry_context(actor: Actor, form: IncidentForm | None = None, errors: dict | None = None,
-                              logged: int | None = None) -> dict[str, Any]:
+                              logged: int | None = None, undone: bool = False,
+                              refused: str = "") -> dict[str, Any]:
     cats = await incidents.categories(actor.school_id)
     form = form or IncidentForm()
     chosen = []
@@ -47,16 +48,20 @@ async def quick_entry_context(actor: Actor, form: IncidentForm | None = None, er
             entry = index.get(parse_id(pid))
             if entry:
                 chosen.append({"id": entry.id, "name": entry.display_name, "meta": entry.tutor_group,
-                               "role": form.roles[i] if i < len(form.roles) else "involved"})
+                               "role": form.roles[i] if i < len(form.roles) else "involved",
+                               "category": form.pupil_categories[i] if i < len(form.pupil_categories) else ""})
     last = await incidents.last_location(actor)
     return {
         "actor": actor, "form": form, "errors": errors or {}, "chosen": chosen,
         "negative": [c for c in cats if c["kind"] == "negative"], "positive": [c for c in cats if c["kind"] == "positive"],
+        "parts": [c for c in cats if c["kind"] == "neutral"],
         "locations": await incidents.locations(actor.school_id),
         "location_id": form.location_id or (str(last) if last else ""),
         "now": incidents.local_now().strftime("%Y-%m-%dT%H:%M"), "roles": incidents.PUPIL_ROLES,
         "today": await incidents.logged_today(actor), "recent": await pupils.recently_viewed(actor),
-        "key": str(uuid.uuid4()), "logged": logged, "note_limit": incidents.NOTE_LIMIT,
+        "key": str(uuid.uuid4()), "note_limit": incidents.NOTE_LIMIT,
+        "logged": await incidents.logged_summary(actor, logged) if logged else None, "undone": undone,
+        "refused": refused,
     }
 
 
@@ -65,11 +70,22 @@ class IncidentsController(Controller):
 
     @get("/new", name="incidents.new")
     async def new(self, request: Request, actor: CurrentActor, logged: FromQuery[int | None] = None,
-                  pupil: FromQuery[int | None] = None, oncall: FromQuery[int | None] = None) -> Response:
+                  pupil: FromQuery[int | None] = None, oncall: FromQuery[int | None] = None,
+                  undone: FromQuery[int | None] = None) -> Response:
         if not incidents.can_log(actor):
             raise NotFound()
         form = IncidentForm(pupil_ids=[str(pupil)], roles=["instigator"], oncall_id=str(oncall or "")) if pupil else None
-        return render(request, "incidents/new.html", await quick_entry_context(actor, form, logged=logged))
+        return render(request, "incidents/new.html",
+                      await quick_entry_context(actor, form, logged=logged, undone=bool(undone)))
+
+    @post("/{incident_id:int}/undo", name="incidents.undo")
+    async def undo(self, request: Request, actor: CurrentActor, incident_id: FromPath[int]) -> Response:
+        try:
+            await incidents.undo_incident(actor, incident_id)
+        except incidents.TooLateToUndo as exc:
+            context = await quick_entry_context(actor, logged=incident_id, refused=exc.message)
+            return render(request, "incidents/new.html", context, status=409)
+        return Redirect("/incidents/new?undone=1", status_code=303)
 
     @post("/pick", name="incidents.pick", status_code=200)
     async def pick(self, request: Request, actor: CurrentActor, data: Form) -> Response:

@@ -57,6 +57,13 @@ DEFAULT_CATEGORIES = [
     ("positive", "Excellent work", 0, 2), ("positive", "Effort", 0, 1), ("positive", "Kindness", 0, 1),
     ("positive", "Helping others", 0, 2), ("positive", "Punctuality", 0, 1), ("positive", "Leadership", 0, 3),
 ]
+# Added after the first schools were set up: ensure_defaults (and a migration, for schools that existed then)
+# adds each one a school lacks. Late to school is not late to lesson: before the register closes it is the
+# DfE attendance code L (present), after it U (an unauthorised absence for that session).
+LATE_TO_SCHOOL = [("negative", "Late to school (before registers close, L)", 1, -1),
+                  ("negative", "Late to school (after registers close, U)", 2, -2)]
+# A target or a witness gets their own no-points category unless the person logging chooses another.
+PART_CATEGORIES = {"target": "Target (no sanction)", "witness": "Witness (no sanction)"}
 DEFAULT_LOCATIONS = ["Playground", "Canteen", "Corridor", "Classroom", "Field", "Toilets", "Library", "Main gate",
                      "Sports hall", "Bus stop"]
 
@@ -81,10 +88,19 @@ class ValidationFailed(BadRequest):
 # Configuration -------------------------------------------------------------------------------------------
 
 async def ensure_defaults(school_id: int) -> None:
-    """Give a school the default categories and locations, once."""
+    """Give a school the default categories and locations, once; categories added to the defaults later are
+    added to a school that lacks them (by name, retired or not), so running it again changes nothing."""
     if not await Category.exists().where(Category.school == school_id):
         await Category.insert(*[Category(school=school_id, kind=k, name=n, severity=s, points=p, position=i)
                                 for i, (k, n, s, p) in enumerate(DEFAULT_CATEGORIES)])
+    have = await Category.select(Category.name, Category.part).where(Category.school == school_id)
+    names, parts = {c["name"] for c in have}, {c["part"] for c in have}
+    added = [Category(school=school_id, kind=k, name=n, severity=s, points=p, position=2)
+             for k, n, s, p in LATE_TO_SCHOOL if n not in names]
+    added += [Category(school=school_id, kind="neutral", name=n, severity=0, points=0, position=900, part=part)
+              for part, n in PART_CATEGORIES.items() if part not in parts and n not in names]
+    if added:
+        await Category.insert(*added)
     if not await Location.exists().where(Location.school == school_id):
         await Location.insert(*[Location(school=school_id, name=n, position=i) for i, n in enumerate(DEFAULT_LOCATIONS)])
 
@@ -298,8 +314,12 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
     errors: dict[str, str] = {}
     cats = {c["id"]: c for c in await categories(actor.school_id)}
     category_id = _to_int(form.category_id)
-    if category_id not in cats:
+    every_own = bool(form.pupil_ids) and len([c for c in form.pupil_categories if c]) == len(form.pupil_ids)
+    # A part category (target, witness) says who someone was, not what happened: it is never the main choice,
+    # unless every pupil has their own category anyway (an edit, which sends each pupil's).
+    if category_id not in cats or (cats[category_id]["kind"] == "neutral" and not every_own):
         errors["category"] = "Choose what happened from the list."
+    by_part = {c["part"]: c["id"] for c in cats.values() if c["part"]}
 
     pupil_ids = [_to_int(p) for p in form.pupil_ids]
     links = []
@@ -308,7 +328,7 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
     elif None in pupil_ids or len(set(pupil_ids)) != len(pupil_ids):
         errors["pupils"] = "A pupil was chosen twice or could not be read. Choose the pupils again."
     else:
-        found = {r["id"]: r for r in await Pupil.select(Pupil.id, Pupil.year_code).where(
+        found = {r["id"]: r for r in await Pupil.select(Pupil.id, Pupil.year_code, Pupil.tutor_group.name).where(
             (Pupil.id.is_in(pupil_ids)) & (Pupil.school == actor.school_id) & Pupil.left_on.is_null())}
         if len(found) != len(pupil_ids):
             errors["pupils"] = "One of the pupils chosen is not on roll at this school. Choose them again."
@@ -319,11 +339,16 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
             own = _to_int(form.pupil_categories[i]) if i < len(form.pupil_categories) and form.pupil_categories[i] else None
             if own is not None and own not in cats:
                 errors["pupils"] = "A category chosen for one pupil is not in this school's list."
+            if own is None:
+                # The part decides the consequence: a target or witness does not take the fight's points.
+                own = by_part.get(role)
             links.append({"pupil": pid, "role": role, "category": own or category_id,
-                          "year": found.get(pid, {}).get("year_code", "")})
+                          "year": found.get(pid, {}).get("year_code", ""),
+                          "form": found.get(pid, {}).get("tutor_group.name") or ""})
 
     location_id = _to_int(form.location_id) if form.location_id else None
-    if form.location_id and location_id not in {loc["id"] for loc in await locations(actor.school_id)}:
+    places = {loc["id"]: loc["name"] for loc in await locations(actor.school_id)}
+    if form.location_id and location_id not in places:
         errors["location"] = "Choose a location from this school's list."
 
     if form.occurred_at.strip():
@@ -345,7 +370,8 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
         errors["note"] = f"Keep the note to {NOTE_LIMIT:,} characters (it has {len(note):,})."
     if errors:
         raise ValidationFailed(errors)
-    return {"links": links, "location_id": location_id, "occurred_at": occurred_at, "note": note, "cats": cats,
+    return {"links": links, "location_id": location_id, "place": places.get(location_id, ""),
+            "occurred_at": occurred_at, "note": note, "cats": cats,
             "oncall_id": _to_int(form.oncall_id) if form.oncall_id else None}
 
 
@@ -373,8 +399,8 @@ async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, li
     cats = valid["cats"]
     for link in valid["links"]:
         category = cats[link["category"]]
-        # A reward needs no follow-up; behaviour starts open.
-        status = "resolved" if category["kind"] == "positive" else "open"
+        # Behaviour starts open; a reward, or a target's or witness's no-sanction part, needs no follow-up.
+        status = "open" if category["kind"] == "negative" else "resolved"
         await IncidentPupil.insert(IncidentPupil(
             incident=incident.id, pupil=link["pupil"], role=link["role"], category=link["category"],
             points=category["points"], status=status, updated_at=now))
@@ -385,7 +411,7 @@ async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, li
     recipients = await _route(actor, valid["links"], cats)
     if recipients:
         pending = await notifications.notify(recipients, school_id=actor.school_id, kind="incident.routed",
-                                             text="A new incident needs follow-up.", link=f"/incidents/{incident.id}")
+                                             text=alert_text(valid), link=f"/incidents/{incident.id}")
     if valid.get("oncall_id"):
         from app.domain.oncall.tables import OnCallRequest
 
@@ -397,14 +423,26 @@ async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, li
     return incident.id, pending
 
 
+def alert_text(valid: dict[str, Any]) -> str:
+    """What an incident alert says: the behaviour, the forms and the place, never a pupil's name (an alert is
+    seen on a lock screen and in a list over someone's shoulder)."""
+    cats = valid["cats"]
+    what = list(dict.fromkeys(cats[link["category"]]["name"] for link in valid["links"]
+                              if cats[link["category"]]["kind"] == "negative"))
+    forms = list(dict.fromkeys(link["form"] for link in valid["links"] if link["form"]))
+    parts = [", ".join(what), ", ".join(forms) or "no form", valid["place"] or "place not recorded"]
+    return " · ".join(parts) + ": needs follow-up."
+
+
 async def _route(actor: Actor, links: list[dict], cats: dict[int, dict]) -> set[int]:
-    """The pupil's head of year and the pastoral team, and anyone the category names (never the recorder)."""
+    """The pupil's head of year and the pastoral team, and anyone the category names (never the recorder).
+    A target's head of year is told too: their pupil was hurt, though their part needs no sanction."""
     negative = [link for link in links if cats[link["category"]]["kind"] == "negative"]
     if not negative:
         return set()
     members = await Membership.select(Membership.person, Membership.role, Membership.years).where(
         Membership.school == actor.school_id)
-    years = {link["year"] for link in negative}
+    years = {link["year"] for link in links if link in negative or link["role"] == "target"}
     people = {m["person"] for m in members if m["role"] == "pastoral"}
     people |= {m["person"] for m in members if m["role"] == "head_of_year"
                and (not m["years"] or years & set(m["years"].split(",")))}
@@ -690,6 +728,67 @@ async def delete_incident(actor: Actor, incident_id: int, reason: str) -> None:
         await mark_changed(actor.school_id)
 
 
+UNDO_WINDOW = dt.timedelta(seconds=30)
+
+
+class TooLateToUndo(BadRequest):
+    status_code = 409
+    title = "Too late to undo"
+
+
+async def _own_recent(actor: Actor, incident_id: int) -> dict:
+    """An incident this person logged at this school, not deleted; anything else is not found."""
+    row = await Incident.select(Incident.id, Incident.recorded_at, Incident.location).where(
+        (Incident.id == incident_id) & (Incident.school == actor.school_id)
+        & (Incident.recorded_by == actor.person_id) & Incident.deleted_at.is_null()).first()
+    if actor.school_id is None or not row or not can_log(actor):
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    return row
+
+
+def undo_seconds_left(recorded_at: dt.datetime) -> int:
+    return max(0, int((recorded_at + UNDO_WINDOW - clock.now()).total_seconds()))
+
+
+async def undo_incident(actor: Actor, incident_id: int) -> None:
+    """The person who logged it takes it back within 30 seconds (a mistap): a soft delete, audited as undone.
+    Later, a deletion needs a follow-up lead and a reason (delete_incident)."""
+    row = await _own_recent(actor, incident_id)
+    if clock.now() > row["recorded_at"] + UNDO_WINDOW:
+        raise TooLateToUndo("It is more than 30 seconds since this was logged, so it can no longer be undone. "
+                            "It was kept. Ask a pastoral lead, head of year or the DSL to delete it, with a reason.")
+    async with atomic():
+        gone = await Incident.update({Incident.deleted_at: clock.now(), Incident.deleted_by: actor.person_id,
+                                      Incident.deleted_reason: "Undone by the person who logged it."}).where(
+            (Incident.id == incident_id) & Incident.deleted_at.is_null()).returning(Incident.id)
+        if not gone:
+            raise NotFound("There is nothing here, or you do not have access to it.")
+        await notifications.withdraw(school_id=actor.school_id, link=f"/incidents/{incident_id}")
+        await audit.record("incident.undone", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, subject_type="incident", subject_id=incident_id,
+                           origin=actor.origin)
+        await mark_changed(actor.school_id)
+
+
+async def logged_summary(actor: Actor, incident_id: int) -> dict | None:
+    """What this person just logged, for the confirmation: what, for whom, where, and how long undo lasts.
+    None for anything else (someone else's, another school's, or already undone)."""
+    try:
+        row = await _own_recent(actor, incident_id)
+    except NotFound:
+        return None
+    links = await _links(incident_id)
+    what = [link["category.name"] for link in links if link["category.kind"] != "neutral"]
+    place = await Location.select(Location.name).where(Location.id == row["location"]).first() \
+        if row["location"] else None
+    return {
+        "id": incident_id, "what": ", ".join(dict.fromkeys(what)) or links[0]["category.name"],
+        "pupils": [{"name": _name(link), "role": PUPIL_ROLES[link["role"]], "category": link["category.name"],
+                    "points": link["points"]} for link in links],
+        "place": place["name"] if place else "", "undo_seconds": undo_seconds_left(row["recorded_at"]),
+    }
+
+
 # The pupil's timeline and rewards --------------------------------------------------------------------------
 
 async def timeline_entries(pupil_id: int) -> list[dict]:
@@ -698,12 +797,28 @@ async def timeline_entries(pupil_id: int) -> list[dict]:
         IncidentPupil.category.kind, IncidentPupil.incident.id, IncidentPupil.incident.occurred_at,
     ).where((IncidentPupil.pupil == pupil_id) & IncidentPupil.incident.deleted_at.is_null()).order_by(
         IncidentPupil.incident.occurred_at, ascending=False).limit(20)
-    return [{
-        "at": r["incident.occurred_at"], "kind": "reward" if r["category.kind"] == "positive" else "incident",
-        "title": r["category.name"] + ("" if r["category.kind"] == "positive" else f" ({PUPIL_ROLES[r['role']].lower()})"),
-        "detail": f"{r['points']:+d} points" + ("" if r["category.kind"] == "positive" else f" · {STATUSES[r['status']].lower()}"),
-        "link": f"/incidents/{r['incident.id']}",
-    } for r in rows]
+    # A target's or witness's own category says only their part: what happened is the others' category.
+    parts = [r["incident.id"] for r in rows if r["category.kind"] == "neutral"]
+    happened: dict[int, list[str]] = {}
+    if parts:
+        for r in await IncidentPupil.select(IncidentPupil.incident, IncidentPupil.category.name).where(
+                IncidentPupil.incident.is_in(parts) & (IncidentPupil.category.kind != "neutral")):
+            names = happened.setdefault(r["incident"], [])
+            if r["category.name"] not in names:
+                names.append(r["category.name"])
+
+    def entry(r: dict) -> dict:
+        kind = r["category.kind"]
+        if kind == "neutral":
+            title = f"{PUPIL_ROLES[r['role']]}: {', '.join(happened.get(r['incident.id'], [])) or r['category.name']}"
+            detail = "no points"
+        else:
+            title = r["category.name"] + ("" if kind == "positive" else f" ({PUPIL_ROLES[r['role']].lower()})")
+            detail = f"{r['points']:+d} points" + ("" if kind == "positive" else f" · {STATUSES[r['status']].lower()}")
+        return {"at": r["incident.occurred_at"], "kind": "reward" if kind == "positive" else "incident",
+                "title": title, "detail": detail, "link": f"/incidents/{r['incident.id']}"}
+
+    return [entry(r) for r in rows]
 
 
 def academic_year_start(today: dt.date) -> dt.datetime:

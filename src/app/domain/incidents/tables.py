@@ -8,15 +8,19 @@ from app.domain.schools.tables import Person, School
 
 
 class Category(Table):
-    """What happened, configured per school: negative behaviour (severity, points) or a positive reward."""
+    """What happened, configured per school: negative behaviour (severity, points), a positive reward, or a
+    neutral part (a target or witness: no points, no follow-up)."""
 
     school = ForeignKey(references=School, on_delete=OnDelete.restrict, index=True)
-    kind = Varchar(length=10)  # negative | positive
+    kind = Varchar(length=10)  # negative | positive | neutral
     name = Varchar(length=80)
     severity = Integer(default=0)  # 1 (low) to 4 (serious) for negative behaviour; 0 for rewards
     points = Integer(default=0)  # negative for behaviour, positive for rewards
     position = Integer(default=0)
     retired_at = Timestamptz(null=True, default=None)  # retired categories stay on past records
+    # The part a pupil plays that gets this category unless the person logging chooses otherwise (target,
+    # witness): a target or witness of a fight must not take the fight's points. Empty for all others.
+    part = Varchar(length=12, default="")
 
 
 class CategoryWatcher(Table):

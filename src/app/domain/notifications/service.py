@@ -83,6 +83,13 @@ async def mark_read(actor: Actor, notification_id: int) -> None:
         (Notification.id == notification_id) & (Notification.person == actor.person_id))
 
 
+async def withdraw(*, school_id: int, link: str) -> None:
+    """Take back the unread alerts about a record that was undone (call inside the undo's transaction): an
+    alert must not send someone to a record that no longer exists."""
+    await Notification.delete().where(
+        (Notification.school == school_id) & (Notification.link == link) & Notification.read_at.is_null())
+
+
 # Idempotency ------------------------------------------------------------------------------------------
 #
 # A receipt row is written in two steps. `replay` claims the key before any work starts, in its own committed

@@ -207,6 +207,16 @@ async def _alert(people: set[int], school_id: int, request_id: int, text: str) -
     return pending
 
 
+async def _about(request_id: int) -> dict[str, str]:
+    """What an alert says about a request: the urgency, the reason and the room. Never a pupil's name or the
+    note (a push is shown on a lock screen; the note is free text and may name a pupil)."""
+    row = await OnCallRequest.select(OnCallRequest.urgency, OnCallRequest.reason.name,
+                                     OnCallRequest.location.name).where(OnCallRequest.id == request_id).first()
+    urgency = URGENCIES.get(row["urgency"], "") if row else ""
+    reason, room = (row["reason.name"], row["location.name"]) if row else ("", "")
+    return {"urgency": urgency, "what": f"{reason} in {room}", "text": f"{urgency}: {reason} in {room}"}
+
+
 async def _wake(people: set[int], payload: dict) -> None:
     if _push is not None and people:
         try:
@@ -270,7 +280,8 @@ async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None =
             fallback.discard(actor.person_id)
             alerted |= fallback
         made["alerted"] = alerted
-        pending = await _alert(alerted, actor.school_id, request.id, f"On-call: {URGENCIES[urgency].lower()} help needed.")
+        made["about"] = about = await _about(request.id)
+        pending = await _alert(alerted, actor.school_id, request.id, f"On-call, {about['text']}.")
         await audit.record("oncall.raised", actor_id=actor.person_id, actor_label=actor.label,
                            school_id=actor.school_id, subject_type="oncall", subject_id=request.id,
                            origin=actor.origin, detail={"urgency": urgency, "alerted": len(alerted)})
@@ -279,7 +290,7 @@ async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None =
     result = await notifications.answer_once(actor, key, digest, write)
     if made.get("id") == result["id"]:  # this attempt's writes are the ones that committed
         await _publish(actor.school_id, [made["event"]])
-        await _wake(made["alerted"], {"title": "On-call", "body": f"{URGENCIES[urgency]} help needed",
+        await _wake(made["alerted"], {"title": f"On-call: {made['about']['urgency']}", "body": made["about"]["what"],
                                       "url": f"/oncall/{result['id']}"})
     return result
 
@@ -399,7 +410,8 @@ async def hand_over(actor: Actor, request_id: int, to_person: int) -> dict:
     result = await _transition(actor, request_id, allowed_from=("acknowledged", "en_route", "on_scene"), to=state,
                                kind="handed_over", only_responder=True, extra={OnCallRequest.responder: to_person},
                                detail={"to": to_person})
-    pending = await _alert({to_person}, actor.school_id, request_id, "On-call: a request was handed to you.")
+    about = await _about(request_id)
+    pending = await _alert({to_person}, actor.school_id, request_id, f"On-call handed to you, {about['text']}.")
     await notifications.deliver(pending)
     return result
 
@@ -444,14 +456,16 @@ async def escalate_due(now: dt.datetime | None = None) -> int:
             event_id = await _event(row["id"], row["school"], "escalated", None, tier=tier)
             people = await on_call(row["school"], None if beyond_top else tier)
             people.discard(row["requester"])
-            pending = await _alert(people, row["school"], row["id"], "On-call: escalated, nobody has answered.")
+            about = await _about(row["id"])
+            pending = await _alert(people, row["school"], row["id"],
+                                   f"On-call escalated, nobody has answered: {about['text']}.")
             await audit.record("oncall.escalated", school_id=row["school"], subject_type="oncall", subject_id=row["id"],
                                detail={"tier": tier, "alerted": len(people)})
         count += 1
         await notifications.deliver(pending)
         await _publish(row["school"], [event_id])
-        await _wake(people, {"title": "On-call escalated", "body": "Nobody has answered yet",
-                             "url": f"/oncall/{row['id']}"})
+        await _wake(people, {"title": f"On-call escalated: {about['urgency']}",
+                             "body": f"Nobody has answered yet: {about['what']}", "url": f"/oncall/{row['id']}"})
     return count
 
 
