@@ -24,15 +24,6 @@ from tests.e2e.conftest import (BIN, ROOT, Authenticator, Server, _free_port, en
                                 wait_until_healthy)
 from tests.e2e.test_accessibility import PHONE
 
-# Not page.wait_for_function: its polling evaluates a string in the page, which the CSP (no eval) refuses.
-WAIT_FOR_CONTROL = """async () => {
-  await navigator.serviceWorker.ready;
-  if (!navigator.serviceWorker.controller) {
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
-  }
-  return true;
-}"""
-
 # Reads the outbox's IndexedDB as stored, with no key: what someone holding the phone's files would see.
 RAW_OUTBOX = """async () => {
   const db = await new Promise((ok, no) => { const r = indexedDB.open("corridor-outbox"); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
@@ -108,9 +99,24 @@ def a_pupil(server: Server, offset: int = 0) -> dict:
     return {"id": row[0], "name": f"{row[1]} {row[2]}", "typed": f"{row[1][:3]} {row[2][:3]}"}
 
 
-def wait_for_control(page: Page) -> None:
-    """Until the service worker controls the page (so its form posts go through the outbox)."""
-    assert page.evaluate(WAIT_FOR_CONTROL)
+CONTROLLED = "() => navigator.serviceWorker.controller !== null"
+
+
+def wait_for_control(page: Page, seconds: float = 60) -> None:
+    """Until the service worker controls the page (so its form posts go through the outbox).
+
+    Polled with a deadline rather than awaited in the page: on a loaded machine a page could miss the moment
+    the worker claimed it and wait for ever (two CI runs hung here). Halfway, the page is loaded again, which
+    a worker that is active always controls."""
+    deadline = time.monotonic() + seconds
+    reloaded = False
+    while not page.evaluate(CONTROLLED):
+        now = time.monotonic()
+        assert now < deadline, "the service worker never took control of the page"
+        if not reloaded and now > deadline - seconds / 2:
+            page.reload()
+            reloaded = True
+        time.sleep(0.1)
 
 
 def fill_quick_entry(page: Page, pupil: dict, note: str, category: str = "Low-level disruption") -> None:
