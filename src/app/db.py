@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from functools import cache
+from typing import Any
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -15,6 +16,23 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, dict_factory
 
 os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
+
+# Piccolo's Serial ids (and the foreign keys to them) are INTEGER on PostgreSQL: 32 bits, whatever SQLite allows.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw: Any) -> int | None:
+    """A database id from a form field, a query string or a header: ASCII digits only, 1..MAX_ID; else None."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw if 1 <= raw <= MAX_ID else None
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    # Checked before int(): a huge string of digits must not be converted at all.
+    if not text or len(text) > 20 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 class PooledSQLiteEngine(SQLiteEngine):

@@ -175,14 +175,14 @@ async def test_it_releases_the_claim_of_a_write_that_crashed_so_a_retry_succeeds
                                                                                  monkeypatch):
     from app.domain.concerns import service as concerns
 
-    async def database_went_away(school_id):
+    async def database_went_away(*args):
         raise ConnectionError("the database went away mid-write")
 
     await sign_in(client, settings, school.teacher)
     key = str(uuid.uuid4())
     fields = {"pupil_id": school.pupil, "seen_or_said": "A bruise on the arm.", "idempotency_key": key}
     with monkeypatch.context() as patch:
-        patch.setattr(concerns, "_dsl_team", database_went_away)
+        patch.setattr(concerns, "alertable", database_went_away)  # called after the concern is saved
         assert (await post_form(client, "/concerns/", fields, page="/concerns/new")).status_code == 500
     assert await IdempotencyReceipt.count() == 0 and await Concern.count() == 0
     assert (await post_form(client, "/concerns/", fields, page="/concerns/new")).status_code == 200

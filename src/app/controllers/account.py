@@ -13,7 +13,7 @@ from app.controllers import AppSettings, CurrentActor
 from app.controllers.auth import credential_from
 from app.domain.accounts import service as accounts
 from app.domain.schools.service import schools_of
-from app.inputs import parse_id
+from app.db import parse_id
 from app.rendering import render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

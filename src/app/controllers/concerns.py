@@ -19,7 +19,7 @@ from app.domain.notifications.service import release, request_hash
 from app.domain.pupils import service as pupils
 from app.domain.schools.service import Actor
 from app.errors import NeedsVerification, NotFound
-from app.inputs import parse_id
+from app.db import parse_id
 from app.rendering import render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

@@ -17,7 +17,7 @@ from app.domain.notifications.service import clean_key, release, request_hash, r
 from app.domain.pupils import service as pupils
 from app.domain.schools.service import Actor
 from app.errors import NotFound
-from app.inputs import parse_id
+from app.db import parse_id
 from app.rendering import render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

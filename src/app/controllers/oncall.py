@@ -23,7 +23,7 @@ from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallRequest
 from app.domain.schools.service import Actor
 from app.errors import NotFound
-from app.inputs import parse_date
+from app.clock import parse_date
 from app.live import session_bound
 from app.rendering import csv_response, render
 

@@ -11,6 +11,7 @@ import logging
 import secrets
 from typing import Any, Awaitable, Callable
 
+from app.db import parse_id
 from app import clock
 from app.db import atomic
 from app.domain.accounts.service import recently_verified
@@ -23,7 +24,6 @@ from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor
 from app.domain.schools.tables import Membership, School
-from app.inputs import parse_id
 from app.errors import NeedsVerification, NotFound
 from app.settings import Settings
 

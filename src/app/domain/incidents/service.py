@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.clock import parse_date
+from app.db import parse_id
 from app import clock
 from app.db import atomic
 from app.domain.audit import service as audit
@@ -29,7 +31,6 @@ from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor, hoy_years
 from app.domain.schools.tables import Membership, Person
 from app.errors import BadRequest, Forbidden, NotFound
-from app.inputs import parse_date, parse_id
 
 LONDON = ZoneInfo("Europe/London")  # UK schools: times are entered and shown in UK time, stored in UTC
 NOTE_LIMIT = 2000

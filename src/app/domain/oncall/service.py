@@ -14,6 +14,8 @@ import logging
 import statistics
 from typing import Any, Awaitable, Callable
 
+from app.clock import parse_date
+from app.db import MAX_ID, parse_id
 from app import clock
 from app.db import atomic
 from app.domain.audit import service as audit
@@ -35,7 +37,6 @@ from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor
 from app.domain.schools.tables import Membership, Person
 from app.errors import BadRequest, NotFound
-from app.inputs import MAX_ID, parse_date, parse_id
 
 log = logging.getLogger("corridor")
 
