@@ -27,7 +27,7 @@ class Stage:
     server: object  # servers.Server
     ctx: object  # scenarios.Ctx
     cookies: tuple[str, str]
-    csrf: tuple[str, str]
+    csrf: object  # the session token's (cookie, token) pair, or a function giving it
     env: dict
     url: str  # the run's DATABASE_URL
     logs: Path
@@ -46,7 +46,8 @@ def _server_ms(response) -> float | None:
 
 
 def _headers(stage: Stage, token: str) -> dict:
-    return {"Cookie": f"{stage.cookies[0]}={token}; {stage.cookies[1]}={stage.csrf[0]}", "X-CSRFToken": stage.csrf[1],
+    cookie, csrf = stage.csrf(token) if callable(stage.csrf) else stage.csrf  # bound to the session
+    return {"Cookie": f"{stage.cookies[0]}={token}; {stage.cookies[1]}={cookie}", "X-CSRFToken": csrf,
             "Accept": "text/html"}
 
 

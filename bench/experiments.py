@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench import data, harness, report, servers
-from bench.harness import PG_BASE, PG_SEED, RESULTS, VAR, Runner, csrf_pair, log, make_ctx, send_once
+from bench.harness import PG_BASE, PG_SEED, RESULTS, VAR, Runner, csrf_for, log, make_ctx, send_once
 from bench.scenarios import SCENARIOS
 
 EXP_VENV = VAR / "exp-venv"
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         app = make_server(variant, f"exp-{variant}-sqlite", env | {"DATABASE_URL": url})
         app.start()
         try:
-            csrf = csrf_pair(app, cookies[1])
+            csrf = csrf_for
             for sc in school_scenarios:
                 reqs = sc.plan(ctx)
                 for r in {r.session: r for r in reqs}.values():
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             app = make_server(variant, f"exp-{variant}-pg", env | {"DATABASE_URL": url})
             app.start()
             try:
-                csrf = csrf_pair(app, cookies[1])
+                csrf = csrf_for
                 reqs = lookup.plan(ctx)
                 for r in {r.session: r for r in reqs}.values():
                     send_once(app, r, cookies, csrf)

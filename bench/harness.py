@@ -106,15 +106,13 @@ async def make_ctx(url: str, dataset: str, sessions_per_school: int) -> Ctx:
                pastoral=pastoral_sessions, all_staff=all_staff)
 
 
-def csrf_pair(server: servers.Server, cookie_name: str) -> tuple[str, str]:
-    """(cookie, token) as a browser gets them: load a page, read <meta name="csrf-token">, keep the cookie."""
-    import httpx
+def csrf_for(session: str | None) -> tuple[str, str]:
+    """(cookie, token) for one session, as a page loaded in it would give them: CSRF tokens are bound to the
+    session (app/csrf.py), so one pair for every session would be refused."""
+    from app.csrf import token_for
 
-    r = httpx.get(server.url + "/signin", timeout=10)
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', r.text)
-    if not match or cookie_name not in r.cookies:
-        raise RuntimeError(f"no CSRF token on /signin (status {r.status_code})")
-    return r.cookies[cookie_name], match.group(1)
+    token = token_for(SECRET, session)
+    return token, token
 
 
 def send_once(server: servers.Server, req: Req, cookies: tuple[str, str], csrf: tuple[str, str]):
@@ -125,8 +123,9 @@ def send_once(server: servers.Server, req: Req, cookies: tuple[str, str], csrf: 
     if req.session:
         jar[cookies[0]] = req.session
     if req.method != "GET":
-        jar[cookies[1]] = csrf[0]
-        headers["X-CSRFToken"] = csrf[1]
+        pair = csrf(req.session) if callable(csrf) else csrf
+        jar[cookies[1]] = pair[0]
+        headers["X-CSRFToken"] = pair[1]
     if req.body:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
@@ -203,7 +202,7 @@ def run_floor(runner: Runner, floor: servers.Server, levels: list[int], when: st
 
 def run_dataset(runner: Runner, dataset: str, server: servers.Server, ctx: Ctx, cookies: tuple[str, str],
                 stage: dict | None = None) -> None:
-    csrf = csrf_pair(server, cookies[1])
+    csrf = csrf_for
     for sc in SCENARIOS:
         if dataset not in sc.datasets or (runner.args.only and sc.key not in runner.args.only):
             continue
@@ -269,7 +268,7 @@ def browser_and_lighthouse(server: servers.Server, ctx: Ctx, cookies: tuple[str,
         if lookup_ok:
             # A member of staff mid-morning has opened a few profiles: fill "Recently viewed" (8 entries), so the
             # lookup page weighs the same whichever scenarios ran before it.
-            csrf = csrf_pair(server, cookies[1])
+            csrf = csrf_for
             for p in pupils[-8:]:
                 send_once(server, Req("GET", f"/pupils/{p['id']}", session=session), cookies, csrf)
         query = next((p["last"][:3] for p in pupils if len(p["last"]) >= 4 and p["last"].isascii()), "smi")
@@ -466,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                 run_dataset(runner, "school", app, ctx, cookie_names, {"env": env, "url": url, "logs": logs})
                 lookup_ok = any(r["scenario"] == "lookup" and r["status"] == "measured" for r in runner.rows) or \
                     send_once(app, Req("POST", "/pupils/search", "q=a", ctx.sessions[0].token, (("HX-Request", "true"),)),
-                              cookie_names, csrf_pair(app, cookie_names[1])).status_code not in (404, 405)
+                              cookie_names, csrf_for).status_code not in (404, 405)
                 if not ({"browser", "lighthouse"} <= args.skip):
                     log("Page weight (Chromium) and Lighthouse, against the SQLite server")
                     weight, lh = browser_and_lighthouse(app, ctx, cookie_names, lookup_ok, args.skip)

@@ -59,8 +59,9 @@ def write_plan(path: Path, reqs: list[Req], *, cookie_names: tuple[str, str], cs
             cookies.append(f"{session_cookie}={r.session}")
         headers = [("Accept-Encoding", "gzip, deflate, br"), *r.headers]
         if r.method != "GET" and csrf:
-            cookies.append(f"{csrf_cookie}={csrf[0]}")
-            headers.append(("X-CSRFToken", csrf[1]))
+            pair = csrf(r.session) if callable(csrf) else csrf  # tokens are bound to their session
+            cookies.append(f"{csrf_cookie}={pair[0]}")
+            headers.append(("X-CSRFToken", pair[1]))
         if r.body:
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
         if cookies:

@@ -21,15 +21,24 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 
+def bound_secret(secret_key: str, session: str | None) -> str:
+    """The key that signs CSRF tokens for one session (or for no session, before sign-in)."""
+    bound_to = hashlib.sha256(session.encode()).hexdigest() if session else "signed-out"
+    return f"{secret_key}:{bound_to}"
+
+
+def token_for(secret_key: str, session: str | None) -> str:
+    """A new CSRF token for this session: what a page loaded in it would carry (the benchmark sends these)."""
+    return generate_csrf_token(secret=bound_secret(secret_key, session))
+
+
 class SessionBoundCSRFMiddleware(CSRFMiddleware):
     def __init__(self, app: ASGIApp, config: CSRFConfig, session_cookie: str) -> None:
         super().__init__(app, config)
         self.session_cookie = session_cookie
 
     def _secret(self, cookies: dict[str, str]) -> str:
-        session = cookies.get(self.session_cookie) or ""
-        bound_to = hashlib.sha256(session.encode()).hexdigest() if session else "signed-out"
-        return f"{self.config.secret}:{bound_to}"
+        return bound_secret(self.config.secret, cookies.get(self.session_cookie))
 
     @staticmethod
     def _signed(token: str | None, secret: str) -> bool:
