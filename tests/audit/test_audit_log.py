@@ -31,7 +31,9 @@ async def test_another_schools_admin_does_not_see_these_events(client, settings,
 async def test_an_htmx_request_gets_only_the_events_fragment(client, settings, cast):
     await sign_in(client, settings, cast.admin)
     fragment = await client.get("/admin/audit", headers={"hx-request": "true"})
-    assert fragment.text.lstrip().startswith('<table class="audit" id="audit">')
+    # The table and the region that lets it scroll sideways on a phone, and nothing of the page around them.
+    assert fragment.text.lstrip().startswith('<div class="scroll-x" role="region" aria-labelledby="audit-caption"')
+    assert '<table class="audit" id="audit">' in fragment.text and "<h1>" not in fragment.text
     assert "<html" not in fragment.text and "HX-Request" in fragment.headers["vary"]
 
 
