@@ -146,6 +146,23 @@ async def cast(database) -> Cast:
     )
 
 
+@pytest.fixture
+async def sister(cast) -> dict:
+    """School B of the same trust as the cast's school A, with its own admin, and a trust-level admin."""
+    from app.domain.schools.tables import School
+
+    trust = (await School.select(School.trust).where(School.id == cast.school_id).first())["trust"]
+    school = School(trust=trust, name="Northbridge Juniors", slug="northbridge-juniors", la_code="801",
+                    establishment_number="4003", created_at=clock.now())
+    await school.save()
+    admin = await _member("admin@juniors.example", "Bea Admin", school.id, ["admin", "staff"])
+    trust_admin_id = await schools.add_person(email="ceo@northbridge.example", display_name="Tess Trust",
+                                              school_id=cast.school_id, roles=["admin"], actor=None,
+                                              origin=Origin(ip="test"), trust_wide=True)
+    return {"school_id": school.id, "admin": admin,
+            "trust_admin": Member(trust_admin_id, "ceo@northbridge.example", "Tess Trust", cast.school_id)}
+
+
 async def sign_in(client: httpx.AsyncClient, settings: Settings, member: Member) -> str:
     """Give the client a real server-side session for a member (passkey ceremonies are tested separately)."""
     token = await accounts._create_session(settings, member.id, member.email, Origin(ip="test"), "pytest")

@@ -17,26 +17,12 @@ DSL_ADDRESS = "203.0.113.7"
 
 
 @pytest.fixture
-async def trust(cast, settings):
+async def trust(cast, settings, sister):
     """School A is the cast's; school B is a second school of the same trust, with its own admin, and the
-    trust has a trust-level admin. A's DSL has just signed in from DSL_ADDRESS."""
-    trust_id = (await School.select(School.trust).where(School.id == cast.school_id).first())["trust"]
-    school_b = School(trust=trust_id, name="Southfield School", slug="southfield", la_code="801",
-                      establishment_number="4003", created_at=clock.now())
-    await school_b.save()
-    admin_b = await schools.add_person(email="admin@southfield.example", display_name="Bea Admin",
-                                       school_id=school_b.id, roles=["admin", "staff"], actor=None,
-                                       origin=Origin(ip="test"))
-    trust_admin = await schools.add_person(email="admin@northbridge-trust.example", display_name="Tess Trust",
-                                           school_id=cast.school_id, roles=["admin"], actor=None,
-                                           origin=Origin(ip="test"), trust_wide=True)
+    trust has a trust-level admin (the `sister` fixture). A's DSL has just signed in from DSL_ADDRESS."""
     await accounts._create_session(settings, cast.dsl.id, f"{cast.dsl.name} <{cast.dsl.email}>",
                                    Origin(ip=DSL_ADDRESS), "pytest")
-    return {
-        "school_b": school_b.id,
-        "admin_b": Member(admin_b, "admin@southfield.example", "Bea Admin", school_b.id),
-        "trust_admin": Member(trust_admin, "admin@northbridge-trust.example", "Tess Trust", cast.school_id),
-    }
+    return {"school_b": sister["school_id"], "admin_b": sister["admin"], "trust_admin": sister["trust_admin"]}
 
 
 async def actor_of(member: Member, school_id: int | None = None) -> Actor:
@@ -55,28 +41,28 @@ async def test_a_school_admin_does_not_see_another_schools_dsl_sign_in(cast, tru
     events = await audit.list_events(await actor_of(trust["admin_b"]))
     assert not shows(events, cast.dsl.email) and not shows(events, DSL_ADDRESS)
     assert not shows(events, cast.teacher.email)  # nor school A's own entries (people added there)
-    assert shows(events, "admin@southfield.example")  # their own school's entries are there
+    assert shows(events, "admin@juniors.example")  # their own school's entries are there
 
 
 async def test_a_school_admin_sees_their_own_schools_people_signing_in(cast, trust):
     events = await audit.list_events(await actor_of(cast.admin))
     signin = [e for e in events if e["action"] == "session.created" and e["ip"] == DSL_ADDRESS]
     assert signin and cast.dsl.email in signin[0]["actor_label"]
-    assert not shows(events, "admin@southfield.example")  # B's admin works at B only
-    assert shows(events, "admin@northbridge-trust.example")  # a trust-wide person works here too
+    assert not shows(events, "admin@juniors.example")  # B's admin works at B only
+    assert shows(events, "ceo@northbridge.example")  # a trust-wide person works here too
 
 
 async def test_a_trust_admin_sees_every_school_of_the_trust(cast, trust):
     events = await audit.list_events(await actor_of(trust["trust_admin"], trust["school_b"]))
     assert shows(events, DSL_ADDRESS) and shows(events, cast.dsl.email)
-    assert shows(events, cast.teacher.email) and shows(events, "admin@southfield.example")
+    assert shows(events, cast.teacher.email) and shows(events, "admin@juniors.example")
     assert not shows(events, cast.outsider.email)
 
 
 async def test_another_trusts_admin_sees_neither_school(cast, trust):
     events = await audit.list_events(await actor_of(cast.outsider))
     assert not shows(events, DSL_ADDRESS) and not shows(events, cast.dsl.email)
-    assert not shows(events, "admin@southfield.example") and not shows(events, "admin@northbridge-trust.example")
+    assert not shows(events, "admin@juniors.example") and not shows(events, "ceo@northbridge.example")
     assert shows(events, cast.outsider.email)
 
 
@@ -88,7 +74,7 @@ async def test_someone_who_is_not_an_admin_reads_nothing(cast, trust):
 async def test_the_audit_page_follows_the_same_rules(client, settings, cast, trust):
     await sign_in(client, settings, trust["admin_b"])
     page = await client.get("/admin/audit")
-    assert page.status_code == 200 and "admin@southfield.example" in page.text
+    assert page.status_code == 200 and "admin@juniors.example" in page.text
     assert cast.dsl.email not in page.text and DSL_ADDRESS not in page.text
 
     client.cookies.clear()

@@ -3,33 +3,12 @@ who also works at another school of the trust. Only a trust admin manages a pers
 
 import re
 
-import pytest
-
-from app import clock
 from app.domain.accounts.tables import EnrolmentToken, Session
 from app.domain.audit.service import Origin
 from app.domain.schools import service as schools
 from app.domain.schools.service import roles_at
-from app.domain.schools.tables import Person, School
-from tests.conftest import Member, enrol, http_client, post_form, sign_in
-
-
-@pytest.fixture
-async def sister(cast):
-    """School B of the same trust as the cast's school A, with its own admin, and a trust admin."""
-    trust = (await School.select(School.trust).where(School.id == cast.school_id).first())["trust"]
-    school = School(trust=trust, name="Northbridge Juniors", slug="northbridge-juniors", la_code="801",
-                    establishment_number="4003", created_at=clock.now())
-    await school.save()
-    admin_id = await schools.add_person(email="admin@juniors.example", display_name="Bea Admin",
-                                        school_id=school.id, roles=["admin", "staff"], actor=None,
-                                        origin=Origin(ip="test"))
-    trust_admin_id = await schools.add_person(email="ceo@northbridge.example", display_name="Tess Trust",
-                                              school_id=cast.school_id, roles=["admin"], actor=None,
-                                              origin=Origin(ip="test"), trust_wide=True)
-    return {"school_id": school.id,
-            "admin": Member(admin_id, "admin@juniors.example", "Bea Admin", school.id),
-            "trust_admin": Member(trust_admin_id, "ceo@northbridge.example", "Tess Trust", cast.school_id)}
+from app.domain.schools.tables import Person
+from tests.conftest import enrol, http_client, post_form, sign_in
 
 
 async def live_links(person_id: int) -> int:
