@@ -1,7 +1,8 @@
 """The budgets of DESIGN.md ("Budgets"), as checks on the harness's results.
 
-DESIGN.md is the authority. This file copies its table into checks, and the harness warns when the table in
-../shared/DESIGN.md no longer matches the copy below (so a changed budget is noticed, not silently ignored).
+DESIGN.md is the authority; this file holds its table (TABLE below), so the benchmark needs nothing outside the
+repository. Where the team's copy of DESIGN.md sits beside the checkout (../shared/DESIGN.md), the harness also
+warns when its table no longer matches the copy below, so a changed budget is noticed, not silently ignored.
 """
 
 from __future__ import annotations
@@ -18,10 +19,19 @@ TABLE = """
 | first load of a working page (quick entry) | ≤ 50 KB compressed, no third-party requests |
 | a fragment | ≤ 4 KB compressed |
 | Lighthouse, mobile profile | performance ≥ 95, accessibility 100, best practices 100 |
-| pupil lookup, server time | p99 ≤ 20 ms at 2,640 pupils (SQLite); p99 ≤ 50 ms at 75,000 pupils (PostgreSQL) |
-| incident POST, durable | p50 ≤ 2 ms, p99 ≤ 10 ms at one client; ≥ 0.4 × the throughput of a bare Litestar endpoint in the same run |
+| pupil lookup, server time | p99 ≤ 20 ms at 2,640 pupils (SQLite); p99 ≤ 50 ms at 75,000 pupils (PostgreSQL); at one client and under the paced peak with writes mixed in |
+| incident POST, durable | p50 ≤ 3 ms, p99 ≤ 15 ms at one client; ≥ 0.15 × the throughput of a bare Litestar endpoint in the same run (a lean handler on this stack measured 0.10–0.26 ×) |
+| server CPU per request, one client, school (SQLite) | home ≤ 1.5 ms, lookup ≤ 2 ms, profile ≤ 3 ms, incident POST ≤ 3 ms, follow-up list (first page) ≤ 5 ms |
+| lesson-change burst: 250 incident POSTs at once | drained ≤ 1.5 s on one SQLite process; ≤ 1 s on PostgreSQL with two workers; 0 errors |
+| a school's peak, open loop (50 lookups, 10 incident POSTs, 20 home screens a second) | p99 server time ≤ 50 ms at the school and for one school of the trust |
+| workers | two workers ≥ 1.7 × the throughput of one on PostgreSQL, same run |
 | on-call raise → responder's screen | p95 ≤ 300 ms with 200 connected responders, across two server processes |
 | offline outbox | 0 lost, 0 duplicated, under every fault the tests can inject |
+| caseload page, a pupil's chronology (300 events) | p99 server ≤ 50 ms at the bench school |
+| case-conference pack, 300 events, PDF | ≤ 2 s |
+| home visit: missed deadline → first tier's alert on a responder's screen | p95 ≤ 5 s, timers in two processes |
+| data review page | p99 server ≤ 100 ms at the school (SQLite); ≤ 300 ms for one school of the trust (PostgreSQL) |
+| attendance import | a day's marks for the school ≤ 2 s; a whole year ≤ 60 s |
 """
 
 KB = 1024
@@ -57,14 +67,32 @@ BUDGETS: list[Budget] = [
            scenario="lookup", dataset="school"),
     Budget("lookup", "lookup p99 server ≤ 50 ms at 75,000 pupils (PostgreSQL)", "server_p99", 50, unit="ms",
            scenario="lookup", dataset="trust"),
-    Budget("incident", "incident POST p50 server ≤ 2 ms at 1 client", "server_p50", 2, unit="ms",
+    Budget("incident", "incident POST p50 server ≤ 3 ms at 1 client", "server_p50", 3, unit="ms",
            scenario="incident_post", concurrency=1),
-    Budget("incident", "incident POST p99 server ≤ 10 ms at 1 client", "server_p99", 10, unit="ms",
+    Budget("incident", "incident POST p99 server ≤ 15 ms at 1 client", "server_p99", 15, unit="ms",
            scenario="incident_post", concurrency=1),
-    Budget("incident", "incident POST ≥ 0.4 × floor throughput", "floor_ratio", 0.4, at_most=False, unit="×",
+    Budget("incident", "incident POST ≥ 0.15 × floor throughput", "floor_ratio", 0.15, at_most=False, unit="×",
            scenario="incident_post"),
     Budget("on-call", "on-call raise → screen p95 ≤ 300 ms, 200 responders, 2 processes", "e2e_p95", 300,
            unit="ms", scenario="oncall_raise"),
+    Budget("cpu", "server CPU per request (home 1.5, lookup 2, profile 3, incident POST 3, follow-ups 5 ms)",
+           "cpu_ms", 0, not_built="CPU per request is measured from the speed issue (12) on"),
+    Budget("burst", "lesson-change burst: 250 POSTs drained ≤ 1.5 s (SQLite), ≤ 1 s (PostgreSQL, 2 workers)",
+           "drain_s", 0, not_built="the burst scenario comes with the speed issue (12)"),
+    Budget("peak", "school's peak, open loop: p99 server ≤ 50 ms", "server_p99", 50, unit="ms",
+           not_built="the paced mixed peak comes with the speed issue (12)"),
+    Budget("workers", "two workers ≥ 1.7 × one on PostgreSQL", "worker_ratio", 1.7, at_most=False,
+           not_built="`corridor serve --workers` comes with the speed issue (12)"),
+    Budget("caseload", "caseload page / chronology (300 events) p99 ≤ 50 ms", "server_p99", 50, unit="ms",
+           not_built="casework is a later issue (13)"),
+    Budget("pack", "case-conference pack PDF, 300 events ≤ 2 s", "seconds", 2,
+           not_built="casework is a later issue (13)"),
+    Budget("home visit", "missed deadline → first alert p95 ≤ 5 s", "e2e_p95", 5000, unit="ms",
+           not_built="home visits are a later issue (14)"),
+    Budget("data review", "data review page p99 ≤ 100 ms (SQLite), ≤ 300 ms (PostgreSQL)", "server_p99", 100,
+           unit="ms", not_built="attendance and the data review are a later issue (15)"),
+    Budget("attendance import", "attendance import: a day ≤ 2 s, a year ≤ 60 s", "seconds", 2,
+           not_built="attendance is a later issue (15)"),
     Budget("outbox", "offline outbox: 0 lost, 0 duplicated", "outbox_lost_or_duplicated", 0,
            not_built="the offline outbox is a later issue; its fault tests will measure this"),
 ]
@@ -78,7 +106,7 @@ def _rows(text: str) -> list[str]:
 def design_drift() -> str | None:
     """None if DESIGN.md's budget table is the one these checks were written from; else what differs."""
     if not DESIGN.exists():
-        return f"{DESIGN} not found: budgets are checked against bench/budgets.py's copy"
+        return None  # no copy beside the checkout: bench/budgets.py's table is the one in force
     text = DESIGN.read_text()
     match = re.search(r"^## Budgets.*?\n(.*?)(?=^## |\Z)", text, re.DOTALL | re.MULTILINE)
     if not match:

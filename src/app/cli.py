@@ -61,8 +61,12 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     from app import db
 
     settings = _settings()
-    asyncio.run(db.migrate(settings.database_url))
-    print("Database is up to date.")
+    ran, total = asyncio.run(db.migrate(settings.database_url))
+    if ran:
+        print(f"Database updated: {ran} migration{'s' if ran != 1 else ''} applied; "
+              f"it is up to date ({total} in all).")
+    else:
+        print(f"Database is already up to date ({total} migrations); nothing to do.")
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> None:

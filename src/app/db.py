@@ -155,21 +155,35 @@ async def tune_sqlite(engine: Engine) -> None:
         await engine.run_ddl("PRAGMA journal_mode=WAL;")
 
 
-async def migrate(url: str) -> None:
-    """Run every migration not yet applied, forward only."""
+async def migrate(url: str) -> tuple[int, int]:
+    """Run every migration not yet applied, forward only. Returns (how many ran now, how many the database has).
+
+    Piccolo's own progress lines (with emoji, and a count it calls "already complete" that is really the
+    number it knows of) are kept out of the terminal; they are shown only when a migration fails."""
+    import contextlib
+    import io
+
     from piccolo.apps.migrations.commands.forwards import run_forwards
+    from piccolo.apps.migrations.tables import Migration
     engine = bind(url)
     await tune_sqlite(engine)
     # Piccolo's migration manager asks piccolo_conf for its engine; make sure it is this one.
     import app.piccolo_conf as conf
 
     conf.DB = engine
+    Migration._meta.db = engine
+    said = io.StringIO()
     try:
-        result = await run_forwards(app_name="corridor")
+        before = (len(await Migration.get_migrations_which_ran(app_name="corridor"))
+                  if await Migration.table_exists().run() else 0)
+        with contextlib.redirect_stdout(said):
+            result = await run_forwards(app_name="corridor")
+        after = len(await Migration.get_migrations_which_ran(app_name="corridor"))
     finally:
         await close(engine)
     if not result.success:
-        raise RuntimeError(f"migration failed: {result.message}")
+        raise RuntimeError(f"migration failed: {result.message}\n{said.getvalue()}")
+    return after - before, after
 
 
 async def close(engine: Engine) -> None:

@@ -17,7 +17,8 @@ def corridor(*args: str) -> subprocess.CompletedProcess:
 
 def test_help_explains_every_command():
     out = corridor("--help").stdout
-    for command in ("serve", "migrate", "seed-demo", "invite", "revoke-sessions"):
+    for command in ("serve", "migrate", "seed-demo", "setup", "invite", "revoke-sessions", "import", "purge",
+                    "audit"):
         assert command in out
     assert "--port" in corridor("serve", "--help").stdout
     invite_help = " ".join(corridor("invite", "--help").stdout.split())
@@ -53,6 +54,20 @@ async def test_revoke_sessions_ends_every_session(cast, client, settings):
     assert result.returncode == 0 and "Ended 1 session" in result.stdout
     assert await Session.count().where(Session.ended_at.is_null()) == 0
     assert corridor("revoke-sessions", "nobody@nowhere.example").returncode != 0
+
+
+def test_migrate_on_a_fresh_database_says_plainly_what_it_did(tmp_path):
+    """Piccolo's own lines ("👍 12 migrations already complete" on an empty database) are not shown."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}", "CORRIDOR_DATA_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], capture_output=True, text=True, env=env,
+                           timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Database updated: ") and "migrations applied" in first.stdout
+    assert "already complete" not in first.stdout and first.stdout.isascii()
+    again = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], capture_output=True, text=True, env=env,
+                           timeout=120)
+    assert again.returncode == 0 and again.stdout.startswith("Database is already up to date") and "nothing to do" in again.stdout
+    assert again.stdout.isascii()
 
 
 def test_a_bad_setting_stops_the_command_naming_the_variable():
