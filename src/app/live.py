@@ -9,7 +9,8 @@ the page, so it can ask to sign in) as soon as the session has ended or the pers
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections import Counter
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 from anyio import CancelScope
 from litestar import Request
@@ -27,6 +28,58 @@ Check = Callable[[Actor], Awaitable[bool]]
 Render = Callable[[Actor, Any], Awaitable[ServerSentEventMessage | None]]
 CatchUp = Callable[[Actor], AsyncIterator[ServerSentEventMessage]]
 Hook = Callable[[Actor], Awaitable[None]]
+
+
+class SteadySubscriptions:
+    """Mixed into a channels backend (PostgreSQL LISTEN, Redis) so a board reopened on this process stays live.
+
+    Two faults of the plain backends, both seen as "a process stops delivering new on-call requests to every
+    board once one board on it was reopened":
+    - A page that goes away cancels its stream, and the cancellation also lands in the stream's clean-up, in the
+      middle of the backend's UNLISTEN. asyncpg has then dropped its listener but the backend still counts the
+      channel as subscribed, so the next board's subscribe is skipped and nothing reaches any board on this
+      process again. Here each LISTEN/UNLISTEN runs to its end as its own task, whatever happens to the caller.
+    - The plugin asks the backend to subscribe when a channel gains its first subscriber and to unsubscribe when
+      it loses its last, but the two calls can arrive in the other order (the old page's clean-up after the new
+      page's subscribe). Counting the calls per channel makes the order not matter: the backend listens while
+      the count is above zero.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._wanted: Counter[str] = Counter()
+        self._wanted_lock: asyncio.Lock | None = None
+
+    def _lock(self) -> asyncio.Lock:
+        if self._wanted_lock is None:
+            self._wanted_lock = asyncio.Lock()
+        return self._wanted_lock
+
+    async def _steady(self, channels: Iterable[str], step: int) -> None:
+        async with self._lock():
+            changed = []
+            for channel in set(channels):
+                before = self._wanted[channel]
+                self._wanted[channel] = max(before + step, 0)
+                if (before == 0) != (self._wanted[channel] == 0):
+                    changed.append(channel)
+                if not self._wanted[channel]:
+                    del self._wanted[channel]
+            if changed:
+                call = super().subscribe if step > 0 else super().unsubscribe  # type: ignore[misc]
+                await call(changed)
+
+    async def _run_to_end(self, channels: Iterable[str], step: int) -> None:
+        task = asyncio.ensure_future(self._steady(list(channels), step))
+        # If the caller is cancelled the task goes on; its outcome is still collected, never left unread.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        await asyncio.shield(task)
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        await self._run_to_end(channels, +1)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        await self._run_to_end(channels, -1)
 
 
 async def _allowed(request: Request, opened_by: Actor, allowed: Check) -> Actor | None:

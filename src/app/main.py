@@ -33,6 +33,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db
+from app.live import SteadySubscriptions
 from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.auth import AuthController
@@ -193,7 +194,10 @@ def live_backend(settings: Settings):
     if kind == "postgres":
         from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 
-        return AsyncPgChannelsBackend(dsn=settings.database_url.replace("postgres://", "postgresql://", 1))
+        class PostgresBackend(SteadySubscriptions, AsyncPgChannelsBackend):
+            pass
+
+        return PostgresBackend(dsn=settings.database_url.replace("postgres://", "postgresql://", 1))
     if kind == "redis":
         try:
             from litestar.channels.backends.redis import RedisChannelsPubSubBackend
@@ -201,7 +205,10 @@ def live_backend(settings: Settings):
         except ImportError:
             raise SettingsError("LIVE_BACKEND=redis needs the redis package: pip install redis") from None
 
-        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+        class RedisBackend(SteadySubscriptions, RedisChannelsPubSubBackend):
+            pass
+
+        return RedisBackend(redis=Redis.from_url(settings.redis_url))
     return MemoryChannelsBackend(history=0)
 
 

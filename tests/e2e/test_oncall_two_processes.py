@@ -87,3 +87,39 @@ def test_a_request_raised_on_one_process_reaches_a_board_on_the_other(browser: B
     assert teacher.url.startswith(second)
     request_id = re.search(r"/oncall/(\d+)$", teacher.url).group(1)
     expect(board.locator(f"#oncall-{request_id}")).to_be_visible(timeout=10_000)
+
+
+def test_a_board_reopened_on_the_other_process_stays_live(browser: Browser, two_servers):
+    """Reloading a board (and the "I'm on duty now" tap, which reloads it) on process B must not stop process B
+    from delivering requests raised on process A: the replaced stream's clean-up must not undo the new one's."""
+    (first, second), invite = two_servers
+    pages = {}
+    for who, roles in (("responder", ("staff", "responder")), ("teacher", ("staff",))):
+        context = browser.new_context(base_url=first, viewport=PHONE)
+        page = context.new_page()
+        Authenticator(page)
+        name = f"{who.title()} {uuid.uuid4().hex[:6].upper()}"
+        enrol(page, invite(f"{who}-{uuid.uuid4().hex[:8]}@oakfield.example", *roles, name=name), name)
+        pages[who] = page
+
+    board = pages["responder"]
+    board.goto(f"{second}/oncall/board")
+    board.wait_for_timeout(500)
+    board.reload()
+    board.wait_for_timeout(500)
+    on_duty = board.get_by_role("button", name=re.compile("on duty now", re.I))
+    if on_duty.count():
+        on_duty.first.click()
+        board.wait_for_load_state()
+    board.wait_for_timeout(500)
+    assert board.url.startswith(second)
+    teacher = pages["teacher"]
+    for round_ in range(2):
+        teacher.goto(f"{first}/oncall/new")
+        teacher.get_by_label("Where you are").select_option(index=1 + round_)
+        teacher.get_by_role("button", name="Safeguarding").click()
+        expect(teacher.get_by_role("heading", name="On-call request")).to_be_visible()
+        request_id = re.search(r"/oncall/(\d+)$", teacher.url).group(1)
+        expect(board.locator(f"#oncall-{request_id}")).to_be_visible(timeout=10_000)
+        board.reload()  # and once more after a reload
+        board.wait_for_timeout(500)

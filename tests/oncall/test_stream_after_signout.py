@@ -177,3 +177,22 @@ async def test_it_never_opens_a_stream_for_a_wrong_role_or_another_school(app, s
             assert await stream.wait_closed(5)
             assert stream.status == 404 and "Okafor" not in stream.text
         assert not await is_online(member)
+
+
+async def test_an_idle_board_outlasts_two_minutes_of_heartbeats_without_an_error_or_a_reconnect(
+        app, settings, school, monkeypatch, caplog):
+    """Two minutes is eight 15-second heartbeats: the stream stays the same one (no end, so the page never
+    reconnects), nothing is logged as an error (no "async generator raised StopAsyncIteration"), and the
+    first event after the quiet spell still arrives on it."""
+    short_heartbeat(monkeypatch, 0.05)
+    caplog.set_level("WARNING")
+    async with await board_of(app, settings, school.responder) as board:
+        await board.wait_for(": connected")
+        await until(lambda: heartbeats(board, 10), 5)
+        assert not board.ended.is_set()
+        await raise_as(app, settings, school.teacher, school)
+        await board.wait_for("Okafor")
+        assert board.text.count(": connected") == 1
+    problems = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")
+                or "StopAsyncIteration" in r.getMessage()]
+    assert problems == []
