@@ -71,10 +71,14 @@ class IncidentsController(Controller):
     @get("/new", name="incidents.new")
     async def new(self, request: Request, actor: CurrentActor, logged: FromQuery[int | None] = None,
                   pupil: FromQuery[int | None] = None, oncall: FromQuery[int | None] = None,
-                  undone: FromQuery[int | None] = None) -> Response:
+                  undone: FromQuery[int | None] = None, location: FromQuery[int | None] = None) -> Response:
         if not incidents.can_log(actor):
             raise NotFound()
         form = IncidentForm(pupil_ids=[str(pupil)], roles=["instigator"], oncall_id=str(oncall or "")) if pupil else None
+        if location:
+            # After an on-call request that named no pupil: its room is Where (another school's room matches nothing).
+            form = form or IncidentForm(oncall_id=str(oncall or ""))
+            form.location_id = str(location)
         return render(request, "incidents/new.html",
                       await quick_entry_context(actor, form, logged=logged, undone=bool(undone)))
 

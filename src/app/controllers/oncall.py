@@ -37,9 +37,28 @@ async def raise_context(actor: Actor, form: dict | None = None, errors: dict | N
         (OnCallRequest.requester == actor.person_id) & (OnCallRequest.school == actor.school_id)).order_by(
         OnCallRequest.id, ascending=False).first()
     chosen = str(form.get("location_id") or location or (last["location"] if last else ""))
+    # From a pupil's profile (?pupil=ID) or as sent: shown by name and form, and only if the raiser may see them.
+    named = form.get("pupil_id") if "pupil_id" in form else [pupil] if pupil else []
     return {"actor": actor, "form": form, "errors": errors or {}, "location_id": chosen,
             "locations": await incidents.locations(actor.school_id), "reasons": await oncall.reasons(actor.school_id),
-            "urgencies": oncall.URGENCIES, "key": str(uuid.uuid4()), "pupil": pupil}
+            "urgencies": oncall.URGENCIES, "key": str(uuid.uuid4()),
+            "chosen": await oncall.chosen_pupils(actor, named)}
+
+
+def log_incident_url(card: dict) -> str:
+    """Quick entry after a request: with its pupil chosen, or (no pupil named) with its room as Where."""
+    if card["pupils"]:
+        return f"/incidents/new?pupil={card['pupils'][0]['id']}&oncall={card['id']}"
+    return f"/incidents/new?location={card['location']}&oncall={card['id']}"
+
+
+async def view_context(actor: Actor, card: dict, **extra: Any) -> dict[str, Any]:
+    """The request page: the card, and what this person can do with it now."""
+    mine = card["responder"] == actor.person_id
+    return {"actor": actor, "r": card, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
+            "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON),
+            "hand_over_to": await oncall.hand_over_choices(actor) if mine and card["open"] else [],
+            "log_incident_url": log_incident_url(card) if mine else "", **extra}
 
 
 def card_html(request: Request, card: dict, actor: Actor) -> str:
@@ -157,10 +176,7 @@ class OnCallController(Controller):
         after = await oncall.latest_event_id(actor.school_id)  # before the card: the stream resumes from here
         card = await oncall.view(actor, request_id)
         nobody = card["state"] == "raised" and not await oncall.online(await oncall.on_call(actor.school_id, None))
-        return render(request, "oncall/view.html", {
-            "actor": actor, "r": card, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
-            "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON), "nobody_online": nobody,
-            "after": after})
+        return render(request, "oncall/view.html", await view_context(actor, card, nobody_online=nobody, after=after))
 
     @get("/{request_id:int}/stream", name="oncall.stream", skip_compression=True)
     async def stream(self, request: Request, actor: CurrentActor, request_id: FromPath[int],
@@ -173,10 +189,8 @@ class OnCallController(Controller):
             await step()
         except oncall.Conflict as exc:
             card = await oncall.view(actor, request_id)
-            return render(request, "oncall/view.html", {
-                "actor": actor, "r": card, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
-                "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON), "message": exc.message},
-                status=409)
+            return render(request, "oncall/view.html", await view_context(actor, card, message=exc.message),
+                          status=409)
         back = request.headers.get("referer", "")
         return Redirect("/oncall/board" if back.endswith("/oncall/board") else f"/oncall/{request_id}", status_code=303)
 
@@ -199,17 +213,13 @@ class OnCallController(Controller):
             response = await self._step(request, actor, request_id, lambda: oncall.resolve(actor, request_id, outcome))
         except ValidationFailed as exc:
             card = await oncall.view(actor, request_id)
-            return render(request, "oncall/view.html", {
-                "actor": actor, "r": card, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
-                "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON),
-                "message": " ".join(exc.errors.values())}, status=400)
-        if data.get("log_incident") == "yes":
-            # Resolved with an incident to record: open quick entry with the pupil already chosen.
+            return render(request, "oncall/view.html",
+                          await view_context(actor, card, message=" ".join(exc.errors.values())), status=400)
+        if data.get("log_incident") == "yes" and response.status_code == 303:
+            # Resolved with an incident to record: quick entry with the pupil chosen, or with the room as Where.
             card = await oncall.card(request_id)
-            pupils = await oncall.OnCallPupil.select(oncall.OnCallPupil.pupil).where(
-                oncall.OnCallPupil.request == request_id)
-            if card and pupils:
-                return Redirect(f"/incidents/new?pupil={pupils[0]['pupil']}&oncall={request_id}", status_code=303)
+            if card:
+                return Redirect(log_incident_url(card), status_code=303)
         return response
 
     @post("/{request_id:int}/cancel", name="oncall.cancel")
@@ -219,7 +229,12 @@ class OnCallController(Controller):
     @post("/{request_id:int}/hand-over", name="oncall.hand_over")
     async def hand_over(self, request: Request, actor: CurrentActor, request_id: FromPath[int], data: Form) -> Response:
         to = oncall._int(data.get("to"))
-        return await self._step(request, actor, request_id, lambda: oncall.hand_over(actor, request_id, to or -1))
+        try:
+            return await self._step(request, actor, request_id, lambda: oncall.hand_over(actor, request_id, to or -1))
+        except ValidationFailed as exc:
+            card = await oncall.view(actor, request_id)
+            return render(request, "oncall/view.html",
+                          await view_context(actor, card, message=" ".join(exc.errors.values())), status=400)
 
     @post("/{request_id:int}/note", name="oncall.note")
     async def note(self, request: Request, actor: CurrentActor, request_id: FromPath[int], data: Form) -> Response:

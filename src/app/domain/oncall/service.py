@@ -250,7 +250,7 @@ async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None =
     pupil_ids = [p for p in (_int(v) for v in _list(form.get("pupil_id"))) if p is not None]
     if pupil_ids and await Pupil.count().where(Pupil.id.is_in(pupil_ids) & (Pupil.school == actor.school_id)) != len(
             set(pupil_ids)):
-        errors["pupils"] = "A pupil chosen is not at this school."
+        errors["pupils"] = "The pupil chosen is not at this school: find them again, or call without a pupil."
     note = str(form.get("note") or "").strip()
     if len(note) > 500:
         errors["note"] = "Keep the note to 500 characters."
@@ -402,10 +402,7 @@ async def hand_over(actor: Actor, request_id: int, to_person: int) -> dict:
     row = await _request(actor, request_id)
     if not await can_respond(actor):
         raise NotFound(HIDDEN)
-    if to_person == actor.person_id or to_person not in await on_call(actor.school_id, None) | {
-            m["person"] for m in await Membership.select(Membership.person).where(
-                (Membership.school == actor.school_id) & Membership.role.is_in(["responder", "head_of_year",
-                                                                                 "pastoral", "dsl"]))}:
+    if to_person not in {c["id"] for c in await hand_over_choices(actor)}:
         raise ValidationFailed({"to": "Choose another responder at this school."})
     state = row["state"]
     result = await _transition(actor, request_id, allowed_from=("acknowledged", "en_route", "on_scene"), to=state,
@@ -414,7 +411,24 @@ async def hand_over(actor: Actor, request_id: int, to_person: int) -> dict:
     about = await _about(request_id)
     pending = await _alert({to_person}, actor.school_id, request_id, f"On-call handed to you, {about['text']}.")
     await notifications.deliver(pending)
+    await _wake({to_person}, {"title": f"On-call handed to you: {about['urgency']}", "body": about["what"],
+                              "url": f"/oncall/{request_id}"})
     return result
+
+
+async def hand_over_choices(actor: Actor) -> list[dict]:
+    """Who a claimed request can be handed to: anyone on call now, or with a responding role at the school
+    (not the actor, nobody disabled), by name."""
+    people = await on_call(actor.school_id, None) | {
+        m["person"] for m in await Membership.select(Membership.person).where(
+            (Membership.school == actor.school_id) & Membership.role.is_in(["responder", "head_of_year", "pastoral",
+                                                                             "dsl"]))}
+    people.discard(actor.person_id)
+    if not people:
+        return []
+    rows = await Person.select(Person.id, Person.display_name).where(
+        Person.id.is_in(list(people)) & Person.disabled_at.is_null()).order_by(Person.display_name)
+    return [{"id": r["id"], "name": r["display_name"]} for r in rows]
 
 
 async def add_note(actor: Actor, request_id: int, note: str) -> None:
@@ -472,6 +486,24 @@ async def escalate_due(now: dt.datetime | None = None) -> int:
 
 # Reading ----------------------------------------------------------------------------------------------------
 
+def _pupil_name(row: dict, prefix: str = "") -> str:
+    first = row[f"{prefix}preferred_first_name"] or row[f"{prefix}legal_first_name"]
+    return f"{first} {row[f'{prefix}preferred_last_name'] or row[f'{prefix}legal_last_name']}"
+
+
+async def chosen_pupils(actor: Actor, pupil_ids: list[Any]) -> list[dict]:
+    """The pupils named on a raise form that the raiser may see (their own school's), with name and form, to
+    show on the form; any other id is left out, so nothing of another school is shown."""
+    ids = list(dict.fromkeys(p for p in (_int(v) for v in _list(pupil_ids)) if p is not None))
+    if not ids or not can_raise(actor):
+        return []
+    rows = await Pupil.select(Pupil.id, Pupil.preferred_first_name, Pupil.legal_first_name, Pupil.preferred_last_name,
+                              Pupil.legal_last_name, Pupil.tutor_group.name).where(
+        Pupil.id.is_in(ids) & (Pupil.school == actor.school_id))
+    by_id = {r["id"]: {"id": r["id"], "name": _pupil_name(r), "form": r["tutor_group.name"] or ""} for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 async def card(request_id: int) -> dict | None:
     """Everything the request card shows (the board and the requester's page render the same partial)."""
     row = await OnCallRequest.select(
@@ -480,9 +512,13 @@ async def card(request_id: int) -> dict | None:
     ).where(OnCallRequest.id == request_id).first()
     if not row:
         return None
-    pupils = await OnCallPupil.select(OnCallPupil.pupil.preferred_first_name, OnCallPupil.pupil.legal_first_name,
-                                      OnCallPupil.pupil.legal_last_name).where(OnCallPupil.request == request_id)
-    row["pupils"] = [f"{p['pupil.preferred_first_name'] or p['pupil.legal_first_name']} {p['pupil.legal_last_name']}"
+    # The pupil's name and form: what a responder (and the teacher who named them) may see. Only on the card,
+    # which goes to the school's responders and the requester; never in an alert or a push.
+    pupils = await OnCallPupil.select(
+        OnCallPupil.pupil.id, OnCallPupil.pupil.preferred_first_name, OnCallPupil.pupil.legal_first_name,
+        OnCallPupil.pupil.preferred_last_name, OnCallPupil.pupil.legal_last_name, OnCallPupil.pupil.tutor_group.name,
+    ).where(OnCallPupil.request == request_id).order_by(OnCallPupil.id)
+    row["pupils"] = [{"id": p["pupil.id"], "name": _pupil_name(p, "pupil."), "form": p["pupil.tutor_group.name"] or ""}
                      for p in pupils]
     row["rank"] = URGENCY_RANK[row["urgency"]]
     row["open"] = row["state"] in OPEN_STATES
