@@ -217,22 +217,48 @@ def cmd_revoke_sessions(args: argparse.Namespace) -> None:
     print(f"Ended {count} session{'s' if count != 1 else ''} for {args.email}.")
 
 
+def _print_counts(c: dict, indent: str) -> None:
+    print(f"{indent}pupils        {c['pupils_added']} added, {c['pupils_changed']} changed, {c['pupils_left']} marked "
+          f"as left, {c['pupils_unchanged']} unchanged")
+    print(f"{indent}tutor groups  {c['tutor_groups_added']} added, {c['tutor_groups_changed']} changed, "
+          f"{c['tutor_groups_unchanged']} unchanged")
+    print(f"{indent}contacts      {c['contacts_added']} added, {c['contacts_changed']} changed, "
+          f"{c['contacts_unchanged']} unchanged")
+    print(f"{indent}staff         {c['staff_added']} added, {c['staff_unchanged']} unchanged")
+    print(f"{indent}photos        {c['photos_added']} added, {c['photos_replaced']} replaced, "
+          f"{c['photos_unchanged']} unchanged")
+
+
+def _confirm_flag(plan, part) -> str:
+    count = len(part.pupils_left)
+    return f"--confirm-leavers {part.school_slug}={count}" if plan.trust else f"--confirm-leavers {count}"
+
+
+def _leavers_message(plan, parts) -> str:
+    return "\n".join(f"{p.left_statement} That is more than a fifth of the {p.pupils_on_roll:,} on roll. If that is "
+                     f"right, run again with {_confirm_flag(plan, p)}; if the export is not the whole school, use "
+                     "--delta (for OneRoster too), and nobody is marked as left." for p in parts)
+
+
 def _print_plan(plan, *, applied: bool) -> None:
     print(f"{plan.format_label}, {'full export' if plan.bulk else 'changes only'}: "
           f"{', '.join(plan.files) or plan.filename}{f' and {plan.photos_filename}' if plan.photos_filename else ''}")
+    if plan.orgs:
+        print("Schools in this export:")
+        for org in plan.orgs:
+            print(f"  {org.label}: {org.describe(applied)}")
     print("Applied:" if applied else "Dry run: nothing has changed. This import would:")
-    c = plan.counts()
-    print(f"  pupils        {c['pupils_added']} added, {c['pupils_changed']} changed, {c['pupils_left']} marked as left, "
-          f"{c['pupils_unchanged']} unchanged")
-    print(f"  tutor groups  {c['tutor_groups_added']} added, {c['tutor_groups_changed']} changed, "
-          f"{c['tutor_groups_unchanged']} unchanged")
-    print(f"  contacts      {c['contacts_added']} added, {c['contacts_changed']} changed, {c['contacts_unchanged']} unchanged")
-    print(f"  staff         {c['staff_added']} added, {c['staff_unchanged']} unchanged")
-    print(f"  photos        {c['photos_added']} added, {c['photos_replaced']} replaced, "
-          f"{c['photos_unchanged']} unchanged")
-    if plan.left_warning:
-        print(f"Warning: {c['pupils_left']} of {plan.pupils_on_roll} pupils on roll would be marked as left. "
-              "If the export is not the whole school, use --delta.")
+    if plan.trust:
+        for part in plan.parts:
+            new = (" (created)" if applied else " (new school)") if part.new_school else ""
+            print(f"  {part.school_name}{new}{f' [{part.school_slug}]' if part.school_slug else ''}:")
+            _print_counts(part.counts(), "    ")
+        if not plan.parts:
+            print("  import no school.")
+    else:
+        _print_counts(plan.counts(), "  ")
+    if not applied and plan.confirmations:
+        print(f"Needs confirming: {_leavers_message(plan, plan.confirmations)}")
     if plan.errors:
         rows = f"{len(plan.errors)} row{'s' if len(plan.errors) != 1 else ''}"
         print(f"{rows} {'were' if applied else 'will be'} skipped:")
@@ -240,6 +266,9 @@ def _print_plan(plan, *, applied: bool) -> None:
             print(f"  {problem}")
     for note in plan.notes:
         print(f"Note: {note}")
+    for part in plan.parts:
+        for note in part.notes:
+            print(f"Note ({part.school_name}): {note}")
     if not applied:
         print("Run again with --apply to apply it.")
 
@@ -256,14 +285,76 @@ def cmd_purge(args: argparse.Namespace) -> None:
     print(f"Deleted {count} submission receipt{'s' if count != 1 else ''} older than {args.days} days.")
 
 
+def _confirmations(values: list[str]) -> tuple[dict[str, int], set[int]]:
+    """--confirm-leavers values: SLUG=N for one school, or N for any school marking exactly N pupils as left."""
+    by_slug, counts = {}, set()
+    for value in values:
+        slug, _, number = value.rpartition("=")
+        number = number.replace(",", "").strip()
+        if not number.isdigit():
+            sys.exit(f"corridor: --confirm-leavers {value}: give the number of pupils, e.g. --confirm-leavers 412 "
+                     "(or SLUG=412 for one school of a trust import); nothing was changed.")
+        if slug:
+            by_slug[slug.strip()] = int(number)
+        else:
+            counts.add(int(number))
+    return by_slug, counts
+
+
+async def _import_target(args, export) -> tuple[int, bool]:
+    """The school the import is for and whether it is a trust import: --school, --trust, or what the export's
+    OneRoster orgs match (one trust: a trust import; no orgs.csv: the school an earlier import matched its org to)."""
+    from app.domain.imports import formats
+    from app.domain.schools import service as schools
+    from app.domain.schools.tables import School, Trust
+    from app.errors import CorridorError
+
+    if args.school and args.trust:
+        raise CorridorError("Give --school (one school) or --trust (every school of the export), not both.")
+    if args.school:
+        return (await schools.school_by_slug(args.school))["id"], False
+    every = await School.select(School.id, School.slug, School.trust, School.urn, School.la_code,
+                                School.establishment_number, School.oneroster_sourced_id).order_by(School.id)
+    if args.trust:
+        trust = await Trust.select(Trust.id).where(Trust.slug == args.trust).first()
+        first = next((s for s in every if trust and s["trust"] == trust["id"]), None)
+        if not first:
+            raise CorridorError(f"There is no trust called {args.trust!r}.")
+        return first["id"], True
+    source = export.oneroster if export else None
+    orgs = formats.school_orgs(source) if source else None
+    if orgs:
+        trusts = {s["trust"] for s in every for org in orgs
+                  if (org.code and org.code in (s["urn"], s["la_code"] + s["establishment_number"]))
+                  or (s["oneroster_sourced_id"] and s["oneroster_sourced_id"] == org.sourced_id)}
+        if not trusts and len({s["trust"] for s in every}) == 1:
+            trusts = {every[0]["trust"]}
+        if len(trusts) != 1:
+            slugs = [t["slug"] for t in await Trust.select(Trust.slug).order_by(Trust.slug)]
+            raise CorridorError("Say which trust the export is for with --trust SLUG (there are "
+                                f"{len(slugs)}: {', '.join(slugs) or 'none'}), or import one school with --school SLUG.")
+        return next(s["id"] for s in every if s["trust"] in trusts), True
+    if source:
+        try:
+            org = formats.users_org(source.tables.get("users.csv"), source.manifest_name)
+        except formats.Malformed:
+            org = ""  # the preview says why
+        remembered = [s for s in every if org and s["oneroster_sourced_id"] == org]
+        if len(remembered) == 1:
+            return remembered[0]["id"], False
+    if len(every) != 1:
+        raise CorridorError("Say which school with --school SLUG (there are "
+                            f"{len(every)}: {', '.join(s['slug'] for s in every) or 'none'}).")
+    return every[0]["id"], False
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from app.domain.audit.service import CLI
+    from app.domain.imports import formats
     from app.domain.imports import service as imports
     from app.domain.imports.formats import Malformed, pack_folder
-    from app.domain.schools import service as schools
-    from app.domain.schools.tables import School
     from app.errors import CorridorError
 
     settings = _settings()
@@ -278,30 +369,40 @@ def cmd_import(args: argparse.Namespace) -> None:
     upload = imports.Upload(filename=path.name + (".zip" if path.is_dir() else ""), data=data,
                             photos_filename=photos.name if photos else "",
                             photos=photos.read_bytes() if photos else None, delta=args.delta)
+    by_slug, counts = _confirmations(args.confirm_leavers or [])
 
     async def work():
-        if args.school:
-            school_id = (await schools.school_by_slug(args.school))["id"]
-        else:
-            all_schools = await School.select(School.id, School.slug)
-            if len(all_schools) != 1:
-                raise CorridorError("Say which school with --school SLUG (there are "
-                                    f"{len(all_schools)}: {', '.join(s['slug'] for s in all_schools) or 'none'}).")
-            school_id = all_schools[0]["id"]
-        plan = await imports.preview_upload(None, upload, school_id=school_id)
+        try:
+            export = formats.read_export(upload.filename, upload.data)
+        except Malformed:
+            export = None  # the preview says why
+        school_id, trust_wide = await _import_target(args, export)
+        plan = await imports.preview_upload(None, upload, school_id=school_id, trust_wide=trust_wide)
         if plan.fatal or not args.apply:
-            return plan
+            return plan, []
+        confirm = {p.school_id: len(p.pupils_left) for p in plan.confirmations
+                   if by_slug.get(p.school_slug) == len(p.pupils_left) or len(p.pupils_left) in counts}
+        missing = [p for p in plan.confirmations if p.school_id not in confirm]
+        if missing:
+            return plan, missing
         key = await imports.store_upload(None, upload, school_id=school_id)
-        return await imports.apply(None, key, school_id=school_id, origin=CLI)
+        try:
+            return await imports.apply(None, key, school_id=school_id, origin=CLI, trust_wide=trust_wide,
+                                       confirm_left=confirm), []
+        except imports.LeaversUnconfirmed as exc:  # the numbers moved between the dry run and now
+            return plan, exc.plans
 
     try:
-        plan = asyncio.run(_with_db(settings, work))
+        plan, unconfirmed = asyncio.run(_with_db(settings, work))
     except CorridorError as exc:
         sys.exit(f"corridor: {exc.message}")
     if plan.fatal:
         print("corridor: this cannot be imported; nothing was changed.", file=sys.stderr)
         for problem in plan.fatal:
             print(f"  {problem}", file=sys.stderr)
+        sys.exit(1)
+    if unconfirmed:
+        print(f"corridor: nothing was changed.\n{_leavers_message(plan, unconfirmed)}", file=sys.stderr)
         sys.exit(1)
     _print_plan(plan, applied=plan.applied_at is not None)
 
@@ -385,15 +486,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_revoke_sessions)
 
     p = sub.add_parser("import", help="import pupils, contacts, tutor groups and staff from the MIS",
-                       description="Import from a Corridor CSV set (a folder or zip of CSV files) or a OneRoster 1.1 "
-                       "CSV zip, with photos from a zip of images named by UPN or MIS id. A dry run by default: it "
-                       "prints what would be added, changed and marked as left, and every bad row. Exits non-zero, "
-                       "changing nothing, if the file as a whole is malformed. See docs/import.md.")
+                       description="Import from a Corridor CSV set (a folder or zip of CSV files, or one CSV file "
+                       "known by its header row) or a OneRoster 1.1 CSV zip, with photos from a zip of images named "
+                       "by UPN or MIS id. A dry run by default: it prints what would be added, changed and marked as "
+                       "left, and every bad row. A OneRoster export of a trust imports every school in its orgs.csv "
+                       "(matched by URN, LAESTAB or remembered sourcedId; the missing ones are created) unless "
+                       "--school names one. Exits non-zero, changing nothing, if the file as a whole is malformed, "
+                       "or if it would mark more than a fifth of a school's pupils as left without --confirm-leavers. "
+                       "See docs/import.md.")
     p.add_argument("path", metavar="PATH", help="a folder or zip of CSV files, or one CSV file")
-    p.add_argument("--school", help="the school's slug (needed when there is more than one school)")
+    p.add_argument("--school", help="the school's slug: import this school only (needed for a Corridor CSV set "
+                   "when there is more than one school)")
+    p.add_argument("--trust", help="the trust's slug: import every school of a OneRoster export into this trust "
+                   "(needed when the export's schools do not say which trust)")
     p.add_argument("--photos", metavar="ZIP", help="a zip of photos named by UPN or MIS id")
-    p.add_argument("--delta", action="store_true", help="a Corridor CSV set of changes only: nobody is marked as "
-                   "left (a OneRoster manifest says bulk or delta itself)")
+    p.add_argument("--delta", action="store_true", help="changes only: nobody is marked as left (a OneRoster "
+                   "manifest says bulk or delta itself; --delta marks nobody as left even when it says bulk)")
+    p.add_argument("--confirm-leavers", action="append", metavar="[SLUG=]N", help="confirm that N pupils may be "
+                   "marked as left, where that is more than a fifth of a school's pupils (the dry run says the "
+                   "number); SLUG=N for one school of a trust import; repeat for several")
     p.add_argument("--apply", action="store_true", help="apply it (all or nothing) instead of a dry run")
     p.set_defaults(func=cmd_import)
 

@@ -120,6 +120,9 @@ class Dataset:
     errors: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    org: str = ""  # OneRoster: the sourcedId of the org whose rows these are
+    org_from_users: bool = False  # OneRoster without orgs.csv: the org is the one all users belong to
+    other_org_users: int = 0  # OneRoster: users of other orgs, not taken
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,17 @@ class SchoolKeys:
     urn: str
     la_code: str
     establishment_number: str
+    sourced_id: str = ""  # the org sourcedId an earlier OneRoster import matched this school to
+
+
+@dataclass(frozen=True)
+class SchoolOrg:
+    """A school org of a OneRoster orgs.csv."""
+
+    sourced_id: str
+    name: str
+    code: str  # its identifier as a URN (6 digits) or LAESTAB (7 digits); empty when it is neither
+    line: int
 
 
 # Values -----------------------------------------------------------------------------------------------
@@ -294,9 +308,15 @@ def read_files(name: str, data: bytes) -> tuple[dict[str, tuple[str, str]], list
             files[base.lower()] = (base, _decode(base, read_member(name, archive, info)))
         return files, ignored
     base = PurePosixPath((name or "upload.csv").replace("\\", "/")).name
-    if not base.lower().endswith(".csv"):
-        raise Malformed(Problem(base, None, "Upload a zip of CSV files, or one CSV file."))
-    return {base.lower(): (base, _decode(base, data))}, []
+    # One file is recognised by its header row (read_export), so its name does not matter: "export (3).csv"
+    # or "data.txt". Only something that is not text at all is refused here.
+    try:
+        text = _decode(base, data)
+    except Malformed:
+        if base.lower().endswith(".csv"):
+            raise
+        raise Malformed(Problem(base, None, "Upload a zip of CSV files, or one CSV file.")) from None
+    return {base.lower(): (base, text)}, []
 
 
 @dataclass
@@ -562,27 +582,43 @@ def _manifest(files: dict[str, tuple[str, str]], notes: list[str]) -> dict[str, 
     return {key.removeprefix("file.").lower(): value.lower() for key, value in props.items() if key.startswith("file.")}
 
 
+def org_code(identifier: str) -> str:
+    """An org identifier as a URN (6 digits) or LAESTAB (7 digits, also written 801/4001); else empty."""
+    code = re.sub(r"[\s/-]", "", identifier or "")
+    return code if code.isdigit() and len(code) in (6, 7) else ""
+
+
+def users_org(users: CsvFile | None, manifest_name: str) -> str:
+    """Without orgs.csv (a delta often leaves it out), the one org every user belongs to."""
+    found = {org for row in (users.rows if users else []) for org in _ids(row.values.get("orgsourcedids", ""))}
+    if len(found) > 1:
+        raise Malformed(Problem(manifest_name, None, "The users belong to several orgs and orgs.csv is absent, "
+                                                     "so Corridor cannot tell which is this school."))
+    return next(iter(found), "")
+
+
 def _school_org(orgs: CsvFile | None, users: CsvFile | None, school: SchoolKeys, manifest_name: str) -> str:
     if orgs is None:
-        # A delta often leaves orgs out: then the users must all belong to one org, which is this school.
-        found = {org for row in (users.rows if users else []) for org in _ids(row.values.get("orgsourcedids", ""))}
-        if len(found) > 1:
-            raise Malformed(Problem(manifest_name, None, "The users belong to several orgs and orgs.csv is absent, "
-                                                         "so Corridor cannot tell which is this school."))
-        return next(iter(found), "")
+        return users_org(users, manifest_name)
     schools = [row for row in orgs.rows if row.values["type"].strip().lower() == "school"
                and row.values.get("status", "").strip().lower() != "tobedeleted"]
     dfe = f"{school.la_code}{school.establishment_number}"
     wanted = {k for k in (school.urn, dfe) if k}
+    remembered = [row for row in schools if school.sourced_id and row.values["sourcedid"].strip() == school.sourced_id]
     if len(schools) == 1:
-        # Another school's export would add its pupils here and, in bulk, mark every pupil here as left.
-        code = re.sub(r"[\s/-]", "", schools[0].values.get("identifier", ""))
-        if code.isdigit() and len(code) in (6, 7) and code not in wanted:
+        # Another school's export would add its pupils here and, in bulk, mark every pupil here as left. An org
+        # an earlier import matched to this school is this school, whatever its identifier says now.
+        code = org_code(schools[0].values.get("identifier", ""))
+        if code and code not in wanted and not remembered:
             raise Malformed(Problem(orgs.name, None, f"This export is for another school: its identifier {code} is not "
                                                      f"{school.name}'s URN or DfE number ({dfe})."))
         return schools[0].values["sourcedid"].strip()
-    matches = [row for row in schools if re.sub(r"[\s/-]", "", row.values.get("identifier", "")) in wanted
-               or row.values["name"].strip().lower() == school.name.lower()]
+    matches = [row for row in schools if org_code(row.values.get("identifier", "")) in wanted]
+    if not matches:
+        matches = remembered
+    if not matches:
+        matches = [row for row in schools if not org_code(row.values.get("identifier", ""))
+                   and " ".join(row.values["name"].split()).casefold() == school.name.casefold()]
     if len(matches) == 1:
         return matches[0].values["sourcedid"].strip()
     raise Malformed(Problem(orgs.name, None, f"orgs.csv lists {len(schools)} schools and none of them is clearly "
@@ -590,10 +626,20 @@ def _school_org(orgs: CsvFile | None, users: CsvFile | None, school: SchoolKeys,
                                              "as the identifier, or its name)."))
 
 
-def parse_oneroster(files: dict[str, tuple[str, str]], school: SchoolKeys) -> Dataset:
-    """A OneRoster 1.1 CSV zip: pupils from users and demographics, tutor groups from homeroom classes,
-    contacts from parents and guardians, staff from teachers and administrators."""
-    data = Dataset(format="oneroster")
+@dataclass
+class OneRoster:
+    """A OneRoster zip's manifest and the files Corridor reads, read once for every org taken from it."""
+
+    manifest_name: str
+    tables: dict[str, CsvFile]
+    delta: dict[str, bool]  # by file name: the manifest says delta
+    files: list[str]
+    notes: list[str]
+
+
+def read_oneroster(files: dict[str, tuple[str, str]]) -> OneRoster:
+    """The manifest and the files it names; raises Malformed when they cannot be used."""
+    data = Dataset(format="oneroster")  # collects the notes and file names
     manifest_name = files["manifest.csv"][0]
     modes = _manifest(files, data.notes)
     data.files.append(manifest_name)
@@ -618,7 +664,25 @@ def parse_oneroster(files: dict[str, tuple[str, str]], school: SchoolKeys) -> Da
     if "users.csv" not in tables:
         raise Malformed(Problem(manifest_name, None, "The manifest marks users as absent: there is nothing to import."))
     delta = {key: modes.get(key.removesuffix(".csv"), "absent") == "delta" for key in ONEROSTER_FILES}
-    org = _school_org(tables.get("orgs.csv"), tables.get("users.csv"), school, manifest_name)
+    return OneRoster(manifest_name, tables, delta, data.files, data.notes)
+
+
+def school_orgs(source: OneRoster) -> list[SchoolOrg] | None:
+    """The school orgs of orgs.csv (not those marked tobedeleted); None when the zip has no orgs.csv."""
+    orgs = source.tables.get("orgs.csv")
+    if orgs is None:
+        return None
+    return [SchoolOrg(row.values["sourcedid"].strip(), " ".join(row.values["name"].split()),
+                      org_code(row.values.get("identifier", "")), row.line)
+            for row in orgs.rows if row.values["type"].strip().lower() == "school"
+            and row.values.get("status", "").strip().lower() != "tobedeleted" and row.values["sourcedid"].strip()]
+
+
+def oneroster_dataset(source: OneRoster, org: str) -> Dataset:
+    """One org's records of a OneRoster 1.1 CSV zip: pupils from users and demographics, tutor groups from
+    homeroom classes, contacts from parents and guardians, staff from teachers and administrators."""
+    data = Dataset(format="oneroster", files=list(source.files), org=org)
+    tables, delta = source.tables, source.delta
     users = tables["users.csv"]
     data.pupils_bulk = not delta["users.csv"]
     deleted = 0
@@ -734,8 +798,7 @@ def parse_oneroster(files: dict[str, tuple[str, str]], school: SchoolKeys) -> Da
                 staff_table_rows.append(Row(row.line, {"email": row.values["email"], "name": name}, row.error))
         except Bad as exc:
             data.errors.append(Problem(users.name, row.line, str(exc)))
-    if ignored_other_org:
-        data.notes.append(f"{ignored_other_org} users of other orgs were ignored.")
+    data.other_org_users = ignored_other_org
     data.staff.extend(_staff_rows(CsvFile(users.name, ["email", "name"], staff_table_rows), data.errors))
 
     # Demographics: the date of birth.
@@ -850,17 +913,111 @@ def parse_oneroster(files: dict[str, tuple[str, str]], school: SchoolKeys) -> Da
     return data
 
 
-def parse(name: str, data: bytes, *, bulk: bool, school: SchoolKeys) -> Dataset:
-    """Read an upload in either format (a zip with manifest.csv is OneRoster); raises Malformed."""
+def _header_of(text: str) -> set[str]:
+    try:
+        return {h.strip().lstrip("\ufeff").lower() for h in next(csv.reader(io.StringIO(text, newline="")))}
+    except (StopIteration, csv.Error):
+        return set()
+
+
+def recognise(text: str) -> str | None:
+    """Which file of a Corridor CSV set this is, from its header row: the file whose required columns are all
+    there (the one needing most, if several), else the one with clearly most of them (so that the preview
+    names the missing column); None if it cannot be told."""
+    columns = _header_of(text)
+    score = {key: sum(c in columns for c in required) for key, (required, _) in CORRIDOR_FILES.items()}
+    complete = [key for key, n in score.items() if n == len(CORRIDOR_FILES[key][0])]
+    if complete:
+        return max(complete, key=lambda key: len(CORRIDOR_FILES[key][0]))
+    best = max(score.values())
+    top = [key for key, n in score.items() if n == best]
+    return top[0] if best >= 2 and len(top) == 1 else None
+
+
+@dataclass
+class Export:
+    """An upload read into its CSV files (and, for OneRoster, its manifest and tables)."""
+
+    name: str
+    files: dict[str, tuple[str, str]]
+    ignored: list[str]
+    notes: list[str] = field(default_factory=list)
+    oneroster: OneRoster | None = None
+
+
+def read_export(name: str, data: bytes) -> Export:
+    """Read an upload in either format (a zip with manifest.csv is OneRoster); raises Malformed.
+
+    One CSV file on its own is recognised by its header row, whatever it is called."""
     files, ignored = read_files(name, data)
-    dataset = parse_oneroster(files, school) if "manifest.csv" in files else parse_corridor(files, bulk=bulk)
-    if ignored:
-        dataset.notes.append(f"Files that are not CSV were ignored: {', '.join(sorted(ignored)[:10])}"
-                             f"{' …' if len(ignored) > 10 else ''}.")
-    if dataset.pupils_bulk and not dataset.on_roll:
-        raise Malformed(Problem(name, None, "This full export lists no pupils: importing it would mark every pupil "
-                                            "as left. Check the export, or import it as changes only."))
+    notes: list[str] = []
+    if data[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
+        ((key, (base, text)),) = files.items()
+        kind = recognise(text)
+        if kind is None and key not in CORRIDOR_FILES and key != "manifest.csv":
+            if not key.endswith(".csv"):
+                raise Malformed(Problem(base, None, "Upload a zip of CSV files, or one CSV file."))
+            raise Malformed(Problem(base, 1, "Corridor cannot tell from its header row which file this is. The "
+                                             "header names the columns: pupils need mis_id, upn, legal_first_name, "
+                                             "legal_last_name, date_of_birth, year; tutor groups mis_id, name, year; "
+                                             "contacts mis_id, pupil_id, name, relationship; staff email, name."))
+        if kind and kind != key:
+            files = {kind: (base, text)}
+            notes.append(f"{base} was read as {kind} (Corridor recognised it by its header row).")
+    export = Export(name, files, ignored, notes)
+    if "manifest.csv" in files:
+        export.oneroster = read_oneroster(files)
+    return export
+
+
+def export_notes(export: Export, *, bulk: bool) -> list[str]:
+    """Notes about the upload as a whole (for every school taken from it)."""
+    notes = list(export.notes)
+    if export.oneroster:
+        notes += export.oneroster.notes
+        if not bulk and not export.oneroster.delta["users.csv"]:
+            notes.append("Imported as changes only: the manifest says users.csv is bulk (everyone on roll), but "
+                         "nobody is marked as left.")
+    if export.ignored:
+        notes.append(f"Files that are not CSV were ignored: {', '.join(sorted(export.ignored)[:10])}"
+                     f"{' …' if len(export.ignored) > 10 else ''}.")
+    return notes
+
+
+def parse_export(export: Export, *, bulk: bool, school: SchoolKeys | None = None, org: str | None = None) -> Dataset:
+    """The records for one school: `school` says which org of a OneRoster zip is its, or `org` names it
+    (a trust import, which takes each school org in turn). bulk=False (changes only) marks nobody as left,
+    whatever a OneRoster manifest says. Raises Malformed."""
+    if export.oneroster is None:
+        dataset = parse_corridor(export.files, bulk=bulk)
+        dataset.notes[:0] = export_notes(export, bulk=bulk)
+    elif org is None:
+        assert school is not None
+        source = export.oneroster
+        chosen = _school_org(source.tables.get("orgs.csv"), source.tables.get("users.csv"), school,
+                             source.manifest_name)
+        dataset = oneroster_dataset(source, chosen)
+        dataset.org_from_users = "orgs.csv" not in source.tables
+        dataset.notes[:0] = export_notes(export, bulk=bulk)
+        if dataset.other_org_users:
+            dataset.notes.append(f"{dataset.other_org_users} users of other orgs were ignored.")
+    else:
+        dataset = oneroster_dataset(export.oneroster, org)  # the export's own notes are the caller's to show
+    if not bulk:
+        dataset.pupils_bulk = False
     return dataset
+
+
+def parse(name: str, data: bytes, *, bulk: bool, school: SchoolKeys) -> Dataset:
+    """Read an upload for one school; raises Malformed."""
+    dataset = parse_export(read_export(name, data), bulk=bulk, school=school)
+    if dataset.pupils_bulk and not dataset.on_roll:
+        raise Malformed(Problem(name, None, NO_PUPILS))
+    return dataset
+
+
+NO_PUPILS = ("This full export lists no pupils: importing it would mark every pupil as left. Check the export, or "
+             "import it as changes only.")
 
 
 def pack_folder(path: Any) -> bytes:

@@ -1,7 +1,13 @@
 """MIS import: upload, a dry-run preview, then apply in one transaction. Admins (or the command line) only.
 
 Upserts by MIS id, reports every bad row, applies nothing of a malformed upload, and never deletes: pupils
-missing from a full (bulk) export are marked as left; a delta never marks anyone as left.
+missing from a full (bulk) export are marked as left; a delta never marks anyone as left. A full export that
+would mark more than a fifth of a school's pupils as left is applied only with a confirmation stating the number.
+
+A OneRoster export names its schools in orgs.csv. A school's admin imports their own school's rows of it; a
+trust admin (or the command line, for a trust) imports every school of it at once: each org is matched to a
+school of the trust by URN, LAESTAB or the sourcedId an earlier import remembered, and the schools missing are
+created when the import is applied.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -20,13 +27,13 @@ from app import clock
 from app.domain.audit import service as audit
 from app.domain.audit.service import CLI, Origin
 from app.domain.imports import formats
-from app.domain.imports.formats import MAX_UPLOAD_BYTES, Dataset, Malformed, Problem, SchoolKeys
+from app.domain.imports.formats import MAX_UPLOAD_BYTES, Dataset, Malformed, Problem, SchoolKeys, SchoolOrg
 from app.domain.imports.tables import ImportBatch
 from app.domain.pupils.service import mark_changed, prepare_photo
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.schools import service as schools
 from app.domain.schools.service import Actor
-from app.domain.schools.tables import Membership, Person, School
+from app.domain.schools.tables import Membership, Person, School, Trust
 from app.errors import BadRequest, CorridorError, NotFound
 
 BATCH_HOURS = 24
@@ -47,6 +54,9 @@ CONTACT_LABELS = {"name": "name", "relationship": "relationship", "phone": "phon
                   "priority": "priority", "parental_responsibility": "parental responsibility",
                   "no_contact": "no contact"}
 GROUP_LABELS = {"name": "name", "year_code": "year", "tutor_name": "tutor"}
+# A full export that would mark more than a fifth of a school's pupils on roll as left (and at least this many)
+# is applied only with a confirmation stating the number: the export may have been filtered.
+CONFIRM_LEFT_AT_LEAST = 10
 
 
 @dataclass(frozen=True)
@@ -80,8 +90,39 @@ class Ops:
 
 
 @dataclass
+class OrgLine:
+    """A school org of a OneRoster export, and what the import does with it."""
+
+    sourced_id: str
+    name: str  # as orgs.csv gives it
+    code: str  # its URN (6 digits) or LAESTAB (7 digits), or empty
+    action: str  # "match" (a school Corridor has), "create" (a school the import adds) or "skip"
+    school_id: int | None = None
+    school_name: str = ""
+    reason: str = ""  # why it is skipped
+    line: int = 0
+
+    @property
+    def identifier(self) -> str:
+        return {6: f"URN {self.code}", 7: f"LAESTAB {self.code}"}.get(len(self.code), "")
+
+    @property
+    def label(self) -> str:
+        return (self.name or self.sourced_id) + (f" ({self.identifier})" if self.identifier else "")
+
+    def describe(self, applied: bool = False) -> str:
+        if self.action == "match":
+            return f"matches {self.school_name}"
+        if self.action == "create":
+            return f"{'created' if applied else 'would create'} {self.school_name}"
+        return f"skipped: {self.reason}"
+
+
+@dataclass
 class Plan:
-    """What an import will do (the dry-run preview), and after applying, what it did."""
+    """What an import will do (the dry-run preview), and after applying, what it did.
+
+    A trust import's plan holds one plan per school (parts); the others are one school's."""
 
     key: str = ""
     format: str = ""
@@ -109,7 +150,16 @@ class Plan:
     photos_replaced: int = 0
     photos_unchanged: int = 0
     applied_at: dt.datetime | None = None
+    school_id: int | None = None  # the school this plan is for (None: one this import would create)
+    school_name: str = ""
+    school_slug: str = ""
+    new_school: bool = False  # a school this import creates
+    trust: bool = False  # a trust import: parts holds each school's plan
+    trust_part: bool = False  # one school's plan within a trust import
+    orgs: list[OrgLine] = field(default_factory=list)  # a OneRoster export's school orgs
+    parts: list[Plan] = field(default_factory=list)
     ops: Ops = field(default_factory=Ops, repr=False)
+    photos_matched: set[str] = field(default_factory=set, repr=False)
 
     @property
     def can_apply(self) -> bool:
@@ -120,9 +170,24 @@ class Plan:
         return FORMATS.get(self.format, "")
 
     @property
-    def left_warning(self) -> bool:
-        """Many pupils would be marked as left: the export may be incomplete."""
-        return len(self.pupils_left) >= 10 and len(self.pupils_left) * 5 >= self.pupils_on_roll
+    def needs_confirmation(self) -> bool:
+        """More than a fifth of the pupils on roll would be marked as left: the export may be incomplete, so
+        it is applied only with a confirmation stating the number."""
+        left = len(self.pupils_left)
+        return left >= CONFIRM_LEFT_AT_LEAST and left * 5 > self.pupils_on_roll
+
+    left_warning = needs_confirmation
+
+    @property
+    def confirmations(self) -> list[Plan]:
+        """The plans (this one, or a trust import's schools) whose leavers must be confirmed."""
+        return [p for p in (self.parts if self.trust else [self]) if p.needs_confirmation]
+
+    @property
+    def left_statement(self) -> str:
+        where = f" at {self.school_name}" if self.trust_part else ""
+        return (f"This import would mark {len(self.pupils_left):,} of {self.pupils_on_roll:,} pupils{where} as "
+                "left.")
 
     @property
     def changes_anything(self) -> bool:
@@ -130,7 +195,16 @@ class Plan:
                    if k.endswith(("added", "changed", "left", "replaced")) and not k.endswith("unchanged"))
 
     def counts(self) -> dict[str, Any]:
-        """Numbers only (no names): what the audit log and the result page keep."""
+        """Numbers only (no names): what the audit log and the result page keep. A trust import's are the
+        sums over its schools."""
+        if self.trust:
+            totals = Plan(format=self.format, bulk=self.bulk).counts()
+            for part in self.parts:
+                for k, v in part.counts().items():
+                    if k not in ("format", "mode"):
+                        totals[k] += v
+            totals["rows_skipped"] = len(self.errors)
+            return totals
         return {
             "format": self.format, "mode": "bulk" if self.bulk else "delta",
             "pupils_added": len(self.pupils_added), "pupils_changed": len(self.pupils_changed),
@@ -158,6 +232,29 @@ def _school_of(actor: Actor | None, school_id: int | None) -> int:
     return actor.school_id
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Where an import may write: one school, or (a trust import) every school of a trust."""
+
+    school_id: int  # the school the upload belongs to (the admin's current school)
+    trust_id: int | None = None  # a trust import: each school org of the export, creating the schools missing
+    skip_reason: str = ""  # why a one-school import leaves the export's other schools alone
+
+
+async def _scope(actor: Actor | None, school_id: int | None, trust_wide: bool) -> Scope:
+    """A trust admin's import covers the trust; a school admin's only their school. The command line says."""
+    school = _school_of(actor, school_id)
+    if actor is not None:
+        trust_wide = await schools.is_trust_admin(actor)
+    if not trust_wide:
+        return Scope(school, None, "only a trust admin imports other schools of the trust (or creates schools)"
+                     if actor else "the command imports only the school --school names")
+    row = await School.select(School.trust).where(School.id == school).first()
+    if not row:
+        raise NotFound(NOT_HERE)
+    return Scope(school, row["trust"])
+
+
 async def _batch(actor: Actor | None, key: str, school_id: int | None, *columns: Any) -> dict:
     """An upload of this school by this person (an admin never sees another admin's or school's upload)."""
     school = _school_of(actor, school_id)
@@ -175,6 +272,16 @@ async def _batch(actor: Actor | None, key: str, school_id: int | None, *columns:
 
 def _base(name: str) -> str:
     return PurePosixPath((name or "").replace("\\", "/")).name[:200]
+
+
+class LeaversUnconfirmed(BadRequest):
+    """A full export would mark more than a fifth of a school's pupils as left, and the confirmation stating
+    the number was not given (or gave another number). Nothing was changed."""
+
+    def __init__(self, plans: list[Plan]) -> None:
+        self.plans = plans
+        super().__init__(" ".join(p.left_statement for p in plans) + " Nothing was changed: tick the box that "
+                         "states the number to confirm it, or upload the export again as changes only.")
 
 
 # Upload, preview, apply -------------------------------------------------------------------------------
@@ -200,37 +307,41 @@ async def store_upload(actor: Actor | None, upload: Upload, *, school_id: int | 
     return key
 
 
-async def preview(actor: Actor | None, key: str, *, school_id: int | None = None) -> Plan:
+async def preview(actor: Actor | None, key: str, *, school_id: int | None = None, trust_wide: bool = False) -> Plan:
     """The dry run of a stored upload: what would be added, changed and marked as left, and every problem."""
     batch = await _batch(actor, key, school_id, ImportBatch.data, ImportBatch.photos, ImportBatch.school)
     if batch["applied_at"] is not None:
         return Plan(key=batch["key"], filename=batch["filename"], applied_at=batch["applied_at"])
-    plan = await _dry_run(batch["school"], _upload_of(batch))
+    plan = await _dry_run(await _scope(actor, batch["school"] if actor is None else None, trust_wide),
+                          _upload_of(batch))
     plan.key = batch["key"]
     return plan
 
 
-async def preview_upload(actor: Actor | None, upload: Upload, *, school_id: int | None = None) -> Plan:
+async def preview_upload(actor: Actor | None, upload: Upload, *, school_id: int | None = None,
+                         trust_wide: bool = False) -> Plan:
     """The dry run of an upload that is not kept (the command line without --apply)."""
-    return await _dry_run(_school_of(actor, school_id), upload)
+    return await _dry_run(await _scope(actor, school_id, trust_wide), upload)
 
 
-async def apply(actor: Actor | None, key: str, *, school_id: int | None = None, origin: Origin | None = None) -> Plan:
-    """Apply a stored upload in one transaction (all or nothing) and audit it; returns what it did."""
+async def apply(actor: Actor | None, key: str, *, school_id: int | None = None, origin: Origin | None = None,
+                trust_wide: bool = False, confirm_left: dict[int, int] | None = None) -> Plan:
+    """Apply a stored upload in one transaction (all or nothing) and audit it; returns what it did.
+
+    confirm_left maps a school's id to the number of its pupils the importer confirmed may be marked as left:
+    needed where more than a fifth would be (LeaversUnconfirmed otherwise, and nothing changes)."""
     batch = await _batch(actor, key, school_id, ImportBatch.data, ImportBatch.photos, ImportBatch.school)
     if batch["applied_at"] is not None:
         raise BadRequest("This import has already been applied.")
-    school = batch["school"]
-    upload = _upload_of(batch)
-    keys = await _school_keys(school)
+    scope = await _scope(actor, batch["school"] if actor is None else None, trust_wide)
     # Reading the files and re-encoding photos happen before the transaction: it should hold the
     # database's write lock for as short a time as it can.
-    try:
-        dataset = formats.parse(upload.filename, upload.data, bulk=not upload.delta, school=keys)
-        photos = await _prepared_photos(upload)
-    except Malformed as exc:
-        raise BadRequest(f"This file cannot be imported, so nothing was changed. {exc.problem}") from None
+    prepared = await _prepare(scope, _upload_of(batch))
+    if prepared.plan.fatal:
+        raise BadRequest(f"This file cannot be imported, so nothing was changed. {prepared.plan.fatal[0]}")
     now = clock.now()
+    writing = Writing(now=now, actor=actor, origin=origin or (actor.origin if actor else CLI), batch_id=batch["id"],
+                      confirm=dict(confirm_left or {}))
     async with schools.db().transaction():
         # Claim the upload first: a second Apply (another tab, another server process) finds it taken.
         claimed = await ImportBatch.update({ImportBatch.applied_at: now}).where(
@@ -238,20 +349,22 @@ async def apply(actor: Actor | None, key: str, *, school_id: int | None = None, 
         if not claimed:
             raise BadRequest("This import has already been applied.")
         if School._meta.db.engine_type != "sqlite":
-            # Two imports for one school at once would both add the same new pupils: they take turns. (On
-            # SQLite the claim above already holds the database's one write lock.)
-            await School.select(School.id).where(School.id == school).lock_rows()
-        plan = await _plan(school, dataset, photos, upload.photos_filename)
-        await _write(school, plan.ops, now)
-        if plan.pupils_added or plan.pupils_changed or plan.pupils_left or plan.groups_added \
-                or plan.groups_changed or plan.ops.photos:
-            await mark_changed(school)
+            # Two imports for one school at once would both add the same new pupils (or, for a trust, the same
+            # new school): they take turns. (On SQLite the claim above already holds the one write lock.)
+            if scope.trust_id is not None:
+                await Trust.select(Trust.id).where(Trust.id == scope.trust_id).lock_rows()
+                await School.select(School.id).where(School.trust == scope.trust_id).order_by(School.id).lock_rows()
+            else:
+                await School.select(School.id).where(School.id == prepared.school_id).lock_rows()
+        plan = await _run(scope, prepared, writing)
+        if plan.fatal:
+            raise BadRequest(f"This file cannot be imported, so nothing was changed. {plan.fatal[0]}")
+        if writing.unconfirmed:
+            raise LeaversUnconfirmed(writing.unconfirmed)
         counts = plan.counts()
-        await audit.record(
-            "import.applied", actor_id=actor.person_id if actor else None,
-            actor_label=actor.label if actor else "corridor command", school_id=school, subject_type="import",
-            subject_id=batch["id"], subject_label=f"{plan.format_label} ({counts['mode']})",
-            origin=origin or (actor.origin if actor else CLI), detail=counts)
+        if plan.trust:
+            counts["schools"] = [{"name": p.school_name, "created": p.new_school, "counts": p.counts()}
+                                 for p in plan.parts]
         # The uploaded files hold pupil data: once applied, only the counts are kept.
         await ImportBatch.update({ImportBatch.result: json.dumps(counts), ImportBatch.data: None,
                                   ImportBatch.photos: None}).where(ImportBatch.id == batch["id"])
@@ -267,7 +380,7 @@ async def result(actor: Actor | None, key: str, *, school_id: int | None = None)
         raise NotFound(NOT_HERE)
     counts = json.loads(batch["result"] or "{}")
     return {"key": batch["key"], "filename": batch["filename"], "applied_at": batch["applied_at"], "counts": counts,
-            "format_label": FORMATS.get(counts.get("format", ""), "")}
+            "format_label": FORMATS.get(counts.get("format", ""), ""), "schools": counts.get("schools", [])}
 
 
 def _upload_of(batch: dict) -> Upload:
@@ -277,35 +390,281 @@ def _upload_of(batch: dict) -> Upload:
 
 
 async def _school_keys(school_id: int) -> SchoolKeys:
-    school = await School.select(School.name, School.urn, School.la_code, School.establishment_number).where(
-        School.id == school_id).first()
+    school = await School.select(School.name, School.urn, School.la_code, School.establishment_number,
+                                 School.oneroster_sourced_id).where(School.id == school_id).first()
     if not school:
         raise NotFound(NOT_HERE)
     return SchoolKeys(name=school["name"], urn=school["urn"] or "", la_code=school["la_code"],
-                      establishment_number=school["establishment_number"])
+                      establishment_number=school["establishment_number"], sourced_id=school["oneroster_sourced_id"])
 
 
-async def _dry_run(school_id: int, upload: Upload) -> Plan:
-    keys = await _school_keys(school_id)
+# Reading an upload, and running it (a dry run, or for real inside apply's transaction) --------------------
+
+@dataclass
+class Prepared:
+    """An upload read and checked, before anything is compared with the database."""
+
+    plan: Plan  # the file names, format, the export's own notes, and what makes it unusable
+    school_id: int | None = None  # a one-school import: the school, and its records
+    dataset: Dataset | None = None
+    all_orgs: list[SchoolOrg] = field(default_factory=list)  # its export's school orgs, to list
+    orgs: list[SchoolOrg] | None = None  # a trust import: the export's school orgs, and each one's records
+    datasets: dict[str, Dataset] = field(default_factory=dict)
+    photos: list = field(default_factory=list)
+
+
+@dataclass
+class Writing:
+    """Apply, not a dry run: when, by whom, and the leavers the importer confirmed (school id: number)."""
+
+    now: dt.datetime
+    actor: Actor | None
+    origin: Origin
+    batch_id: int
+    confirm: dict[int, int]
+    unconfirmed: list[Plan] = field(default_factory=list)
+
+
+async def _prepare(scope: Scope, upload: Upload) -> Prepared:
     plan = Plan(filename=_base(upload.filename), photos_filename=_base(upload.photos_filename))
+    prepared = Prepared(plan)
+    bulk = not upload.delta
     try:
-        dataset = formats.parse(upload.filename, upload.data, bulk=not upload.delta, school=keys)
+        export = formats.read_export(upload.filename, upload.data)
+        orgs = formats.school_orgs(export.oneroster) if export.oneroster else None
+        if scope.trust_id is not None and orgs:
+            prepared.orgs = orgs
+            for org in orgs:
+                prepared.datasets.setdefault(org.sourced_id, formats.parse_export(export, bulk=bulk,
+                                                                                  org=org.sourced_id))
+            first = prepared.datasets[orgs[0].sourced_id]
+            plan.format, plan.bulk, plan.files = first.format, first.pupils_bulk, list(first.files)
+            plan.notes = formats.export_notes(export, bulk=bulk)
+        else:
+            target = scope.school_id
+            if scope.trust_id is not None and export.oneroster and orgs is None:
+                # No orgs.csv (a delta): the school of the trust an earlier import matched the users' org to.
+                source = export.oneroster
+                org = formats.users_org(source.tables.get("users.csv"), source.manifest_name)
+                found = await School.select(School.id).where(
+                    (School.trust == scope.trust_id) & (School.oneroster_sourced_id == org)).first() if org else None
+                target = found["id"] if found else target
+            dataset = formats.parse_export(export, bulk=bulk, school=await _school_keys(target))
+            if dataset.pupils_bulk and not dataset.on_roll:
+                raise Malformed(Problem(plan.filename, None, formats.NO_PUPILS))
+            await _check_users_org(target, dataset, export)
+            prepared.school_id, prepared.dataset, prepared.all_orgs = target, dataset, orgs or []
+            plan.format, plan.bulk, plan.files = dataset.format, dataset.pupils_bulk, list(dataset.files)
     except Malformed as exc:
         plan.fatal.append(exc.problem)
-        dataset = None
     try:
-        photos = await _prepared_photos(upload)
+        prepared.photos = await _prepared_photos(upload)
     except Malformed as exc:
         plan.fatal.append(exc.problem)
-        photos = []
-    if dataset is None:
+    return prepared
+
+
+async def _check_users_org(school_id: int, dataset: Dataset, export: formats.Export) -> None:
+    """Without orgs.csv, a export whose users' org an earlier import matched to another school is that
+    school's: imported here, it would add its pupils here and, in bulk, mark every pupil here as left."""
+    if not (dataset.org_from_users and dataset.org):
+        return
+    here = await School.select(School.trust, School.oneroster_sourced_id).where(School.id == school_id).first()
+    if here["oneroster_sourced_id"] == dataset.org:
+        return
+    other = await School.select(School.name).where(
+        (School.trust == here["trust"]) & (School.oneroster_sourced_id == dataset.org)
+        & (School.id != school_id)).first()
+    if other:
+        raise Malformed(Problem(export.oneroster.manifest_name, None,
+                                f"This export is for another school: its users belong to the org {dataset.org}, "
+                                f"which an earlier import matched to {other['name']}."))
+
+
+async def _dry_run(scope: Scope, upload: Upload) -> Plan:
+    prepared = await _prepare(scope, upload)
+    if prepared.plan.fatal:
+        return prepared.plan
+    return await _run(scope, prepared, None)
+
+
+async def _run(scope: Scope, prepared: Prepared, writing: Writing | None) -> Plan:
+    """Compare the upload with the database and, when writing, apply it (inside the caller's transaction)."""
+    if prepared.orgs is not None:
+        return await _run_trust(scope, prepared, writing)
+    school = await School.select(School.id, School.name, School.slug, School.trust, School.oneroster_sourced_id
+                                 ).where(School.id == prepared.school_id).first()
+    if not school:
+        raise NotFound(NOT_HERE)
+    dataset = prepared.dataset
+    plan = await _plan(school["id"], dataset, prepared.photos, prepared.plan.photos_filename,
+                       trust_id=school["trust"])
+    plan.filename, plan.photos_filename = prepared.plan.filename, prepared.plan.photos_filename
+    plan.school_id, plan.school_name, plan.school_slug = school["id"], school["name"], school["slug"]
+    for org in prepared.all_orgs:
+        if org.sourced_id == dataset.org:
+            plan.orgs.append(OrgLine(org.sourced_id, org.name, org.code, "match", school["id"], school["name"],
+                                     line=org.line))
+        else:
+            plan.orgs.append(OrgLine(org.sourced_id, org.name, org.code, "skip", reason=f"not imported or created: "
+                                     f"{scope.skip_reason}", line=org.line))
+    if writing is not None:
+        await _apply_part(plan, school["trust"], dataset.org, writing, steal_org=False)
+    return plan
+
+
+async def _run_trust(scope: Scope, prepared: Prepared, writing: Writing | None) -> Plan:
+    plan = prepared.plan
+    plan.trust = True
+    rows = await School.select(School.id, School.name, School.slug, School.urn, School.la_code,
+                               School.establishment_number, School.oneroster_sourced_id
+                               ).where(School.trust == scope.trust_id).order_by(School.id)
+    orgs_file = next((f for f in plan.files if f.lower() == "orgs.csv"), "orgs.csv")
+    plan.orgs, problems = _match_orgs(prepared.orgs, rows, orgs_file)
+    if problems:
+        plan.fatal.extend(problems)
         return plan
-    if plan.fatal:
-        plan.format, plan.bulk, plan.files = dataset.format, dataset.pupils_bulk, dataset.files
-        return plan
-    planned = await _plan(school_id, dataset, photos, upload.photos_filename)
-    planned.filename, planned.photos_filename = plan.filename, plan.photos_filename
-    return planned
+    slugs = {r["id"]: r["slug"] for r in rows}
+    errors: list[Problem] = list(plan.errors)
+    for line in plan.orgs:
+        if line.action == "skip":
+            continue
+        dataset = prepared.datasets[line.sourced_id]
+        school_id = line.school_id
+        if line.action == "create" and writing is not None:
+            school_id, slug = await _create_school(scope.trust_id, line, writing)
+            slugs[school_id] = slug
+        # A school that would be created has no rows yet: its plan compares with nothing (id -1).
+        part = await _plan(school_id if school_id is not None else -1, dataset, prepared.photos,
+                           plan.photos_filename, trust_id=scope.trust_id, report_unmatched_photos=False)
+        if dataset.pupils_bulk and not dataset.on_roll and part.pupils_on_roll:
+            plan.fatal.append(Problem(orgs_file, line.line, f"This full export lists no pupils of "
+                                      f"{line.school_name}: importing it would mark every pupil there as left. Check "
+                                      "the export, or import it as changes only."))
+            return plan
+        part.school_id, part.school_name, part.school_slug = school_id, line.school_name, slugs.get(school_id, "")
+        part.new_school, part.trust_part = line.action == "create", True
+        if writing is not None:
+            await _apply_part(part, scope.trust_id, line.sourced_id, writing, steal_org=True)
+        plan.parts.append(part)
+        plan.photos_matched |= part.photos_matched
+        errors.extend(part.errors)
+    photos_zip = plan.photos_filename or "photos.zip"
+    errors.extend(Problem(photos_zip, None, f"{member}: no pupil has this UPN or MIS id")
+                  for member, _, _ in prepared.photos if member not in plan.photos_matched)
+    # A row both schools read (a parent's, say) is one problem, listed once.
+    plan.errors = sorted(dict.fromkeys(errors), key=lambda p: (p.file, p.line or 0))
+    return plan
+
+
+def _match_orgs(orgs: list[SchoolOrg], rows: list[dict], orgs_file: str) -> tuple[list[OrgLine], list[Problem]]:
+    """Each school org to a school of the trust: by URN or LAESTAB (the identifier), else by the sourcedId an
+    earlier import remembered, else (an org without either) by its name. An org that matches none is a school
+    to create, when its identifier says which school it is."""
+    by_urn = {r["urn"]: r for r in rows if r["urn"]}
+    by_laestab = {r["la_code"] + r["establishment_number"]: r for r in rows if r["la_code"]}
+    by_sourced_id = {r["oneroster_sourced_id"]: r for r in rows if r["oneroster_sourced_id"]}
+    by_name: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_name[" ".join(r["name"].split()).casefold()].append(r)
+    lines: list[OrgLine] = []
+    problems: list[Problem] = []
+    taken: dict[int, SchoolOrg] = {}
+    seen: dict[str, SchoolOrg] = {}
+    creating: dict[str, SchoolOrg] = {}
+    for org in orgs:
+        if org.sourced_id in seen:
+            problems.append(Problem(orgs_file, org.line, f"the sourcedId {org.sourced_id} is also on line "
+                                                         f"{seen[org.sourced_id].line}"))
+            continue
+        seen[org.sourced_id] = org
+        school = (by_urn if len(org.code) == 6 else by_laestab).get(org.code) if org.code else None
+        school = school or by_sourced_id.get(org.sourced_id)
+        if school is None and not org.code and len(by_name[org.name.casefold()]) == 1:
+            school = by_name[org.name.casefold()][0]
+        if school is not None:
+            if school["id"] in taken:
+                problems.append(Problem(orgs_file, org.line, f"{org.name} and {taken[school['id']].name} (line "
+                                                             f"{taken[school['id']].line}) are both {school['name']}"))
+                continue
+            taken[school["id"]] = org
+            lines.append(OrgLine(org.sourced_id, org.name, org.code, "match", school["id"], school["name"],
+                                 line=org.line))
+        elif not org.code:
+            lines.append(OrgLine(org.sourced_id, org.name, org.code, "skip", line=org.line, reason=(
+                "its identifier is not a URN or LAESTAB, so Corridor cannot tell which school it is, and no school of "
+                "the trust has its name. Give the org its URN or LAESTAB in the MIS, or add the school under "
+                "School settings, then import again")))
+        elif not org.name or len(org.name) > 200:
+            lines.append(OrgLine(org.sourced_id, org.name, org.code, "skip", line=org.line,
+                                 reason="a new school needs a name of up to 200 characters"))
+        elif org.code in creating:
+            problems.append(Problem(orgs_file, org.line, f"the identifier {org.code} is also on line "
+                                                         f"{creating[org.code].line}"))
+        else:
+            creating[org.code] = org
+            lines.append(OrgLine(org.sourced_id, org.name, org.code, "create", None, org.name, line=org.line))
+    return lines, problems
+
+
+async def _create_school(trust_id: int, line: OrgLine, writing: Writing) -> tuple[int, str]:
+    """A school of the trust for an org no school matched (time zone Europe/London, as every school), with
+    the features' defaults, as a trust admin adding it under School settings would; audited."""
+    from app.domain.incidents.service import ensure_defaults as incident_defaults
+    from app.domain.oncall.service import ensure_defaults as oncall_defaults
+
+    urn, la_code, establishment = (line.code, "", "") if len(line.code) == 6 else (None, line.code[:3], line.code[3:])
+    base = schools.slugify(line.name, "school")
+    taken = {r["slug"] for r in await School.select(School.slug).where(School.slug.like(f"{base}%"))}
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    school = School(trust=trust_id, name=line.name, slug=slug, urn=urn, la_code=la_code,
+                    establishment_number=establishment, oneroster_sourced_id=line.sourced_id, created_at=writing.now)
+    await school.save()
+    for defaults in (incident_defaults, oncall_defaults):
+        await defaults(school.id)
+    actor = writing.actor
+    await audit.record("school.created", actor_id=actor.person_id if actor else None,
+                       actor_label=actor.label if actor else "corridor command", school_id=school.id,
+                       subject_type="school", subject_id=school.id, subject_label=line.name, origin=writing.origin,
+                       detail={"name": line.name, "urn": urn, "la_code": la_code, "establishment_number": establishment,
+                               "slug": slug, "oneroster_sourced_id": line.sourced_id, "by": "import"})
+    return school.id, slug
+
+
+async def _apply_part(plan: Plan, trust_id: int, org: str, writing: Writing, *, steal_org: bool) -> None:
+    """Write one school's plan, remember the org it came from, and audit it."""
+    if plan.needs_confirmation and writing.confirm.get(plan.school_id) != len(plan.pupils_left):
+        writing.unconfirmed.append(plan)  # the caller refuses the whole import, after every school is checked
+        return
+    await _write(plan.school_id, plan.ops, writing.now)
+    if org:
+        await _remember_org(plan.school_id, trust_id, org, steal=steal_org)
+    if plan.pupils_added or plan.pupils_changed or plan.pupils_left or plan.groups_added \
+            or plan.groups_changed or plan.ops.photos:
+        await mark_changed(plan.school_id)
+    counts = plan.counts()
+    if plan.trust_part:
+        counts |= {"trust_import": True, "school_created": plan.new_school}
+    actor = writing.actor
+    await audit.record(
+        "import.applied", actor_id=actor.person_id if actor else None,
+        actor_label=actor.label if actor else "corridor command", school_id=plan.school_id, subject_type="import",
+        subject_id=writing.batch_id, subject_label=f"{plan.format_label} ({counts['mode']})",
+        origin=writing.origin, detail=counts)
+
+
+async def _remember_org(school_id: int, trust_id: int, org: str, *, steal: bool) -> None:
+    """Keep the org's sourcedId on the school, so later imports match it even if its identifier changes. A
+    trust import moves it from a school that had it before; a school's own import never touches another's."""
+    others = (School.trust == trust_id) & (School.oneroster_sourced_id == org) & (School.id != school_id)
+    if steal:
+        await School.update({School.oneroster_sourced_id: ""}).where(others)
+    elif await School.exists().where(others):
+        return
+    await School.update({School.oneroster_sourced_id: org[:64]}).where(
+        (School.id == school_id) & (School.oneroster_sourced_id != org[:64]))
 
 
 async def _prepared_photos(upload: Upload) -> list[tuple[str, str, tuple[bytes, bytes] | str]]:
@@ -340,7 +699,8 @@ def _pupil_label(fields: dict[str, Any]) -> str:
     return f"{first} {fields.get('legal_last_name', '')}".strip() + (f" (year {year})" if year else "")
 
 
-async def _plan(school_id: int, data: Dataset, photos: list, photos_filename: str) -> Plan:
+async def _plan(school_id: int, data: Dataset, photos: list, photos_filename: str, *, trust_id: int,
+                report_unmatched_photos: bool = True) -> Plan:
     plan = Plan(format=data.format, bulk=data.pupils_bulk, files=list(data.files), errors=list(data.errors),
                 notes=list(data.notes))
     ops = plan.ops
@@ -475,7 +835,7 @@ async def _plan(school_id: int, data: Dataset, photos: list, photos_filename: st
 
     # Staff: a person by email, with a staff role at this school. Other roles are never touched here.
     if data.staff:
-        school = await School.select(School.trust).where(School.id == school_id).first()
+        school = {"trust": trust_id}
         emails = [r.email for r in data.staff]
         people: dict[str, int] = {}
         memberships: list[dict] = []
@@ -506,13 +866,16 @@ async def _plan(school_id: int, data: Dataset, photos: list, photos_filename: st
 
     # Photos, matched by UPN or MIS id (as the pupils will be once this import is applied).
     if photos:
-        await _plan_photos(plan, school_id, photos, photos_filename or "photos.zip", existing, pupil_ref)
+        await _plan_photos(plan, photos, photos_filename or "photos.zip", existing, pupil_ref,
+                           report_unmatched=report_unmatched_photos)
     plan.errors.sort(key=lambda p: (p.file, p.line or 0))
     return plan
 
 
-async def _plan_photos(plan: Plan, school_id: int, photos: list, zip_name: str, existing: list[dict],
-                       pupil_ref: dict[str, int | New]) -> None:
+async def _plan_photos(plan: Plan, photos: list, zip_name: str, existing: list[dict],
+                       pupil_ref: dict[str, int | New], *, report_unmatched: bool) -> None:
+    """Photos matched to pupils; a photo matching nobody here is a problem unless another school of a
+    trust import may have the pupil (report_unmatched=False: the caller reports those no school matched)."""
     ops = plan.ops
     keys: dict[str, int | New] = {}
     for p in existing:
@@ -529,8 +892,11 @@ async def _plan_photos(plan: Plan, school_id: int, photos: list, zip_name: str, 
     taken: dict[int | New, str] = {}
     for member, stem, prepared in photos:
         ref = keys.get(stem.upper())
+        if ref is not None:
+            plan.photos_matched.add(member)
         if ref is None:
-            plan.errors.append(Problem(zip_name, None, f"{member}: no pupil has this UPN or MIS id"))
+            if report_unmatched:
+                plan.errors.append(Problem(zip_name, None, f"{member}: no pupil has this UPN or MIS id"))
         elif isinstance(prepared, str):
             plan.errors.append(Problem(zip_name, None, f"{member}: {prepared}"))
         elif ref in taken:

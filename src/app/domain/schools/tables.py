@@ -18,6 +18,8 @@ class School(Table):
     la_code = Varchar(length=3)
     establishment_number = Varchar(length=4)
     phase = Varchar(length=30, default="")  # a key of schools.service.PHASES, or empty when not given
+    # The OneRoster org sourcedId a MIS import matched or created this school from: later imports match by it.
+    oneroster_sourced_id = Varchar(length=64, default="")
     created_at = Timestamptz()
     # Bumped by every change to the school's pupils, so each process knows when its lookup index is stale.
     pupils_changed_at = Timestamptz(null=True, default=None)
