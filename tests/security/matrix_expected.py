@@ -72,6 +72,11 @@ POST /account/school                                       signin  ok:none ok:no
 # Admin: people, roles, audit. [a-only] is a person only at school A; [shared] one at A and at B
 GET  /admin/people                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /admin/people                                         signin  404     404      404      404      404      404      ok       ok:none|400 404     400
+# Bulk invitations land at the inviter's school: B's admin adds an A-only colleague to B, with no link for them
+GET  /admin/people/bulk                                    signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/people/bulk/preview                            signin  404     404      404      404      404      404      ok       ok:none     404     400
+POST /admin/people/bulk                                    signin  404     404      404      404      404      404      ok       ok:none     404     400
+POST /admin/people/bulk/mis                                signin  404     404      404      404      404      404      ok       400         404     400
 GET  /admin/people/{person_id:int} [a-only]                signin  404     404      404      404      404      404      ok       404         404     404
 GET  /admin/people/{person_id:int} [shared]                signin  404     404      404      404      404      404      ok       ok          404     404
 POST /admin/people/{person_id:int}/roles [a-only]          signin  404     404      404      404      404      404      ok       404         404     404

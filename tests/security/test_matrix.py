@@ -373,6 +373,24 @@ async def invite_form(w: World, p: str) -> dict:
     return {"email": email, "display_name": "Ivy Invitee", "roles": "staff"}
 
 
+async def bulk_lines(w: World, p: str) -> dict:
+    # A's admin invites someone new (a link is theirs to see); anyone else names a colleague only at school A,
+    # new for each principal: B's admin may add them to B, never get their link.
+    n = next(w.counter)
+    if p == "admin":
+        return {"lines": f"bulk{n}@northbridge.example, staff, Bo Bulk", "count": "1"}
+    email = f"bulk{n}@northbridge.example"
+    await schools.add_person(email=email, display_name="Bo Bulk", school_id=w.a, roles=["staff"], actor=None,
+                             origin=Origin(ip="test"))
+    return {"lines": f"{email}, staff, Bo Bulk", "count": "1"}
+
+
+async def mis_choice(w: World, p: str) -> dict:
+    # Someone at school A never sent a link (as the MIS import leaves them), new for each principal.
+    pid = await w.new_person()
+    return {"person": str(pid), f"role-{pid}": "responder"}
+
+
 async def school_form(w: World, p: str) -> dict:
     # A LAESTAB of its own for each principal: two schools of a trust never share one.
     return {"name": "Renamed School", "urn": "", "laestab": f"8019{next(w.counter):03d}"}
@@ -426,6 +444,10 @@ CASES: dict[str, Case] = {
     "POST /account/school": Case(body=of(lambda w, p: fixed(school_id=str(w.a))(w, p))),
     "GET /admin/people": Case(),
     "POST /admin/people": Case(body=invite_form),
+    "GET /admin/people/bulk": Case(),
+    "POST /admin/people/bulk/preview": Case(body=bulk_lines),
+    "POST /admin/people/bulk": Case(body=bulk_lines),
+    "POST /admin/people/bulk/mis": Case(body=mis_choice),
     "GET /admin/people/{person_id:int} [a-only]": Case(path=ids(person_id=World.a_only_person)),
     "GET /admin/people/{person_id:int} [shared]": Case(path=ids(person_id=World.shared_person)),
     "POST /admin/people/{person_id:int}/roles [a-only]": Case(path=ids(person_id=World.a_only_person),

@@ -13,6 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
 from app.controllers import AppSettings, CurrentActor
+from app.db import parse_id
 from app.domain.accounts import service as accounts
 from app.domain.audit import service as audit
 from app.domain.schools import service as schools
@@ -69,6 +70,44 @@ class AdminController(Controller):
                           "They now have roles here too, and sign in with the passkey they already have."})
         link = await accounts.issue_enrolment(settings, person_id, by=actor, origin=actor.origin)
         return await self._show_link(request, actor, person_id, link)
+
+    @get("/people/bulk", name="admin.bulk")
+    async def bulk(self, request: Request, actor: CurrentActor) -> Response:
+        return await self._bulk_page(request, actor)
+
+    @post("/people/bulk/preview", name="admin.bulk_preview")
+    async def bulk_preview(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        plan = await schools.plan_invites(actor, str(data.get("lines", "")))
+        bad = bool(plan.problems or plan.faulty)
+        return await self._bulk_page(request, actor, plan=plan, status=400 if bad else 200)
+
+    @post("/people/bulk", name="admin.bulk_invite")
+    async def bulk_invite(self, request: Request, actor: CurrentActor, settings: AppSettings, data: Form) -> Response:
+        expected = parse_id(data.get("count"))
+        try:
+            invited = await accounts.invite_people(settings, actor, str(data.get("lines", "")), expected=expected)
+        except schools.InvitesInvalid as exc:
+            return await self._bulk_page(request, actor, plan=exc.plan, error=exc.message, status=400)
+        return render(request, "admin/invited.html", {"actor": actor, "invited": invited})
+
+    @post("/people/bulk/mis", name="admin.bulk_mis")
+    async def bulk_mis(self, request: Request, actor: CurrentActor, settings: AppSettings, data: Form) -> Response:
+        ticked = data.get("person", [])
+        ticked = [ticked] if isinstance(ticked, str) else list(ticked)
+        choices = [(str(p), str(data.get(f"role-{p}", "staff"))) for p in ticked]
+        try:
+            invited = await accounts.invite_from_mis(settings, actor, choices)
+        except accounts.MisInvitesInvalid as exc:
+            return await self._bulk_page(request, actor, mis_error=exc.message, ticked=set(ticked), status=400)
+        return render(request, "admin/invited.html", {"actor": actor, "invited": invited})
+
+    async def _bulk_page(self, request: Request, actor: Actor, *, plan: schools.InvitePlan | None = None,
+                         error: str = "", mis_error: str = "", ticked: set[str] | None = None,
+                         status: int = 200) -> Response:
+        return render(request, "admin/bulk.html", {
+            "actor": actor, "plan": plan, "error": error, "mis_error": mis_error, "roles": ROLES,
+            "mis_roles": accounts.MIS_ROLES, "uninvited": await accounts.uninvited_staff(actor), "ticked": ticked,
+            "max_people": schools.BULK_INVITE_MAX}, status=status)
 
     @get("/people/{person_id:int}", name="admin.person")
     async def person(self, request: Request, actor: CurrentActor, person_id: FromPath[int]) -> Response:

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from webauthn import (
@@ -29,12 +30,27 @@ from webauthn.helpers.structs import (
 )
 
 from app import clock
+from app.db import atomic, parse_id
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
 from app.domain.audit.tables import AuditEvent
-from app.domain.schools.service import Actor, db, require_whole_person, roles_at, schools_of
-from app.domain.schools.tables import Person
+from app.domain.schools.service import (
+    BULK_INVITE_MAX,
+    ROLES,
+    Actor,
+    InvitesInvalid,
+    add_person,
+    db,
+    is_trust_admin,
+    manages_whole_person,
+    plan_invites,
+    require_whole_person,
+    roles_at,
+    schools_of,
+    set_roles,
+)
+from app.domain.schools.tables import Membership, Person
 from app.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -495,3 +511,124 @@ async def remove_passkey(settings: Settings, actor: Actor, passkey_id: int) -> N
         await audit.record("passkey.removed", actor_id=actor.person_id, actor_label=actor.label,
                            subject_type="passkey", subject_id=passkey_id, subject_label=passkey["name"],
                            origin=actor.origin)
+
+
+# Inviting many people at once -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Invited:
+    """One person a bulk invitation reached: their single-use link, or None when their own passkey is for them
+    to use (a colleague from another school of the trust, whom only a trust admin may send a link)."""
+
+    person_id: int
+    display_name: str
+    email: str
+    roles: list[str]
+    link: str | None
+
+
+async def invite_people(settings: Settings, actor: Actor, text: str, *, expected: int | None = None) -> list[Invited]:
+    """Invite everyone on the pasted lines to the actor's school, all or nothing, in one transaction: a person
+    with their roles and a single-use link each, audited as a single invitation is. Any line that cannot be used
+    (or a count that no longer matches the preview) raises InvitesInvalid and writes nothing."""
+    invited: list[Invited] = []
+    async with atomic():
+        plan = await plan_invites(actor, text)
+        if not plan.can_invite:
+            raise InvitesInvalid(plan, "Nothing was written: correct the lines below." if plan.faulty or plan.problems
+                                 else "Nobody on these lines can be invited: nothing was written.")
+        if expected is not None and expected != len(plan.invitable):
+            raise InvitesInvalid(plan, "The list changed since it was checked: nothing was written. Check it "
+                                       "below and invite again.")
+        for entry in plan.invitable:
+            person_id = await add_person(email=entry.email, display_name=entry.name, school_id=actor.school_id,
+                                         roles=entry.roles, actor=actor, origin=actor.origin)
+            invited.append(await _invited(settings, actor, person_id, entry.roles))
+    return invited
+
+
+async def _invited(settings: Settings, actor: Actor, person_id: int, roles: list[str]) -> Invited:
+    person = await Person.select(Person.display_name, Person.email).where(Person.id == person_id).first()
+    link = None
+    if await manages_whole_person(actor, person_id):
+        link = await issue_enrolment(settings, person_id, by=actor, origin=actor.origin)
+    return Invited(person_id, person["display_name"], person["email"], roles, link)
+
+
+# The roles an admin may give someone the MIS import brought in: the MIS says they are staff, so not a guest pass.
+MIS_ROLES = {key: label for key, label in ROLES.items() if key != "guest"}
+
+
+async def uninvited_staff(actor: Actor) -> list[dict]:
+    """People at the actor's school who have never been sent an enrolment link and have no passkey, and whom the
+    actor may send one: the staff an MIS import brought in (it gives them the staff role and no link)."""
+    if actor.school_id is None or not actor.has("admin"):
+        raise NotFound()
+    rows = await Membership.select(Membership.person.id, Membership.person.display_name, Membership.person.email,
+                                   Membership.role).where(
+        (Membership.school == actor.school_id) & Membership.person.disabled_at.is_null()
+        & (Membership.person != actor.person_id))
+    people: dict[int, dict] = {}
+    for r in rows:
+        people.setdefault(r["person.id"], {"id": r["person.id"], "display_name": r["person.display_name"],
+                                           "email": r["person.email"], "roles": set()})["roles"].add(r["role"])
+    ids = list(people)
+    reached: set[int] = set()
+    every: dict[int, list[dict]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        reached |= {r["person"] for r in await EnrolmentToken.select(EnrolmentToken.person).where(
+            EnrolmentToken.person.is_in(chunk))}
+        reached |= {r["person"] for r in await Passkey.select(Passkey.person).where(Passkey.person.is_in(chunk))}
+        for r in await Membership.select(Membership.person, Membership.trust, Membership.school).where(
+                Membership.person.is_in(chunk)):
+            every.setdefault(r["person"], []).append(r)
+    # A link signs in as the whole person: someone who also works at a school the actor does not administer is
+    # for a trust admin (as schools.manages_whole_person decides for one person).
+    trust_admin = await is_trust_admin(actor)
+    administered = {r["school"] for r in await Membership.select(Membership.school).where(
+        (Membership.person == actor.person_id) & (Membership.role == "admin") & Membership.school.is_not_null())}
+
+    def whole(person_id: int) -> bool:
+        theirs = every.get(person_id, [])
+        return bool(theirs) and all(m["trust"] == actor.trust_id for m in theirs) and (
+            trust_admin or all(m["school"] in administered for m in theirs))
+
+    return sorted((p for pid, p in people.items() if pid not in reached and whole(pid)),
+                  key=lambda p: p["display_name"].lower())
+
+
+class MisInvitesInvalid(BadRequest):
+    """A choice from the MIS list that cannot be used: the list is shown again, with what was chosen."""
+
+
+async def invite_from_mis(settings: Settings, actor: Actor, choices: list[tuple[str, str]]) -> list[Invited]:
+    """Send links to people chosen from the not-yet-invited list, each given a role at the actor's school on top
+    of what the import gave them; all or nothing, in one transaction, audited as single invitations are."""
+    if actor.school_id is None or not actor.has("admin"):
+        raise NotFound()
+    if not choices:
+        raise MisInvitesInvalid("Tick at least one person to invite.")
+    if len(choices) > BULK_INVITE_MAX:
+        raise MisInvitesInvalid(f"At most {BULK_INVITE_MAX} people at a time: tick fewer and invite the rest after.")
+    wanted: dict[int, str] = {}
+    for raw_id, role in choices:
+        person_id = parse_id(raw_id)
+        if person_id is None:
+            raise MisInvitesInvalid("Person: that choice is not on the list. Nothing was sent.")
+        if role not in MIS_ROLES:
+            raise MisInvitesInvalid(f"Role: choose one of {', '.join(MIS_ROLES.values())}. Nothing was sent.")
+        wanted[person_id] = role
+    invited: list[Invited] = []
+    async with atomic():
+        listed = {p["id"]: p for p in await uninvited_staff(actor)}
+        if any(person_id not in listed for person_id in wanted):
+            # Another school's person, or someone invited since the page was loaded: the same answer for both.
+            raise MisInvitesInvalid("Someone you ticked is no longer on the list (they may have been invited "
+                                    "meanwhile). Nothing was sent: check the list and try again.")
+        for person_id, role in sorted(wanted.items(), key=lambda item: listed[item[0]]["display_name"].lower()):
+            roles = sorted(listed[person_id]["roles"] | {role})
+            if role not in listed[person_id]["roles"]:
+                await set_roles(actor, person_id, roles)
+            invited.append(await _invited(settings, actor, person_id, roles))
+    return invited

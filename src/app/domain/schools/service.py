@@ -695,3 +695,180 @@ async def add_school(actor: Actor, *, name: str, urn: str, laestab: str,
                            subject_label=details["name"], origin=actor.origin,
                            detail={k: v for k, v in details.items()} | {"slug": slug})
     return school.id
+
+
+# Inviting many people at once (pasted lines) ----------------------------------------------------------------
+
+BULK_INVITE_MAX = 500  # people per request: a whole staff list, and a bound on one transaction's work
+BULK_INVITE_MAX_CHARS = 100_000
+_FIELD_SEPARATORS = re.compile(r"[,;\t]")  # a typed list, or cells pasted from a spreadsheet (tabs)
+
+
+def _role_word(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+# A role as a pasted line may name it: its key ("head_of_year", "head of year"), its label ("Head of year",
+# "On-call responder") or the short names schools use.
+ROLE_WORDS: dict[str, str] = {
+    **{_role_word(key): key for key in ROLES},
+    **{_role_word(label): key for key, label in ROLES.items()},
+    "hoy": "head_of_year", "supply": "guest", "cover": "guest", "on call": "responder",
+}
+
+
+@dataclass
+class InviteLine:
+    """One pasted line: who, with which roles, what inviting them would do, or what is wrong with it."""
+
+    line: int
+    email: str
+    name: str
+    roles: list[str]
+    # new: a new person, who gets a link; account: has a Corridor account at another school of the trust, gets
+    # roles here (and a link only if the actor manages them as a whole); here: already at this school, left as
+    # they are
+    status: str = "new"
+    link: bool = True
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
+
+    @property
+    def invitable(self) -> bool:
+        return not self.errors and self.status != "here"
+
+
+@dataclass
+class InvitePlan:
+    """What inviting the pasted lines would do: nothing is written unless every line can be used."""
+
+    text: str
+    lines: list[InviteLine] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # about the paste as a whole (empty, too long)
+
+    @property
+    def invitable(self) -> list[InviteLine]:
+        return [entry for entry in self.lines if entry.invitable]
+
+    @property
+    def faulty(self) -> list[InviteLine]:
+        return [entry for entry in self.lines if entry.errors]
+
+    @property
+    def can_invite(self) -> bool:
+        return not self.problems and not self.faulty and bool(self.invitable)
+
+
+class InvitesInvalid(BadRequest):
+    """Pasted lines that cannot all be used: the preview is shown again with each line's errors."""
+
+    def __init__(self, plan: InvitePlan, message: str = "Nothing was written: correct the lines below.") -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
+def parse_invite_lines(text: str) -> InvitePlan:
+    """Pasted lines, one person each: `email, role[, role…][, name]`, separated by commas, semicolons or tabs.
+
+    Blank lines, lines starting with # and a spreadsheet's header row are skipped; line numbers are the
+    textarea's, so the admin can find them."""
+    text = text or ""
+    plan = InvitePlan(text=text)
+    if len(text) > BULK_INVITE_MAX_CHARS:
+        plan.problems.append(f"Lines: the list is longer than {BULK_INVITE_MAX_CHARS:,} characters. Invite at most "
+                             f"{BULK_INVITE_MAX} people at a time.")
+        return plan
+    numbered = [(n, raw.strip()) for n, raw in enumerate(text.splitlines(), start=1)
+                if raw.strip() and not raw.strip().startswith("#")]
+    if numbered and "@" not in numbered[0][1] and "email" in numbered[0][1].lower():
+        numbered = numbered[1:]  # a header row copied with the cells: "Email, Role, Name"
+    if not numbered:
+        plan.problems.append("Lines: paste one person per line, like: nina.new@school.sch.uk, staff, Nina New")
+        return plan
+    if len(numbered) > BULK_INVITE_MAX:
+        plan.problems.append(f"Lines: at most {BULK_INVITE_MAX} people at a time; this list has {len(numbered)}. "
+                             "Invite the rest afterwards.")
+        return plan
+    for number, raw in numbered:
+        plan.lines.append(_parse_invite_line(number, raw))
+    return plan
+
+
+def _parse_invite_line(number: int, raw: str) -> InviteLine:
+    fields = [f.strip() for f in _FIELD_SEPARATORS.split(raw) if f.strip()]
+    entry = InviteLine(line=number, email="", name="", roles=[])
+    email, rest = fields[0], fields[1:]
+    try:
+        entry.email = _clean_email(email)
+    except BadRequest:
+        entry.email = email[:254]
+        entry.errors.append(("email", f"{email[:80]!r} is not an email address; each line starts with one, "
+                                      "like name@school.sch.uk"))
+    roles: list[str] = []
+    while rest and _role_word(rest[0]) in ROLE_WORDS:
+        roles.append(ROLE_WORDS[_role_word(rest.pop(0))])
+    entry.roles = sorted(set(roles))
+    if len(rest) > 1 or (rest and not roles):
+        # After the roles comes at most one field, the name: a second one, or a first one with no role before
+        # it, is a role Corridor does not know.
+        entry.errors.append(("role", f"{rest[0][:40]!r} is not a role; use {_role_list()}"))
+    elif not roles:
+        entry.errors.append(("role", f"no role; give at least one of {_role_list()}"))
+    else:
+        entry.name = rest[0] if rest else ""
+        if len(entry.name) > 200:
+            entry.errors.append(("name", "longer than 200 characters"))
+        if not entry.name and not entry.errors:
+            entry.name = entry.email.split("@")[0]  # as `corridor invite` does; shown in the preview
+    return entry
+
+
+def _role_list() -> str:
+    keys = [key.replace("_", " ") for key in ROLES]
+    return ", ".join(keys[:-1]) + " or " + keys[-1]
+
+
+async def plan_invites(actor: Actor, text: str) -> InvitePlan:
+    """Check pasted lines against who is already in Corridor (the actor's school's admin only). Writes nothing."""
+    if actor.school_id is None or not actor.has("admin"):
+        raise NotFound()
+    plan = parse_invite_lines(text)
+    seen: dict[str, list[int]] = {}
+    for entry in plan.lines:
+        if not any(f == "email" for f, _ in entry.errors):
+            seen.setdefault(entry.email, []).append(entry.line)
+    for entry in plan.lines:
+        lines = seen.get(entry.email, [])
+        if len(lines) > 1:
+            others = ", ".join(str(n) for n in lines if n != entry.line)
+            entry.errors.append(("email", f"{entry.email} is also on line{'s' if len(lines) > 2 else ''} {others}: "
+                                          "one line per person"))
+    emails = list(seen)
+    people: dict[str, dict] = {}
+    for start in range(0, len(emails), 500):
+        for row in await Person.select(Person.id, Person.email, Person.display_name, Person.disabled_at).where(
+                Person.email.is_in(emails[start:start + 500])):
+            people[row["email"]] = row
+    ids = [p["id"] for p in people.values()]
+    memberships: dict[int, list[dict]] = {}
+    for start in range(0, len(ids), 500):
+        for row in await Membership.select(Membership.person, Membership.trust, Membership.school).where(
+                Membership.person.is_in(ids[start:start + 500])):
+            memberships.setdefault(row["person"], []).append(row)
+    for entry in plan.lines:
+        person = people.get(entry.email)
+        if person is None or any(f == "email" for f, _ in entry.errors):
+            continue
+        theirs = memberships.get(person["id"], [])
+        if theirs and actor.trust_id not in {m["trust"] for m in theirs}:
+            entry.errors.append(("email", "this address belongs to someone at another trust; use the person's "
+                                          "address at this school"))
+        elif any(m["school"] == actor.school_id or (m["school"] is None and m["trust"] == actor.trust_id)
+                 for m in theirs):
+            entry.status, entry.link = "here", False
+        elif person["disabled_at"]:
+            entry.errors.append(("email", f"{person['display_name']}'s account is disabled; a trust admin enables "
+                                          "it first"))
+        elif theirs:
+            entry.status = "account"
+            entry.link = await manages_whole_person(actor, person["id"])
+    return plan
