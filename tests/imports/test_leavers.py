@@ -1,15 +1,22 @@
 """A full (bulk) export marks pupils missing from it as left, never deleting them; a delta marks nobody."""
 
 import datetime as dt
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 
+from app.domain.audit.tables import AuditEvent
 from app.domain.imports import service as imports
+from app.domain.imports.tables import ImportBatch
 from app.domain.pupils.tables import Contact, Pupil
 from app.domain.schools.tables import School
 from app.errors import NotFound
-from tests.conftest import add_pupil
-from tests.imports.files import actor_of, corridor_set, oneroster_users, oneroster_zip, pupil_rows
+from app.main import create_app
+from tests.conftest import add_pupil, csrf, http_client, sign_in
+from tests.imports.files import actor_of, corridor_set, oneroster_users, oneroster_zip, pupil_rows, upn, user
 
 
 async def run(actor, data: bytes, *, delta: bool = False):
@@ -102,3 +109,119 @@ async def test_only_an_admin_can_mark_pupils_as_left(cast):
     with pytest.raises(NotFound):
         await imports.store_upload(head, imports.Upload(filename="x.zip", data=corridor_set(pupils=pupil_rows()[:1])))
     assert await Pupil.count().where(Pupil.left_on.is_not_null()) == 0
+
+
+# More than a fifth of the school marked as left: applied only with a confirmation stating the number. -------
+
+def many(n: int = 20) -> list[list]:
+    return [[f"P{i}", upn(i), "Pupil", f"Number{i}", "", "2013-03-03", "8", "", "", "", "", ""] for i in range(1, n + 1)]
+
+
+def roll(rows: list[list]) -> bytes:
+    return corridor_set(pupils=rows, groups=False, contacts=False, staff=False)
+
+
+async def state() -> list:
+    return [await Pupil.select().order_by(Pupil.id), await AuditEvent.count(),
+            await ImportBatch.count().where(ImportBatch.applied_at.is_not_null())]
+
+
+async def test_marking_more_than_a_fifth_as_left_needs_the_number_confirmed(cast):
+    admin = await actor_of(cast.admin)
+    await run(admin, roll(many()))
+    before = await state()
+    key = await imports.store_upload(admin, imports.Upload(filename="export.zip", data=roll(many()[:8])))
+    plan = await imports.preview(admin, key)
+    assert plan.needs_confirmation and plan.left_statement == "This import would mark 12 of 20 pupils as left."
+    for confirm in (None, {}, {cast.school_id: 11}, {cast.school_id: 13}, {cast.other_school_id: 12}):
+        with pytest.raises(imports.LeaversUnconfirmed) as refused:
+            await imports.apply(admin, key, confirm_left=confirm)
+        assert refused.value.message.startswith("This import would mark 12 of 20 pupils as left. Nothing was changed")
+        assert await state() == before  # nothing changed, and the upload can still be applied
+    done = await imports.apply(admin, key, confirm_left={cast.school_id: 12})
+    assert done.counts()["pupils_left"] == 12 and await Pupil.count().where(Pupil.left_on.is_not_null()) == 12
+
+
+async def test_a_fifth_or_fewer_or_a_handful_needs_no_confirmation(cast):
+    admin = await actor_of(cast.admin)
+    await run(admin, roll(many(50)))
+    plan = await run(admin, roll(many(50)[:40]))  # 10 of 50: exactly a fifth
+    assert plan.counts()["pupils_left"] == 10 and not plan.needs_confirmation
+    small = await run(admin, roll(many(50)[:31]))  # 9 more of the 40 on roll: fewer than ten
+    assert small.counts()["pupils_left"] == 9
+
+
+async def test_changes_only_marks_nobody_as_left_for_oneroster_too(cast):
+    admin = await actor_of(cast.admin)
+    await run(admin, oneroster_zip())
+    users = [u for u in oneroster_users() if u[0] not in ("S1", "S2", "S3")] + [
+        user("S5", "student", "New", "Pupil", ident=upn(5), grades="07")]
+    # The manifest says bulk, but the admin chose changes only: the three missing pupils stay on roll.
+    plan = await run(admin, oneroster_zip(users=users, demographics=[["S5", "", "", "2014-01-01", ""]]), delta=True)
+    assert not plan.bulk and plan.counts()["pupils_left"] == 0 and plan.pupils_added == ["New Pupil (year 7)"]
+    assert any("Imported as changes only" in note for note in plan.notes)
+    assert await Pupil.count().where(Pupil.left_on.is_not_null()) == 0
+
+
+async def test_the_admin_page_asks_for_the_number_and_refuses_without_it(client, settings, cast):
+    await run(await actor_of(cast.admin), roll(many()))
+    await sign_in(client, settings, cast.admin)
+    token = await csrf(client, "/admin/import")
+    page = await client.post("/admin/import", data={"_csrf_token": token, "mode": "bulk"},
+                             files={"file": ("export.zip", roll(many()[:8]), "application/zip")})
+    key = str(page.url).rsplit("/", 1)[1]
+    before = await state()
+    assert "This import would mark 12 of 20 pupils as left." in page.text
+    assert "choose “Changes only” and upload it again" in page.text and "for a OneRoster zip too" in page.text
+    box = re.search(r'<input type="checkbox" id="confirm-left-1" name="confirm_left"\s+value="([^"]+)" required>', page.text)
+    assert box and box.group(1) == f"{cast.school_id}:12"
+    assert "Yes, mark 12 of 20 pupils as left" in page.text
+
+    for extra in ({}, {"confirm_left": f"{cast.school_id}:11"}, {"confirm_left": "12"},
+                  {"confirm_left": f"{cast.other_school_id}:12"}):
+        refused = await client.post(f"/admin/import/{key}/apply", data={"_csrf_token": token, **extra})
+        assert refused.status_code == 400 and 'id="apply-error"' in refused.text
+        assert "This import would mark 12 of 20 pupils as left. Nothing was changed" in refused.text
+        assert 'id="apply-form"' in refused.text and await state() == before
+
+    # Another role, or another school's admin, cannot apply it even with the number.
+    for member in (cast.teacher, cast.outsider):
+        async with http_client(create_app(settings)) as other:
+            await sign_in(other, settings, member)
+            other_token = await csrf(other, "/")
+            attempt = await other.post(f"/admin/import/{key}/apply",
+                                       data={"_csrf_token": other_token, "confirm_left": f"{cast.school_id}:12"})
+            assert attempt.status_code == 404
+    assert (await state())[0::2] == before[0::2]  # (signing them in is audited)
+
+    done = await client.post(f"/admin/import/{key}/apply",
+                             data={"_csrf_token": token, "confirm_left": f"{cast.school_id}:12"})
+    assert done.status_code == 200 and str(done.url).endswith("/result")
+    assert await Pupil.count().where(Pupil.left_on.is_not_null()) == 12
+
+
+def corridor(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=120)
+
+
+async def test_the_command_refuses_without_confirm_leavers_stating_the_number(cast, tmp_path):
+    export = tmp_path / "export.zip"
+    export.write_bytes(roll(many()))
+    assert corridor("import", str(export), "--school", "northbridge", "--apply").returncode == 0
+    export.write_bytes(roll(many()[:8]))
+    before = await state()
+    dry = corridor("import", str(export), "--school", "northbridge")
+    assert dry.returncode == 0 and "Needs confirming: This import would mark 12 of 20 pupils as left." in dry.stdout
+    assert "--confirm-leavers 12" in dry.stdout
+    for extra in ([], ["--confirm-leavers", "11"], ["--confirm-leavers", "elsewhere=12"]):
+        refused = corridor("import", str(export), "--school", "northbridge", "--apply", *extra)
+        assert refused.returncode == 1
+        assert "nothing was changed" in refused.stderr and "would mark 12 of 20 pupils as left" in refused.stderr
+        assert "--confirm-leavers 12" in refused.stderr
+        assert await state() == before
+    bad = corridor("import", str(export), "--school", "northbridge", "--apply", "--confirm-leavers", "twelve")
+    assert bad.returncode != 0 and "--confirm-leavers twelve" in bad.stderr and await state() == before
+    done = corridor("import", str(export), "--school", "northbridge", "--apply", "--confirm-leavers", "12")
+    assert done.returncode == 0, done.stderr
+    assert "12 marked as left" in done.stdout and await Pupil.count().where(Pupil.left_on.is_not_null()) == 12

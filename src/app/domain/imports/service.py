@@ -520,7 +520,7 @@ async def _run_trust(scope: Scope, prepared: Prepared, writing: Writing | None) 
                                School.establishment_number, School.oneroster_sourced_id
                                ).where(School.trust == scope.trust_id).order_by(School.id)
     orgs_file = next((f for f in plan.files if f.lower() == "orgs.csv"), "orgs.csv")
-    plan.orgs, problems = _match_orgs(prepared.orgs, rows, orgs_file)
+    plan.orgs, problems = _match_orgs(prepared.orgs, rows, orgs_file, scope.school_id)
     if problems:
         plan.fatal.extend(problems)
         return plan
@@ -557,10 +557,13 @@ async def _run_trust(scope: Scope, prepared: Prepared, writing: Writing | None) 
     return plan
 
 
-def _match_orgs(orgs: list[SchoolOrg], rows: list[dict], orgs_file: str) -> tuple[list[OrgLine], list[Problem]]:
+def _match_orgs(orgs: list[SchoolOrg], rows: list[dict], orgs_file: str,
+                home: int) -> tuple[list[OrgLine], list[Problem]]:
     """Each school org to a school of the trust: by URN or LAESTAB (the identifier), else by the sourcedId an
-    earlier import remembered, else (an org without either) by its name. An org that matches none is a school
-    to create, when its identifier says which school it is."""
+    earlier import remembered, else (an org without either) by its name, or, the only school org of the
+    export, the importer's own school (home), as a one-school import takes it. An org that matches none is a
+    school to create, when its identifier says which school it is and no school of the trust by its name lacks
+    the URN and LAESTAB that would tell."""
     by_urn = {r["urn"]: r for r in rows if r["urn"]}
     by_laestab = {r["la_code"] + r["establishment_number"]: r for r in rows if r["la_code"]}
     by_sourced_id = {r["oneroster_sourced_id"]: r for r in rows if r["oneroster_sourced_id"]}
@@ -582,6 +585,9 @@ def _match_orgs(orgs: list[SchoolOrg], rows: list[dict], orgs_file: str) -> tupl
         school = school or by_sourced_id.get(org.sourced_id)
         if school is None and not org.code and len(by_name[org.name.casefold()]) == 1:
             school = by_name[org.name.casefold()][0]
+        if school is None and not org.code and len(orgs) == 1:
+            school = next((r for r in rows if r["id"] == home and not r["oneroster_sourced_id"]), None)
+        unidentified = [r for r in by_name[org.name.casefold()] if not (r["urn"] or r["la_code"])]
         if school is not None:
             if school["id"] in taken:
                 problems.append(Problem(orgs_file, org.line, f"{org.name} and {taken[school['id']].name} (line "
@@ -594,7 +600,11 @@ def _match_orgs(orgs: list[SchoolOrg], rows: list[dict], orgs_file: str) -> tupl
             lines.append(OrgLine(org.sourced_id, org.name, org.code, "skip", line=org.line, reason=(
                 "its identifier is not a URN or LAESTAB, so Corridor cannot tell which school it is, and no school of "
                 "the trust has its name. Give the org its URN or LAESTAB in the MIS, or add the school under "
-                "School settings, then import again")))
+                "School details, then import again")))
+        elif unidentified:
+            lines.append(OrgLine(org.sourced_id, org.name, org.code, "skip", line=org.line, reason=(
+                f"it may be {unidentified[0]['name']}, which has no URN or LAESTAB in Corridor to tell. Add them "
+                "under School details, then import again")))
         elif not org.name or len(org.name) > 200:
             lines.append(OrgLine(org.sourced_id, org.name, org.code, "skip", line=org.line,
                                  reason="a new school needs a name of up to 200 characters"))
@@ -609,7 +619,7 @@ def _match_orgs(orgs: list[SchoolOrg], rows: list[dict], orgs_file: str) -> tupl
 
 async def _create_school(trust_id: int, line: OrgLine, writing: Writing) -> tuple[int, str]:
     """A school of the trust for an org no school matched (time zone Europe/London, as every school), with
-    the features' defaults, as a trust admin adding it under School settings would; audited."""
+    the features' defaults, as a trust admin adding it under School details would; audited."""
     from app.domain.incidents.service import ensure_defaults as incident_defaults
     from app.domain.oncall.service import ensure_defaults as oncall_defaults
 
