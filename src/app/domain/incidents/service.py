@@ -26,7 +26,6 @@ from app.domain.incidents.tables import (
     Statement,
 )
 from app.domain.notifications import service as notifications
-from app.domain.pupils.service import mark_changed
 from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor, hoy_years
 from app.domain.schools.tables import Membership, Person
@@ -420,7 +419,6 @@ async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, li
         await OnCallRequest.update({OnCallRequest.incident: incident.id}).where(
             (OnCallRequest.id == valid["oncall_id"]) & (OnCallRequest.school == actor.school_id)
             & (OnCallRequest.responder == actor.person_id) & OnCallRequest.incident.is_null())
-    await mark_changed(actor.school_id)  # the pupils' timelines and totals changed
     return incident.id, pending
 
 
@@ -709,7 +707,6 @@ async def edit_incident(actor: Actor, incident_id: int, *, version: str, occurre
         await audit.record("incident.edited", actor_id=actor.person_id, actor_label=actor.label,
                            school_id=actor.school_id, subject_type="incident", subject_id=incident_id,
                            origin=actor.origin, detail={"version": detail["version"] + 1})
-        await mark_changed(actor.school_id)
 
 
 async def delete_incident(actor: Actor, incident_id: int, reason: str) -> None:
@@ -726,7 +723,6 @@ async def delete_incident(actor: Actor, incident_id: int, reason: str) -> None:
         await audit.record("incident.deleted", actor_id=actor.person_id, actor_label=actor.label,
                            school_id=actor.school_id, subject_type="incident", subject_id=incident_id,
                            origin=actor.origin, detail={"reason": reason[:300]})
-        await mark_changed(actor.school_id)
 
 
 UNDO_WINDOW = dt.timedelta(seconds=30)
@@ -768,7 +764,6 @@ async def undo_incident(actor: Actor, incident_id: int) -> None:
         await audit.record("incident.undone", actor_id=actor.person_id, actor_label=actor.label,
                            school_id=actor.school_id, subject_type="incident", subject_id=incident_id,
                            origin=actor.origin)
-        await mark_changed(actor.school_id)
 
 
 async def logged_summary(actor: Actor, incident_id: int) -> dict | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import csv
 import datetime as dt
 import io
 import re
 import unicodedata
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +66,8 @@ def prepare_photo(data: bytes) -> tuple[bytes, bytes]:
 
 
 async def mark_changed(school_id: int) -> None:
-    """Call in the same transaction as any change to a school's pupils: lookup indexes rebuild from it."""
+    """Call in the same transaction as any change to what the lookup index holds (names, year, form, UPN, left,
+    SEN, medical flag, photo): every process's index rebuilds from it. Incidents and concerns must not call it."""
     await School.update({School.pupils_changed_at: clock.now()}).where(School.id == school_id)
 
 
@@ -140,6 +144,8 @@ class SchoolIndex:
 
 
 _indexes: dict[int, SchoolIndex] = {}
+# One build at a time per school and process; locks belong to an event loop, so they are kept per loop.
+_building: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]]" = weakref.WeakKeyDictionary()
 
 
 def _name_tokens(*names: str) -> frozenset[str]:
@@ -153,12 +159,33 @@ def _name_tokens(*names: str) -> frozenset[str]:
 
 
 async def _school_index(school_id: int) -> SchoolIndex:
-    """The school's lookup index, rebuilt only when its pupils have changed (any process may change them)."""
-    school = await School.select(School.pupils_changed_at).where(School.id == school_id).first()
-    stamp = school["pupils_changed_at"] if school else None
+    """The school's lookup index, rebuilt only when its pupils have changed (any process may change them:
+    every process compares the school's `pupils_changed_at` with the stamp its copy was built from).
+
+    Only what changes the index marks it changed (imports, the demo's seeding); incidents, concerns and
+    markers do not, since the index holds none of them. A process builds it at most once at a time: requests
+    arriving while it is being built wait for that build rather than starting their own."""
+    stamp = await _pupils_stamp(school_id)
     index = _indexes.get(school_id)
     if index is not None and index.stamp == stamp:
         return index
+    lock = _building.setdefault(asyncio.get_running_loop(), {}).setdefault(school_id, asyncio.Lock())
+    async with lock:
+        index = _indexes.get(school_id)
+        if index is not None and index.stamp == stamp:
+            return index  # built by the request we waited for
+        stamp = await _pupils_stamp(school_id)  # what the build below reads is at least this fresh
+        index = await _build_index(school_id, stamp)
+        _indexes[school_id] = index
+        return index
+
+
+async def _pupils_stamp(school_id: int) -> Any:
+    school = await School.select(School.pupils_changed_at).where(School.id == school_id).first()
+    return school["pupils_changed_at"] if school else None
+
+
+async def _build_index(school_id: int, stamp: Any) -> SchoolIndex:
     rows = await Pupil.select(
         Pupil.id, Pupil.legal_first_name, Pupil.legal_last_name, Pupil.preferred_first_name,
         Pupil.preferred_last_name, Pupil.year_code, Pupil.tutor_group.name, Pupil.upn, Pupil.left_on,
@@ -174,9 +201,7 @@ async def _school_index(school_id: int) -> SchoolIndex:
         first_tokens=_name_tokens(r["legal_first_name"], r["preferred_first_name"]),
         last_tokens=_name_tokens(r["legal_last_name"], r["preferred_last_name"]),
     ) for r in rows]
-    index = SchoolIndex(stamp=stamp, entries=entries)
-    _indexes[school_id] = index
-    return index
+    return SchoolIndex(stamp=stamp, entries=entries)
 
 
 def _term_matches(index: SchoolIndex, term: str) -> dict[str, float]:
