@@ -355,6 +355,8 @@ def cmd_import(args: argparse.Namespace) -> None:
     from app.domain.imports import formats
     from app.domain.imports import service as imports
     from app.domain.imports.formats import Malformed, pack_folder
+    from app.domain.incidents.service import ensure_defaults as incident_defaults
+    from app.domain.oncall.service import ensure_defaults as oncall_defaults
     from app.errors import CorridorError
 
     settings = _settings()
@@ -388,6 +390,7 @@ def cmd_import(args: argparse.Namespace) -> None:
         key = await imports.store_upload(None, upload, school_id=school_id)
         try:
             return await imports.apply(None, key, school_id=school_id, origin=CLI, trust_wide=trust_wide,
+                                       prepare=(incident_defaults, oncall_defaults),
                                        confirm_left=confirm), []
         except imports.LeaversUnconfirmed as exc:  # the numbers moved between the dry run and now
             return plan, exc.plans

@@ -13,6 +13,7 @@ import pytest
 from app.domain.audit.tables import AuditEvent
 from app.domain.imports import service as imports
 from app.domain.imports.tables import ImportBatch
+from app.controllers.school_settings import NEW_SCHOOL_DEFAULTS
 from app.domain.incidents.tables import Category
 from app.domain.oncall.tables import OnCallReason
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
@@ -119,7 +120,7 @@ async def test_the_dry_run_matches_by_laestab_and_urn_lists_the_schools_it_would
 
 async def test_applying_creates_the_missing_schools_and_imports_each_schools_rows_into_its_own(cast, trust):
     boss = await actor_of(trust["trust_admin"])
-    plan = await imports.apply(boss, await store(boss, trust_export()))
+    plan = await imports.apply(boss, await store(boss, trust_export()), prepare=NEW_SCHOOL_DEFAULTS)
     assert [o.describe(applied=True) for o in plan.orgs][2:] == ["created St Mary's Catholic Primary",
                                                                   "created École Saint-Jérôme"]
     mary = await School.select().where(School.name == "St Mary's Catholic Primary").first()
@@ -315,6 +316,8 @@ async def test_the_admin_page_shows_a_trust_admin_the_schools_and_hides_uploads_
     assert done.status_code == 200 and 'id="import-schools"' in done.text
     assert "St Mary&#39;s Catholic Primary <strong>(created)</strong>" in done.text
     assert await School.count() == 5 and await Pupil.count() == 5
+    mary = await School.select(School.id).where(School.name == "St Mary's Catholic Primary").first()
+    assert await Category.count().where(Category.school == mary["id"]) > 0  # ready to log incidents
 
 
 async def test_a_school_admins_page_says_other_schools_are_skipped(client, settings, cast, trust):
@@ -347,6 +350,9 @@ async def test_the_command_imports_a_trust_export_without_naming_a_school(cast, 
     assert done.returncode == 0, done.stderr
     assert "created École Saint-Jérôme" in done.stdout and "  Northbridge Juniors [northbridge-juniors]:" in done.stdout
     assert await School.count() == 5 and await pupils_of(trust["school_id"]) == {"J1"}
+    created = await School.select(School.id).where(School.name == "École Saint-Jérôme").first()
+    assert await Category.count().where(Category.school == created["id"]) > 0  # the school is ready to use
+    assert await OnCallReason.count().where(OnCallReason.school == created["id"]) > 0
     assert {e["actor_label"] for e in await AuditEvent.select(AuditEvent.actor_label).where(
         AuditEvent.action.is_in(["school.created", "import.applied"]))} == {"corridor command"}
 

@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from app.controllers import CurrentActor
 from app.controllers.admin import requires_role
 from app.domain.imports import service as imports
+from app.controllers.school_settings import NEW_SCHOOL_DEFAULTS
 from app.domain.imports.formats import MAX_UPLOAD_BYTES
 from app.domain.schools import service as schools
 from app.errors import BadRequest
@@ -76,7 +77,8 @@ class ImportsController(Controller):
     @post("/{key:str}/apply", name="imports.apply")
     async def apply(self, request: Request, actor: CurrentActor, key: FromPath[str], data: Form) -> Response:
         try:
-            await imports.apply(actor, key, confirm_left=confirmed_leavers(data.get("confirm_left")))
+            await imports.apply(actor, key, confirm_left=confirmed_leavers(data.get("confirm_left")),
+                                prepare=NEW_SCHOOL_DEFAULTS)
         except imports.LeaversUnconfirmed as exc:
             # Nothing was changed: the preview again, saying why.
             plan = await imports.preview(actor, key)

@@ -18,7 +18,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 import anyio.to_thread
@@ -325,8 +325,12 @@ async def preview_upload(actor: Actor | None, upload: Upload, *, school_id: int 
 
 
 async def apply(actor: Actor | None, key: str, *, school_id: int | None = None, origin: Origin | None = None,
-                trust_wide: bool = False, confirm_left: dict[int, int] | None = None) -> Plan:
+                trust_wide: bool = False, confirm_left: dict[int, int] | None = None,
+                prepare: tuple[Callable[[int], Awaitable[None]], ...] = ()) -> Plan:
     """Apply a stored upload in one transaction (all or nothing) and audit it; returns what it did.
+
+    `prepare` gives a school the import creates the features' defaults (categories, places, on-call reasons):
+    the caller wires them in, so this service imports no feature above it.
 
     confirm_left maps a school's id to the number of its pupils the importer confirmed may be marked as left:
     needed where more than a fifth would be (LeaversUnconfirmed otherwise, and nothing changes)."""
@@ -341,7 +345,7 @@ async def apply(actor: Actor | None, key: str, *, school_id: int | None = None, 
         raise BadRequest(f"This file cannot be imported, so nothing was changed. {prepared.plan.fatal[0]}")
     now = clock.now()
     writing = Writing(now=now, actor=actor, origin=origin or (actor.origin if actor else CLI), batch_id=batch["id"],
-                      confirm=dict(confirm_left or {}))
+                      confirm=dict(confirm_left or {}), prepare=prepare)
     async with schools.db().transaction():
         # Claim the upload first: a second Apply (another tab, another server process) finds it taken.
         claimed = await ImportBatch.update({ImportBatch.applied_at: now}).where(
@@ -422,6 +426,7 @@ class Writing:
     origin: Origin
     batch_id: int
     confirm: dict[int, int]
+    prepare: tuple[Callable[[int], Awaitable[None]], ...] = ()
     unconfirmed: list[Plan] = field(default_factory=list)
 
 
@@ -620,9 +625,6 @@ def _match_orgs(orgs: list[SchoolOrg], rows: list[dict], orgs_file: str,
 async def _create_school(trust_id: int, line: OrgLine, writing: Writing) -> tuple[int, str]:
     """A school of the trust for an org no school matched (time zone Europe/London, as every school), with
     the features' defaults, as a trust admin adding it under School details would; audited."""
-    from app.domain.incidents.service import ensure_defaults as incident_defaults
-    from app.domain.oncall.service import ensure_defaults as oncall_defaults
-
     urn, la_code, establishment = (line.code, "", "") if len(line.code) == 6 else (None, line.code[:3], line.code[3:])
     base = schools.slugify(line.name, "school")
     taken = {r["slug"] for r in await School.select(School.slug).where(School.slug.like(f"{base}%"))}
@@ -632,7 +634,7 @@ async def _create_school(trust_id: int, line: OrgLine, writing: Writing) -> tupl
     school = School(trust=trust_id, name=line.name, slug=slug, urn=urn, la_code=la_code,
                     establishment_number=establishment, oneroster_sourced_id=line.sourced_id, created_at=writing.now)
     await school.save()
-    for defaults in (incident_defaults, oncall_defaults):
+    for defaults in writing.prepare:
         await defaults(school.id)
     actor = writing.actor
     await audit.record("school.created", actor_id=actor.person_id if actor else None,
