@@ -1,4 +1,5 @@
-// Web Push: a visible notification every time (browsers require it), opening the request when tapped.
+// Web Push: a visible notification every time (browsers require it), opening what it is about when tapped (an
+// on-call request, a concern). Its text and URL reach lock screens and push services: ids, never a pupil's name.
 // Push is only a wake-up hint: the page always reads the server's state.
 self.addEventListener("push", (event) => {
   let data = {};

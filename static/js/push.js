@@ -1,5 +1,6 @@
-// Web Push for responders: subscribe this device (again each time the app opens, as subscriptions can
-// change) so an on-call alert wakes the phone when Corridor is in the background.
+// Web Push for responders and the DSL team (loaded by the on-call board and the list of concerns): subscribe
+// this device (again each time the app opens, as subscriptions can change) so an on-call alert or a new
+// safeguarding concern wakes the phone when Corridor is in the background.
 (function () {
   "use strict";
   if (!("serviceWorker" in navigator) || !("PushManager" in window) || !window.Notification) return;
