@@ -256,7 +256,7 @@ def test_a_new_concern_wakes_the_dsls_phone_and_names_no_pupil(browser: Browser,
     claims = json.loads(base64.urlsafe_b64decode(fields["t"].split(".")[1] + "=="))
     assert claims["aud"] == f"https://{PUSH_HOST}"
     assert headers["content-encoding"] == "aes128gcm" and headers["ttl"] == "300"
-    assert "urgency" not in headers  # the app leaves Urgency at the push service's default ("normal")
+    assert headers["urgency"] == "high"  # a concern is delivered at once, not batched by a phone saving battery
 
     # Only the DSL's phone can read it, and it names no pupil and none of what was said.
     plain = dsl.decrypt(message)

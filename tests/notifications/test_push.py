@@ -80,6 +80,7 @@ async def test_a_responder_gets_an_encrypted_vapid_signed_push(settings, cast, p
     message = push_service.received[0]
     headers = {k.lower(): v for k, v in message["headers"].items()}
     assert message["path"] == "/push/device-1" and headers["content-encoding"] == "aes128gcm" and int(headers["ttl"]) > 0
+    assert headers["urgency"] == "high"  # delivered at once, even to a phone saving its battery
 
     # VAPID (RFC 8292): "vapid t=<JWT>, k=<server public key>", the JWT signed with ES256 by that key.
     scheme, params = headers["authorization"].split(" ", 1)

@@ -112,7 +112,9 @@ async def send(settings: Settings, person_ids: set[int], payload: dict) -> int:
                 {"endpoint": row["endpoint"], "keys": {"p256dh": row["p256dh"], "auth": row["auth"]}},
                 data=json.dumps(payload), vapid_private_key=str(settings.vapid_key_file),
                 vapid_claims={"sub": settings.vapid_subject, "aud": f"{parts.scheme}://{parts.netloc}"},
-                ttl=300, timeout=5)
+                # Every push Corridor sends (on-call, a safeguarding concern, nobody reachable) is worth waking a
+                # phone on battery saving for: "high" asks the push service to deliver at once.
+                ttl=300, headers={"Urgency": "high"}, timeout=5)
             sent += 1
         except WebPushException as exc:
             status = getattr(exc.response, "status", None) or getattr(exc.response, "status_code", None)
