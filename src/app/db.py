@@ -70,6 +70,19 @@ class PooledSQLiteEngine(SQLiteEngine):
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         pool = await self._pool()
         connection = await pool.get()
+        # Once sent, a query runs to its end (rows read, cursor closed, committed) before its connection goes
+        # back to the pool, even when its caller is cancelled (a page that goes away cancels its live stream,
+        # sometimes in the middle of the stream's session check). aiosqlite's thread runs the query whatever
+        # happens to the caller; a connection given back early still held that query's open statement, so the
+        # next query on it read the database as it was then (a session created since was "no session"), and a
+        # write there stayed uncommitted, holding SQLite's write lock until the next query on it.
+        task = asyncio.ensure_future(self._run_to_end(pool, connection, query, args))
+        # If the caller is cancelled the task goes on; its outcome is still collected, never left unread.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return await asyncio.shield(task)
+
+    @staticmethod
+    async def _run_to_end(pool: asyncio.Queue, connection, query, args):
         try:
             async with connection.execute(query, args or []) as cursor:
                 rows = await cursor.fetchall()
