@@ -13,12 +13,12 @@ started=$SECONDS
 tools/security_checks.sh >"$TMPDIR/security-checks.log" 2>&1 &
 security_pid=$!
 
-CORRIDOR_TEST_DATABASE_URL=sqlite $BIN/pytest tests --ignore=tests/e2e >"$TMPDIR/sqlite.log" 2>&1 &
+CORRIDOR_TEST_DATABASE_URL=sqlite $BIN/pytest tests --ignore=tests/e2e --durations=12 >"$TMPDIR/sqlite.log" 2>&1 &
 sqlite_pid=$!
 
 pg_pid=""
 if $BIN/python tools/pg_test_db.py "$PG_TEST_URL"; then
-  CORRIDOR_TEST_DATABASE_URL="$PG_TEST_URL" $BIN/pytest tests --ignore=tests/e2e >"$TMPDIR/postgres.log" 2>&1 &
+  CORRIDOR_TEST_DATABASE_URL="$PG_TEST_URL" $BIN/pytest tests --ignore=tests/e2e --durations=12 >"$TMPDIR/postgres.log" 2>&1 &
   pg_pid=$!
 fi
 
@@ -47,7 +47,7 @@ cat "$TMPDIR/security-checks.log"
 
 echo "== Browser tests (Chromium)"
 # A separate pytest process: sync Playwright and the async unit tests cannot share one event loop.
-$BIN/pytest tests/e2e || status=1
+$BIN/pytest tests/e2e --durations=12 || status=1
 
 echo "== make test took $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s; $([ $status -eq 0 ] && echo passed || echo FAILED)"
 exit $status

@@ -65,8 +65,8 @@ def two_servers():
                 proc.kill()
 
 
-def test_a_request_raised_on_one_process_reaches_a_board_on_the_other(browser: Browser, two_servers):
-    (first, second), invite = two_servers
+def responder_and_teacher(browser: Browser, first: str, invite) -> dict:
+    """A responder and a teacher, each enrolled with a passkey in their own phone-sized browser."""
     pages = {}
     for who, roles in (("responder", ("staff", "responder")), ("teacher", ("staff",))):
         context = browser.new_context(base_url=first, viewport=PHONE)
@@ -75,6 +75,12 @@ def test_a_request_raised_on_one_process_reaches_a_board_on_the_other(browser: B
         name = f"{who.title()} {uuid.uuid4().hex[:6].upper()}"
         enrol(page, invite(f"{who}-{uuid.uuid4().hex[:8]}@oakfield.example", *roles, name=name), name)
         pages[who] = page
+    return pages
+
+
+def test_a_request_raised_on_one_process_reaches_a_board_on_the_other(browser: Browser, two_servers):
+    (first, second), invite = two_servers
+    pages = responder_and_teacher(browser, first, invite)
 
     board = pages["responder"]
     board.goto(f"{first}/oncall/board")  # connected to process one
@@ -93,14 +99,7 @@ def test_a_board_reopened_on_the_other_process_stays_live(browser: Browser, two_
     """Reloading a board (and the "I'm on duty now" tap, which reloads it) on process B must not stop process B
     from delivering requests raised on process A: the replaced stream's clean-up must not undo the new one's."""
     (first, second), invite = two_servers
-    pages = {}
-    for who, roles in (("responder", ("staff", "responder")), ("teacher", ("staff",))):
-        context = browser.new_context(base_url=first, viewport=PHONE)
-        page = context.new_page()
-        Authenticator(page)
-        name = f"{who.title()} {uuid.uuid4().hex[:6].upper()}"
-        enrol(page, invite(f"{who}-{uuid.uuid4().hex[:8]}@oakfield.example", *roles, name=name), name)
-        pages[who] = page
+    pages = responder_and_teacher(browser, first, invite)
 
     board = pages["responder"]
     board.goto(f"{second}/oncall/board")

@@ -22,14 +22,15 @@ def gate(monkeypatch):
     """Hold the first attempt inside its transaction, after its record is written and before it commits."""
     opened = asyncio.Event()
     entered = asyncio.Event()
-    real = incidents_service.mark_changed
+    real = incidents_service._insert_incident
 
-    async def held(school_id):
+    async def held(actor, valid):
+        written = await real(actor, valid)  # the record is written, its transaction still open
         entered.set()
         await opened.wait()
-        await real(school_id)
+        return written
 
-    monkeypatch.setattr(incidents_service, "mark_changed", held)
+    monkeypatch.setattr(incidents_service, "_insert_incident", held)
     return opened, entered
 
 
