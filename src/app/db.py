@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from functools import cache
-from typing import Any
+from typing import Any, Coroutine, TypeVar
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -33,6 +33,18 @@ def parse_id(raw: Any) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_ID else None
+
+
+T = TypeVar("T")
+
+
+async def finish_even_if_cancelled(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to its end as its own task, whatever happens to the caller: a cancelled caller gets its
+    cancellation at once, the work goes on, and its outcome is still collected (never "exception was never
+    retrieved"). For clean-ups that must not stop halfway: a pooled query, a LISTEN/UNLISTEN."""
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return await asyncio.shield(task)
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -76,13 +88,10 @@ class PooledSQLiteEngine(SQLiteEngine):
         # happens to the caller; a connection given back early still held that query's open statement, so the
         # next query on it read the database as it was then (a session created since was "no session"), and a
         # write there stayed uncommitted, holding SQLite's write lock until the next query on it.
-        task = asyncio.ensure_future(self._run_to_end(pool, connection, query, args))
-        # If the caller is cancelled the task goes on; its outcome is still collected, never left unread.
-        task.add_done_callback(lambda done: done.cancelled() or done.exception())
-        return await asyncio.shield(task)
+        return await finish_even_if_cancelled(self._query_to_end(pool, connection, query, args))
 
     @staticmethod
-    async def _run_to_end(pool: asyncio.Queue, connection, query, args):
+    async def _query_to_end(pool: asyncio.Queue, connection, query, args):
         try:
             async with connection.execute(query, args or []) as cursor:
                 rows = await cursor.fetchall()

@@ -17,6 +17,7 @@ from litestar import Request
 from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from app.db import finish_even_if_cancelled
 from app.domain.accounts.service import recheck_actor
 from app.domain.schools.service import Actor
 
@@ -70,10 +71,7 @@ class SteadySubscriptions:
                 await call(changed)
 
     async def _run_to_end(self, channels: Iterable[str], step: int) -> None:
-        task = asyncio.ensure_future(self._steady(list(channels), step))
-        # If the caller is cancelled the task goes on; its outcome is still collected, never left unread.
-        task.add_done_callback(lambda done: done.cancelled() or done.exception())
-        await asyncio.shield(task)
+        await finish_even_if_cancelled(self._steady(list(channels), step))
 
     async def subscribe(self, channels: Iterable[str]) -> None:
         await self._run_to_end(channels, +1)
