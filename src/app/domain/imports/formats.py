@@ -992,7 +992,8 @@ def parse_export(export: Export, *, bulk: bool, school: SchoolKeys | None = None
         dataset = parse_corridor(export.files, bulk=bulk)
         dataset.notes[:0] = export_notes(export, bulk=bulk)
     elif org is None:
-        assert school is not None
+        if school is None:
+            raise TypeError("parse_export needs the school or the org a OneRoster export is read for")
         source = export.oneroster
         chosen = _school_org(source.tables.get("orgs.csv"), source.tables.get("users.csv"), school,
                              source.manifest_name)
