@@ -24,3 +24,86 @@ async def test_a_read_cancelled_midway_leaves_no_connection_reading_the_past(cas
     for _ in range(8):
         row = await Person.select(Person.display_name).where(Person.id == cast.teacher.id).first()
         assert row["display_name"] == "Tara Renamed"
+
+
+def _sqlite_engine():
+    from app.db import PooledSQLiteEngine
+
+    engine = Person._meta.db
+    if not isinstance(engine, PooledSQLiteEngine):
+        pytest.skip("the SQLite engine's own connection handling")
+    return engine
+
+
+async def test_every_sqlite_connection_commits_to_disk_and_checks_foreign_keys(cast):
+    """synchronous=FULL: an answer that says "saved" (after which the outbox deletes its copy) comes only after
+    the commit is on disk. Checked on the pooled readers and on the writer that runs transactions."""
+    from app.db import atomic
+
+    engine = _sqlite_engine()
+    for _ in range(engine.POOL_SIZE * 2):
+        assert await engine.run_ddl("PRAGMA synchronous") == [{"synchronous": 2}]  # 2 = FULL
+        assert await engine.run_ddl("PRAGMA foreign_keys") == [{"foreign_keys": 1}]
+    async with atomic():
+        assert await engine.run_ddl("PRAGMA synchronous") == [{"synchronous": 2}]
+        assert await engine.run_ddl("PRAGMA foreign_keys") == [{"foreign_keys": 1}]
+
+
+async def test_transactions_take_turns_on_one_writer_connection(cast):
+    """A transaction no longer opens a connection (and its thread) of its own: the process's transactions,
+    which take turns anyway, share one long-lived writer."""
+    from app.db import atomic
+
+    engine = _sqlite_engine()
+    seen = []
+    for n in range(3):
+        async with atomic() as tx:
+            seen.append(tx.connection)  # the objects, so that an id is never reused by a later connection
+            await Person.update({Person.display_name: f"Name {n}"}).where(Person.id == cast.teacher.id)
+    assert all(c is seen[0] for c in seen)
+    row = await Person.select(Person.display_name).where(Person.id == cast.teacher.id).first()
+    assert row["display_name"] == "Name 2"
+
+
+async def test_a_transaction_cancelled_midway_leaves_the_writer_clean(cast):
+    """A request cancelled inside its transaction rolls back; the next transaction on the shared writer starts
+    clean (no half-done writes committed with it, no transaction left open holding the write lock)."""
+    from app.db import atomic
+
+    engine = _sqlite_engine()
+    started = asyncio.Event()
+
+    async def half_done():
+        async with atomic():
+            await Person.update({Person.display_name: "Half done"}).where(Person.id == cast.teacher.id)
+            started.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.ensure_future(half_done())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    async with atomic():
+        await Person.update({Person.display_name: "Whole"}).where(Person.id == cast.head_of_year.id)
+    names = {r["id"]: r["display_name"] for r in await Person.select(Person.id, Person.display_name)}
+    assert names[cast.teacher.id] != "Half done"
+    assert names[cast.head_of_year.id] == "Whole"
+    writer = await engine.writer()
+    assert not writer._conn.in_transaction
+    assert not engine.write_lock().locked()
+
+
+async def test_a_failed_transaction_rolls_back_and_the_next_one_succeeds(cast):
+    from app.db import atomic
+
+    _sqlite_engine()
+    with pytest.raises(RuntimeError):
+        async with atomic():
+            await Person.update({Person.display_name: "Never"}).where(Person.id == cast.teacher.id)
+            raise RuntimeError("a check failed after the first write")
+    async with atomic():
+        await Person.update({Person.display_name: "Kept"}).where(Person.id == cast.teacher.id)
+    row = await Person.select(Person.display_name).where(Person.id == cast.teacher.id).first()
+    assert row["display_name"] == "Kept"
