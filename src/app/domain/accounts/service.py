@@ -46,7 +46,6 @@ from app.domain.schools.service import (
     manages_whole_person,
     plan_invites,
     require_whole_person,
-    roles_at,
     schools_of,
     set_roles,
 )
@@ -362,10 +361,26 @@ async def _create_session(settings: Settings, person_id: int, label: str, origin
     return token
 
 
-def _session_columns() -> tuple:
-    return (Session.id, Session.school, Session.last_seen_at, Session.expires_at, Session.verified_at,
-            Session.ended_at, Session.person.id, Session.person.display_name, Session.person.email,
-            Session.person.disabled_at, Session.person.guest_until, Session.school.name, Session.school.trust)
+# The session, its person, its school and the person's roles there, in one statement: this runs on every
+# signed-in request, and every process reads the session and person as they stand now, so a session ended or a
+# person disabled through any process is refused on the very next request in every other one (nothing about a
+# session or an actor is cached between requests). One row per role (a row with a NULL role when there is none):
+# roles given at the session's school, and trust-wide roles (no school) of that school's trust.
+_ACTOR_SQL = """
+SELECT s."id" AS "id", s."school" AS "school", s."last_seen_at" AS "last_seen_at",
+       s."expires_at" AS "expires_at", s."verified_at" AS "verified_at", s."ended_at" AS "ended_at",
+       p."id" AS "person.id", p."display_name" AS "person.display_name", p."email" AS "person.email",
+       p."disabled_at" AS "person.disabled_at", p."guest_until" AS "person.guest_until",
+       sc."name" AS "school.name", sc."trust" AS "school.trust", m."role" AS "role"
+FROM "session" s
+JOIN "person" p ON p."id" = s."person"
+LEFT JOIN "school" sc ON sc."id" = s."school"
+LEFT JOIN "membership" m ON m."person" = s."person" AND (
+    m."school" = s."school" OR (m."school" IS NULL AND m."trust" = sc."trust"))
+WHERE s.{key} = {{}}
+"""
+_ACTOR_BY_TOKEN = _ACTOR_SQL.format(key='"token_hash"')
+_ACTOR_BY_SESSION = _ACTOR_SQL.format(key='"id"')
 
 
 async def _live_session(settings: Settings, row: dict | None, now: dt.datetime) -> bool:
@@ -382,13 +397,13 @@ async def _live_session(settings: Settings, row: dict | None, now: dt.datetime) 
     return True
 
 
-async def _actor_of(row: dict, origin: Origin) -> Actor:
-    school_id = row["school"]
+def _actor_of(rows: list[dict], origin: Origin) -> Actor:
+    row = rows[0]
     return Actor(
         person_id=row["person.id"], display_name=row["person.display_name"], email=row["person.email"],
-        session_id=row["id"], school_id=school_id, trust_id=row["school.trust"],
+        session_id=row["id"], school_id=row["school"], trust_id=row["school.trust"],
         school_name=row["school.name"] or "",
-        roles=await roles_at(row["person.id"], school_id, row["school.trust"]) if school_id else frozenset(),
+        roles=frozenset(r["role"] for r in rows if r["role"]) if row["school"] else frozenset(),
         verified_at=row["verified_at"], origin=origin)
 
 
@@ -396,14 +411,16 @@ async def load_actor(settings: Settings, token: str | None, origin: Origin) -> A
     """The person behind a session cookie, or None if the session is unknown, ended, idle or too old."""
     if not token:
         return None
-    # One query for the session, its person and its school; one more for the roles (on every request).
-    row = await Session.select(*_session_columns()).where(Session.token_hash == _hash(token)).first()
+    rows = await Session.raw(_ACTOR_BY_TOKEN, _hash(token))
+    row = rows[0] if rows else None
     now = clock.now()
     if not await _live_session(settings, row, now):
         return None
+    # Activity keeps a session from idling out, but a write on every request would cost more than the read: the
+    # time is written at most once a minute, so a session may idle out up to a minute early, never late.
     if now - row["last_seen_at"] >= TOUCH_EVERY:
         await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
-    return await _actor_of(row, origin)
+    return _actor_of(rows, origin)
 
 
 async def recheck_actor(settings: Settings, actor: Actor) -> Actor | None:
@@ -412,10 +429,10 @@ async def recheck_actor(settings: Settings, actor: Actor) -> Actor | None:
 
     Unlike load_actor it is not activity: an open stream alone does not keep a session from idling out.
     """
-    row = await Session.select(*_session_columns()).where(Session.id == actor.session_id).first()
-    if not await _live_session(settings, row, clock.now()):
+    rows = await Session.raw(_ACTOR_BY_SESSION, actor.session_id)
+    if not await _live_session(settings, rows[0] if rows else None, clock.now()):
         return None
-    return await _actor_of(row, actor.origin)
+    return _actor_of(rows, actor.origin)
 
 
 async def list_sessions(actor: Actor) -> list[dict]:
