@@ -36,6 +36,12 @@ TABLE = """
 
 KB = 1024
 
+# Server CPU per request at one client on the school (SQLite): (scenario, title, ms). PostgreSQL: within
+# PG_CPU_RATIO × the SQLite figure of the same path in the same run.
+CPU_PATHS = [("home", "home", 1.5), ("lookup", "lookup", 2), ("profile", "profile", 3),
+             ("incident_post", "incident POST", 3), ("follow_up_list", "follow-up list (first page)", 5)]
+PG_CPU_RATIO = 1.5
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -75,14 +81,27 @@ BUDGETS: list[Budget] = [
            scenario="incident_post"),
     Budget("on-call", "on-call raise → screen p95 ≤ 300 ms, 200 responders, 2 processes", "e2e_p95", 300,
            unit="ms", scenario="oncall_raise"),
-    Budget("cpu", "server CPU per request (home 1.5, lookup 2, profile 3, incident POST 3, follow-ups 5 ms)",
-           "cpu_ms", 0, not_built="CPU per request is measured from the speed issue (12) on"),
-    Budget("burst", "lesson-change burst: 250 POSTs drained ≤ 1.5 s (SQLite), ≤ 1 s (PostgreSQL, 2 workers)",
-           "drain_s", 0, not_built="the burst scenario comes with the speed issue (12)"),
-    Budget("peak", "school's peak, open loop: p99 server ≤ 50 ms", "server_p99", 50, unit="ms",
-           not_built="the paced mixed peak comes with the speed issue (12)"),
-    Budget("workers", "two workers ≥ 1.7 × one on PostgreSQL", "worker_ratio", 1.7, at_most=False,
-           not_built="`corridor serve --workers` comes with the speed issue (12)"),
+    *[Budget("cpu", f"{title} CPU ≤ {limit:g} ms per request, 1 client (SQLite)", "cpu_ms", limit, unit="ms",
+             scenario=key, dataset="school", concurrency=1) for key, title, limit in CPU_PATHS],
+    *[Budget("cpu", f"{title} CPU on PostgreSQL ≤ {PG_CPU_RATIO:g} × SQLite's, 1 client", "pg_cpu_ratio",
+             PG_CPU_RATIO, unit="×", scenario=key, dataset="trust", concurrency=1) for key, title, _ in CPU_PATHS],
+    Budget("lookup", "lookup p99 server ≤ 20 ms under the paced peak (SQLite)", "lookup_p99", 20, unit="ms",
+           scenario="peak", dataset="school"),
+    Budget("lookup", "lookup p99 server ≤ 50 ms under the paced peak (PostgreSQL)", "lookup_p99", 50, unit="ms",
+           scenario="peak", dataset="trust"),
+    Budget("lookup", "lookup p99 server ≤ 20 ms with 1 write in 10 (SQLite)", "lookup_p99", 20, unit="ms",
+           scenario="mixed", dataset="school"),
+    Budget("lookup", "lookup p99 server ≤ 50 ms with 1 write in 10 (PostgreSQL)", "lookup_p99", 50, unit="ms",
+           scenario="mixed", dataset="trust"),
+    Budget("burst", "lesson-change burst: 250 POSTs drained ≤ 1.5 s (one SQLite process)", "drain_s", 1.5, unit="s",
+           scenario="lesson_change", dataset="school"),
+    Budget("burst", "lesson-change burst: 250 POSTs drained ≤ 1 s (PostgreSQL, two workers)", "drain_s", 1.0,
+           unit="s", scenario="lesson_change", dataset="trust"),
+    Budget("burst", "lesson-change burst: 0 errors, 0 lost or doubled records", "burst_faults", 0,
+           scenario="lesson_change"),
+    Budget("peak", "school's peak, open loop: p99 server ≤ 50 ms", "server_p99", 50, unit="ms", scenario="peak"),
+    Budget("workers", "two workers ≥ 1.7 × one on PostgreSQL, same run", "worker_ratio", 1.7, at_most=False,
+           unit="×", scenario="workers", dataset="trust"),
     Budget("caseload", "caseload page / chronology (300 events) p99 ≤ 50 ms", "server_p99", 50, unit="ms",
            not_built="casework is a later issue (13)"),
     Budget("pack", "case-conference pack PDF, 300 events ≤ 2 s", "seconds", 2,
@@ -96,6 +115,50 @@ BUDGETS: list[Budget] = [
     Budget("outbox", "offline outbox: 0 lost, 0 duplicated", "outbox_lost_or_duplicated", 0,
            not_built="the offline outbox is a later issue; its fault tests will measure this"),
 ]
+
+
+def derive(rows: list[dict]) -> None:
+    """Figures that need two rows: each trust row at one client gets `pg_cpu_ratio`, its CPU per request over the
+    same path's on the school in the same run."""
+    school = {r["scenario"]: r.get("cpu_ms_per_req") for r in rows
+              if r.get("dataset") == "school" and r.get("concurrency") == 1 and r.get("status") == "measured"}
+    for r in rows:
+        if r.get("dataset") == "trust" and r.get("concurrency") == 1 and r.get("status") == "measured":
+            base, cpu = school.get(r["scenario"]), r.get("cpu_ms_per_req")
+            if base and cpu is not None:
+                r["pg_cpu_ratio"] = round(cpu / base, 2)
+
+
+def metric_value(b: Budget, r: dict) -> float | None:
+    """The figure of one measured row that this budget checks (None: the row does not have it)."""
+    value = {"server_p99": (r.get("server_ms") or {}).get("p99"), "server_p50": (r.get("server_ms") or {}).get("p50"),
+             "e2e_p95": (r.get("e2e_ms") or {}).get("p95"), "cpu_ms": r.get("cpu_ms_per_req")}.get(b.metric)
+    return value if value is not None else r.get(b.metric)
+
+
+def check_rows(b: Budget, rows: list[dict]) -> list[dict]:
+    """A scenario budget against the run's rows: met or missed with its margin, or why it could not be checked."""
+    out = []
+    base = {"budget": b.label, "design_row": b.design_row}
+    for r in rows:
+        if r["scenario"] != b.scenario or (b.dataset and r["dataset"] != b.dataset) or \
+                (b.concurrency is not None and r["concurrency"] != b.concurrency):
+            continue
+        where = f"{r['dataset']}, c={r['concurrency']}"
+        if r["status"] != "measured":
+            out.append(base | {"where": where, "status": r["status"], "note": r.get("note", "")})
+            continue
+        value = metric_value(b, r)
+        if value is None:
+            why = f"no {b.metric}"
+            if b.metric == "pg_cpu_ratio":
+                why = "no SQLite figure for this path in this run"
+            out.append(base | {"where": where, "status": "not measured", "note": why})
+            continue
+        met, margin = verdict(b, value)
+        out.append(base | {"where": where, "measured": value, "unit": b.unit, "limit": b.limit,
+                           "status": "met" if met else "missed", "margin": margin})
+    return out
 
 
 def _rows(text: str) -> list[str]:
@@ -133,6 +196,8 @@ def verdict(b: Budget, value: float) -> tuple[bool, str]:
         amount = f"{diff:.2f} ms"
     elif b.unit == "×":
         amount = f"{diff:.2f}×"
+    elif b.unit == "s":
+        amount = f"{diff:.2f} s"
     else:
         amount = f"{diff:g}"
     if not b.limit:

@@ -62,13 +62,20 @@ def lesson_change(stage: Stage, bursts: int = 3) -> list[dict]:
     staff = ctx.all_staff
     if not staff:
         return [{"status": "harness error", "note": "no staff sessions"}]
+    run = uuid.uuid4().hex[:8]
+    sent: list[str] = []  # every key sent; each incident's note carries its key, to count them in the database after
+    saved: set[str] = set()  # keys answered 303 (saved)
 
     async def burst(client, n: int, out: dict) -> float:
         rng = __import__("random").Random(1000 + n)
-        bodies = [(s, incident_body(ctx, s, rng).replace("%7B%7BKEY%7D%7D", "{{KEY}}")
-                   .replace("{{KEY}}", str(uuid.uuid4()))) for s in staff]
+        bodies = []
+        for s in staff:
+            key = str(uuid.uuid4())
+            sent.append(key)
+            body = incident_body(ctx, s, rng, note=f"Lesson change [{BURST_MARK}{run} {key}]")
+            bodies.append((s, key, body.replace("%7B%7BKEY%7D%7D", "{{KEY}}").replace("{{KEY}}", key)))
 
-        async def one(s, body):
+        async def one(s, key, body):
             t = time.perf_counter()
             try:
                 r = await client.post("/incidents/", content=body, headers=_headers(stage, s.token)
@@ -78,37 +85,267 @@ def lesson_change(stage: Stage, bursts: int = 3) -> list[dict]:
                 return
             out["client"].append((time.perf_counter() - t) * 1000)
             out["statuses"][r.status_code] = out["statuses"].get(r.status_code, 0) + 1
+            if r.status_code == 303:
+                saved.add(key)
             if (ms := _server_ms(r)) is not None:
                 out["server"].append(ms)
 
         t0 = time.perf_counter()
-        await asyncio.gather(*(one(s, b) for s, b in bodies))
+        await asyncio.gather(*(one(s, k, b) for s, k, b in bodies))
         return time.perf_counter() - t0
 
     async def main():
         out = {"client": [], "server": [], "statuses": {}, "errors": {}}
         limits = httpx.Limits(max_connections=len(staff) + 10, max_keepalive_connections=len(staff) + 10)
-        async with httpx.AsyncClient(base_url=stage.server.url, limits=limits, timeout=60) as client:
-            await client.get("/healthz")
-            walls = []
-            for n in range(bursts):
+        walls = []
+        for n in range(bursts):
+            await asyncio.to_thread(stage.server.wait_idle)
+            # Per burst, a new client with every connection opened just before (a GET /healthz each): the burst
+            # measures the POSTs, not 250 handshakes, and no connection has sat idle past the server's keep-alive
+            # timeout (reusing one the server is closing fails with a ReadError that is the client's, not the app's).
+            async with httpx.AsyncClient(base_url=stage.server.url, limits=limits, timeout=60) as client:
+                await asyncio.gather(*(client.get("/healthz") for _ in staff))
                 walls.append(await burst(client, n, out))
-                await asyncio.sleep(1)
         return out, walls
 
+    await_idle = stage.server.wait_idle()
     cpu0 = stage.server.cpu()
     out, walls = asyncio.run(main())
     cpu = stage.server.cpu() - cpu0
+    counts = count_marked(stage.url, BURST_MARK + run)
+    lost = sorted(saved - set(counts))  # answered "saved" but not in the database
+    doubled = sum(n - 1 for n in counts.values() if n > 1)  # one key, more than one incident
+    unanswered_saved = sorted(set(counts) - saved)  # in the database though the answer was not "saved"
     ok = sum(v for k, v in out["statuses"].items() if k < 400)
     bad = sum(v for k, v in out["statuses"].items() if k >= 400) + sum(out["errors"].values())
-    total = sum(out["statuses"].values())
+    total = sum(out["statuses"].values()) + sum(out["errors"].values())
     rps = round(ok / sum(walls), 1) if walls else 0.0
+    drain = round(max(walls), 3) if walls else None
+    detail = {**out["errors"], **{f"http_{k}": v for k, v in out["statuses"].items() if k >= 400}}
+    if lost:
+        detail["lost_records"] = len(lost)
+    if doubled:
+        detail["doubled_records"] = doubled
+    if unanswered_saved:
+        detail["saved_without_303"] = len(unanswered_saved)
+    where = f"{stage.server.workers} worker{'s' if stage.server.workers > 1 else ''}" if stage.dataset == "trust" \
+        else "one process"
     return [{"concurrency": len(staff), "status": "measured", "requests": total, "rps": rps, "errors": bad,
-             "error_detail": {**out["errors"], **{f"http_{k}": v for k, v in out["statuses"].items() if k >= 400}},
-             "statuses": out["statuses"], "server_ms": _pcts(out["server"]), "client_ms": _pcts(out["client"]),
-             "cpu_ms_per_req": round(cpu * 1000 / total, 3) if total else None, "no_floor": True,
-             "summary": f"{bursts} bursts of {len(staff)} POSTs at once; each burst done in "
-                        + ", ".join(f"{w:.1f}" for w in walls) + " s"}]
+             "error_detail": detail, "statuses": out["statuses"], "server_ms": _pcts(out["server"]),
+             "client_ms": _pcts(out["client"]), "no_floor": True, "drain_s": drain, "bursts_s": [round(w, 3) for w in walls],
+             "cpu_ms_per_req": round(cpu * 1000 / total, 3) if total else None, "idle_wait_s": await_idle,
+             "records": {"sent": len(sent), "answered_saved": len(saved), "in_database": sum(counts.values()),
+                         "lost": len(lost), "doubled": doubled, "saved_without_303": len(unanswered_saved)},
+             "burst_faults": bad + len(lost) + doubled, "server_workers": stage.server.workers,
+             "summary": f"{bursts} bursts of {len(staff)} POSTs at once ({where}); drained in "
+                        + ", ".join(f"{w:.2f}" for w in walls) + f" s; records: {len(saved)} saved, "
+                        f"{sum(counts.values())} in the database, {len(lost)} lost, {doubled} doubled"}]
+
+
+BURST_MARK = "bench-burst-"
+
+
+def count_marked(url: str, mark: str) -> dict[str, int]:
+    """Incidents whose note carries `[<mark> <key>]`, counted per key, read straight from the database."""
+    sql = "SELECT note, COUNT(*) FROM incident WHERE note LIKE {} GROUP BY note"
+    pattern = f"%[{mark} %"
+    if url.startswith("sqlite"):
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(url.split("sqlite:///", 1)[1], timeout=30)) as con:
+            rows = con.execute(sql.format("?"), (pattern,)).fetchall()
+    else:
+        import asyncpg
+
+        async def fetch():
+            con = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1), timeout=10)
+            try:
+                return [tuple(r) for r in await con.fetch(sql.format("$1"), pattern)]
+            finally:
+                await con.close()
+        rows = asyncio.run(fetch())
+    out: dict[str, int] = {}
+    for note, n in rows:
+        m = re.search(r"\[" + re.escape(mark) + r" ([^\]]+)\]", note)
+        if m:
+            out[m[1]] = out.get(m[1], 0) + n
+    return out
+
+
+# Paced, open-loop load ---------------------------------------------------------------------------------
+
+def paced_schedule(streams: dict[str, tuple[float, list]], seconds: float, seed: int = 5) -> list[tuple]:
+    """[(at_s, kind, req)]: each kind at its own fixed rate (evenly spaced, a random phase), merged in time order."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for kind, (rate, reqs) in streams.items():
+        phase = rng.random() / rate
+        for i in range(int(rate * seconds)):
+            out.append((phase + i / rate, kind, reqs[i % len(reqs)]))
+    return sorted(out, key=lambda x: x[0])
+
+
+async def run_paced(stage: Stage, schedule: list[tuple]) -> dict:
+    """Send each request at its time in the schedule, whatever the earlier answers (open loop: a slow answer never
+    delays the next request, as wrk's closed loop would). Client time counts from the scheduled moment, so the
+    client's own lateness is not hidden; the lateness itself is recorded too."""
+    import httpx
+
+    from bench.load import Req  # noqa: F401 - the schedule's requests
+
+    by_kind: dict[str, dict] = {}
+    lag: list[float] = []
+    prepared: dict = {}
+
+    def headers_for(req) -> dict:
+        key = (req.session, req.method, req.headers)
+        if key not in prepared:
+            h = {"Accept-Encoding": "gzip, deflate, br", **dict(req.headers)}
+            cookie = f"{stage.cookies[0]}={req.session}" if req.session else ""
+            if req.method != "GET":
+                pair = stage.csrf(req.session) if callable(stage.csrf) else stage.csrf
+                cookie += f"; {stage.cookies[1]}={pair[0]}"
+                h["X-CSRFToken"] = pair[1]
+                h["Content-Type"] = "application/x-www-form-urlencoded"
+            if cookie:
+                h["Cookie"] = cookie
+            prepared[key] = h
+        return prepared[key]
+
+    async def one(client, t_at: float, kind: str, req) -> None:
+        k = by_kind.setdefault(kind, {"server": [], "client": [], "statuses": {}, "errors": {}})
+        body = req.body.replace("{{KEY}}", uuid.uuid4().hex) if req.body else None
+        try:
+            r = await client.request(req.method, req.path, content=body, headers=headers_for(req))
+        except httpx.HTTPError as exc:
+            k["errors"][type(exc).__name__] = k["errors"].get(type(exc).__name__, 0) + 1
+            return
+        k["client"].append((time.perf_counter() - t_at) * 1000)
+        k["statuses"][r.status_code] = k["statuses"].get(r.status_code, 0) + 1
+        if (ms := _server_ms(r)) is not None:
+            k["server"].append(ms)
+
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=stage.server.url, limits=limits, timeout=30) as client:
+        # A pool of open connections first, so the schedule measures requests, not TCP handshakes.
+        await asyncio.gather(*(client.get("/healthz") for _ in range(16)))
+        tasks = []
+        t0 = time.perf_counter() + 0.05
+        for at, kind, req in schedule:
+            delay = t0 + at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            lag.append(max(0.0, -delay) * 1000)
+            tasks.append(asyncio.create_task(one(client, t0 + at, kind, req)))
+        await asyncio.gather(*tasks)
+    return {"by_kind": by_kind, "lag": lag}
+
+
+def paced_scenario(stage: Stage, rates: dict[str, float]) -> list[dict]:
+    """One school's staff (at the trust: its first school's) sending each kind of request at its rate, open loop:
+    a warm-up at the same rates, a wait for an idle server, then the measured run."""
+    import dataclasses
+
+    from bench import scenarios
+
+    ctx = stage.ctx
+    school = ctx.all_staff[0].school_id if ctx.all_staff else ctx.sessions[0].school_id
+    staff = [s for s in ctx.all_staff if s.school_id == school][:40] or \
+        [s for s in ctx.sessions if s.school_id == school]
+    local = dataclasses.replace(ctx, sessions=staff)
+    plans = {"lookup": scenarios.lookup, "incident_post": scenarios.incident_post, "home": scenarios.home}
+    streams = {kind: (rate, plans[kind](local)) for kind, rate in rates.items()}
+    seconds = stage.extra.get("seconds", 10)
+    warmup = stage.extra.get("warmup", 3)
+    if warmup > 0:
+        asyncio.run(run_paced(stage, paced_schedule(streams, warmup, seed=3)))
+    idle = stage.server.wait_idle()
+    cpu0 = stage.server.cpu()
+    t = time.perf_counter()
+    res = asyncio.run(run_paced(stage, paced_schedule(streams, seconds)))
+    wall = time.perf_counter() - t
+    cpu = stage.server.cpu() - cpu0
+    kinds = res["by_kind"]
+    every = lambda key: [v for k in kinds.values() for v in k[key]]  # noqa: E731
+    statuses: dict[int, int] = {}
+    errors: dict[str, int] = {}
+    for k in kinds.values():
+        for code, n in k["statuses"].items():
+            statuses[code] = statuses.get(code, 0) + n
+        for name, n in k["errors"].items():
+            errors[name] = errors.get(name, 0) + n
+    total = sum(statuses.values()) + sum(errors.values())
+    ok = sum(n for code, n in statuses.items() if code < 400)
+    bad = total - ok
+    by_kind = {kind: {"requests": sum(k["statuses"].values()), "rate": rates[kind], "server_ms": _pcts(k["server"]),
+                      "client_ms": _pcts(k["client"]),
+                      "errors": sum(n for c, n in k["statuses"].items() if c >= 400) + sum(k["errors"].values())}
+               for kind, k in kinds.items()}
+    lag = _pcts(res["lag"])
+    server = _pcts(every("server"))
+    parts = "; ".join(f"{kind} p50/p99 {_f(b['server_ms']['p50'])}/{_f(b['server_ms']['p99'])} ms"
+                      for kind, b in by_kind.items())
+    note = f"{sum(rates.values()):.0f} req/s for {seconds:g} s from {len(staff)} staff at school {school}; server {parts}; " \
+           f"server CPU {cpu / wall:.0%} of a core"
+    if (lag["p99"] or 0) > 20:
+        note += f"; the client fell behind its schedule (lateness p99 {lag['p99']} ms: a busy machine), so the " \
+                "load came in bunches"
+    return [{"concurrency": "paced", "status": "measured", "requests": total, "rps": round(ok / wall, 1),
+             "errors": bad, "error_detail": {**errors, **{f"http_{c}": n for c, n in statuses.items() if c >= 400}},
+             "statuses": statuses, "server_ms": server, "client_ms": _pcts(every("client")),
+             "cpu_ms_per_req": round(cpu * 1000 / total, 3) if total else None, "cpu_share": round(cpu / wall, 3),
+             "by_kind": by_kind, "lookup_p99": by_kind.get("lookup", {}).get("server_ms", {}).get("p99"),
+             "client_lateness_ms": lag, "idle_wait_s": idle, "no_floor": True, "summary": note}]
+
+
+def _f(v) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+# Two workers against one ----------------------------------------------------------------------------------
+
+def workers_ratio(stage: Stage) -> list[dict]:
+    from bench import scenarios, servers
+
+    if not servers.has_workers_option():
+        return [{"status": "not available yet", "note": "`corridor serve` has no --workers option yet"}]
+    runner = stage.extra["runner"]
+    lookups, homes = scenarios.lookup(stage.ctx), scenarios.home(stage.ctx)
+    reqs = [r for i, lk in enumerate(lookups) for r in ((lk, homes[i % len(homes)]) if i % 3 == 0 else (lk,))]
+    rows, started = {}, []
+    try:
+        for n in (1, 2):
+            if n == stage.server.workers:
+                server = stage.server
+            else:
+                server = servers.corridor(f"corridor-postgres-{n}w", stage.env | {"DATABASE_URL": stage.url,
+                                                                                "LIVE_BACKEND": "postgres"},
+                                          stage.logs, workers=n)
+                server.start()
+                started.append(server)
+            server.wait_idle()
+            warm = runner.warm(server, reqs, 64, cookies=stage.cookies, csrf=stage.csrf, tag=f"workers-{n}")
+            idle = server.wait_idle()
+            rows[n] = runner.measure(server, reqs, 64, cookies=stage.cookies, csrf=stage.csrf, tag=f"workers-{n}")
+            rows[n].update(warm or {}, idle_wait_s=idle)
+            if server is not stage.server:
+                server.stop()
+    finally:
+        for s in started:
+            s.stop()
+    one, two = rows[1], rows[2]
+    ratio = round(two["rps"] / one["rps"], 2) if one["rps"] else None
+    return [{"concurrency": 64, "status": "measured", "requests": one["requests"] + two["requests"], "rps": two["rps"],
+             "errors": one["errors"] + two["errors"], "error_detail": {**one["error_detail"], **two["error_detail"]},
+             "statuses": {}, "server_ms": two["server_ms"], "client_ms": two["client_ms"],
+             "cpu_ms_per_req": two.get("cpu_ms_per_req"), "worker_ratio": ratio, "one_worker": one,
+             "two_workers": two, "no_floor": True,
+             "summary": f"one process {one['rps']:.0f} req/s, --workers 2 {two['rps']:.0f} req/s: {ratio}× "
+                        f"(workers reached in the warm-up: {two.get('workers_reached', '?')} of "
+                        f"{two.get('workers_seen', '?')})"}]
 
 
 # On-call raise -> 200 responder screens, two processes ----------------------------------------------------

@@ -36,7 +36,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_VERSION = 2  # bump when what _generate makes changes in a way the fingerprint cannot see
+DATA_VERSION = 3  # bump when what _generate makes changes in a way the fingerprint cannot see
 
 # Roles of generated staff, weighted roughly as in a secondary school. The first member of staff at each
 # school is the benchmark's own user: staff + responder, so a profile shows family contacts too.
@@ -44,6 +44,11 @@ STAFF_ROLES = [(["staff"], 70), (["staff", "responder"], 10), (["staff", "pastor
                (["staff", "head_of_year"], 5), (["staff", "dsl", "responder"], 2), (["admin", "staff"], 2),
                (["guest"], 5)]
 BENCH_USER_ROLES = ["staff", "responder"]
+# The second member of staff at the first school is the benchmark's head of year: the years they lead are chosen,
+# and the statuses of their pupils' behaviour set, so that exactly HOY_OPEN items are open or in progress for them
+# (the follow-up list's budget is for "a head of year with 2,000 open items").
+HOY_ROLES = ["staff", "head_of_year"]
+HOY_OPEN = 2000
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,12 @@ def fingerprint(ds: Dataset) -> str:
     h = hashlib.sha256(f"{DATA_VERSION}|{ds}|{STAFF_ROLES}|{BENCH_USER_ROLES}".encode())
     h.update(inspect.getsource(_generate).encode())
     h.update(inspect.getsource(_incidents).encode())
-    sources = [ROOT / "src/app/domain/demo/service.py", ROOT / "src/app/domain/schools/service.py",
-               *sorted((ROOT / "src/app/migrations").glob("*.py"))]
+    h.update(inspect.getsource(_hoy_open).encode())
+    import importlib.util
+
+    app_dir = Path(importlib.util.find_spec("app").origin).parent  # the app this process runs (PYTHONPATH may differ)
+    sources = [app_dir / "domain/demo/service.py", app_dir / "domain/schools/service.py",
+               *sorted((app_dir / "migrations").glob("*.py"))]
     for path in sources:
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -123,6 +132,8 @@ async def _generate(ds: Dataset) -> dict:
                                  user_handle=secrets.token_urlsafe(32), created_at=now))
             roles = BENCH_USER_ROLES if n == 0 else rng.choices([r for r, _ in STAFF_ROLES],
                                                                 [w for _, w in STAFF_ROLES])[0]
+            if n == 1 and sid == school_ids[0]:
+                roles = HOY_ROLES
             roles_of.append((sid, roles))
     async with schools.db().transaction():
         for start in range(0, len(people), 500):
@@ -137,6 +148,9 @@ async def _generate(ds: Dataset) -> dict:
     for p, (sid, roles) in zip(people, roles_of):
         staff_of.setdefault(sid, []).append(p.id)
     made = await _incidents(ds, school_ids, staff_of)
+    hoy = staff_of[school_ids[0]][1]
+    await Membership.update({Membership.years: made["hoy_years"]}).where(
+        (Membership.person == hoy) & (Membership.role == "head_of_year"))
     timings["incidents_s"] = round(time.perf_counter() - t, 2)
     return {"schools": len(school_ids), "pupils": ds.pupils, "staff": len(people), "memberships": len(memberships),
             **made, **timings}
@@ -163,7 +177,7 @@ async def _incidents(ds: Dataset, school_ids: list[int], staff_of: dict[int, lis
     ts = (lambda d: d) if pg else (lambda d: d.isoformat(" "))
     cats = await Category.select(Category.id, Category.school, Category.kind, Category.points)
     locs = await Location.select(Location.id, Location.school)
-    pupils = await Pupil.select(Pupil.id, Pupil.school).where(Pupil.left_on.is_null())
+    pupils = await Pupil.select(Pupil.id, Pupil.school, Pupil.year_code).where(Pupil.left_on.is_null())
     by = lambda rows: {sid: [r for r in rows if r["school"] == sid] for sid in school_ids}  # noqa: E731
     cats_of, locs_of, pupils_of = by(cats), by(locs), by(pupils)
     roles = ["instigator", "target", "witness", "involved"]
@@ -204,6 +218,8 @@ async def _incidents(ds: Dataset, school_ids: list[int], staff_of: dict[int, lis
                 link_id += 1
                 link_rows.append((link_id, inc_id, pid, "involved", c["id"], c["points"], "resolved", ts(at)))
             made += group
+    hoy_years = _hoy_open(link_rows, {p["id"]: p["year_code"] for p in pupils_of[school_ids[0]]},
+                          {c["id"] for c in cats if c["kind"] == "negative"})
     inc_cols = ["id", "school", "location", "occurred_at", "note", "recorded_by", "recorded_at"]
     link_cols = ["id", "incident", "pupil", "role", "category", "points", "status", "updated_at"]
     tables = [(Incident._meta.tablename, inc_cols, inc_rows), (IncidentPupil._meta.tablename, link_cols, link_rows)]
@@ -236,8 +252,31 @@ async def _incidents(ds: Dataset, school_ids: list[int], staff_of: dict[int, lis
                 for name, cols, rows in tables:
                     marks = ", ".join("?" * len(cols))
                     con.executemany(f'INSERT INTO "{name}" ({", ".join(cols)}) VALUES ({marks})', rows)
-    return {"incidents": len(inc_rows), "incident_pupil_rows": len(link_rows),
+    return {"incidents": len(inc_rows), "incident_pupil_rows": len(link_rows), "hoy_years": hoy_years,
             "reward_rows": len(link_rows) - sum(1 for r in link_rows if r[3] != "involved" or r[5] < 0)}
+
+
+def _hoy_open(link_rows: list[tuple], year_of: dict[int, str], negative: set[int]) -> str:
+    """Choose the years the first school's head of year leads (in order, until their pupils have HOY_OPEN open or
+    in-progress behaviour items) and set statuses so that exactly HOY_OPEN are: the oldest open ones resolved, or
+    the newest resolved ones opened. Changes link_rows in place; returns the years, comma-separated."""
+    years = sorted(set(year_of.values()), key=lambda y: (len(y), y))
+    behaviour = [i for i, r in enumerate(link_rows) if r[2] in year_of and r[4] in negative]
+    is_open = lambda i: link_rows[i][6] in ("open", "in_progress")  # noqa: E731
+    chosen: list[str] = []
+    for y in years:
+        chosen.append(y)
+        if sum(1 for i in behaviour if year_of[link_rows[i][2]] in chosen and is_open(i)) >= HOY_OPEN:
+            break
+    mine = sorted((i for i in behaviour if year_of[link_rows[i][2]] in chosen), key=lambda i: link_rows[i][7])
+    opened = [i for i in mine if is_open(i)]
+    if len(opened) > HOY_OPEN:  # resolve the oldest
+        for i in opened[:len(opened) - HOY_OPEN]:
+            link_rows[i] = (*link_rows[i][:6], "resolved", link_rows[i][7])
+    else:  # open the newest resolved
+        for i in [i for i in reversed(mine) if not is_open(i)][:HOY_OPEN - len(opened)]:
+            link_rows[i] = (*link_rows[i][:6], "open", link_rows[i][7])
+    return ",".join(chosen)
 
 
 MARKER_DDL = "CREATE TABLE IF NOT EXISTS bench_marker (fingerprint TEXT, made_at TEXT, detail TEXT)"

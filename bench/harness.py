@@ -21,10 +21,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var" / "bench"
+VAR = Path(os.environ.get("BENCH_VAR") or ROOT / "var" / "bench")  # BENCH_VAR: a baseline's own seeds and files
 RESULTS = Path(__file__).resolve().parent / "results"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/corridor_bench")
-PG_SEED = "corridor_bench_seed"
+PG_SEED = os.environ.get("BENCH_PG_SEED", "corridor_bench_seed")
+PG_RUN = os.environ.get("BENCH_PG_RUN", "corridor_bench")  # each run's fresh copy of the seed
 
 # The app reads its settings from the environment at import time (piccolo_conf): set them first.
 SECRET = secrets.token_urlsafe(36)
@@ -83,14 +84,29 @@ async def make_ctx(url: str, dataset: str, sessions_per_school: int) -> Ctx:
         pastoral_sessions = [Session(await _create_session(settings, m["person"], m["person.email"], origin,
                                                            "corridor-bench (wrk)"), sid, m["person"])
                              for sid, m in sorted(pastoral.items())]
+        # 250 members of staff for the lesson-change burst and the paced rows: at the school, all of its staff; at
+        # the trust, the first schools' staff (80 each) in school order.
         all_staff = []
-        if dataset == "school" and sessions:
+        if sessions:
             first = sessions[0].school_id
-            staff = await Membership.select(Membership.person, Membership.person.email).where(
-                (Membership.school == first) & Membership.role.is_in(["staff", "guest"])).order_by(Membership.person)
-            for m in {m["person"]: m for m in staff}.values():
+            where = Membership.role.is_in(["staff", "guest"]) & Membership.school.is_not_null()
+            if dataset == "school":
+                where &= Membership.school == first
+            staff = await Membership.select(Membership.person, Membership.person.email, Membership.school).where(
+                where).order_by(Membership.school).order_by(Membership.person)
+            for m in list({m["person"]: m for m in staff}.values())[:250]:
                 token = await _create_session(settings, m["person"], m["person.email"], origin, "corridor-bench (burst)")
-                all_staff.append(Session(token, first, m["person"]))
+                all_staff.append(Session(token, m["school"], m["person"]))
+        # The head of year with 2,000 open items (bench/data.py: the first school's staff2).
+        hoy = []
+        if sessions:
+            first = sessions[0].school_id
+            m = await Membership.select(Membership.person, Membership.person.email).where(
+                (Membership.school == first) & (Membership.role == "head_of_year")
+                & (Membership.person.email == f"staff2@school{first}.bench.example")).first()
+            if m:
+                hoy.append(Session(await _create_session(settings, m["person"], m["person.email"], origin,
+                                                         "corridor-bench (wrk)"), first, m["person"]))
     finally:
         if pooled:
             await engine.close_connection_pool()
@@ -103,7 +119,7 @@ async def make_ctx(url: str, dataset: str, sessions_per_school: int) -> Ctx:
     pupils = {sid: rng.sample(p, min(len(p), 200)) for sid, p in by_school.items()}
     by = lambda rows: {sid: [r["id"] for r in rows if r["school"] == sid] for sid in by_school}  # noqa: E731
     return Ctx(dataset=dataset, sessions=sessions, pupils=pupils, categories=by(cats), locations=by(locs),
-               pastoral=pastoral_sessions, all_staff=all_staff)
+               pastoral=pastoral_sessions, all_staff=all_staff, hoy=hoy)
 
 
 def csrf_for(session: str | None) -> tuple[str, str]:
@@ -171,6 +187,12 @@ class Runner:
         self.rows: list[dict] = []
         VAR.mkdir(parents=True, exist_ok=True)
 
+    def levels(self, sc) -> list:
+        """The scenario's concurrencies, lowest first; --levels keeps only those asked for (custom rows keep theirs)."""
+        if sc.run is not None or not self.args.levels:
+            return sorted(sc.concurrency)
+        return sorted(c for c in sc.concurrency if c in self.args.levels)
+
     def measure(self, server: servers.Server, reqs: list[Req], concurrency: int, *, cookies, csrf, tag: str) -> dict:
         plan = VAR / f"plan-{tag}.tsv"
         load.write_plan(plan, reqs, cookie_names=cookies, csrf=csrf)
@@ -182,19 +204,35 @@ class Runner:
         result.extra["server_rss_mb"] = server.rss()
         return asdict(result)
 
-    def warm(self, server: servers.Server, reqs: list[Req], concurrency: int, *, cookies, csrf, tag: str) -> None:
+    def warm(self, server: servers.Server, reqs: list[Req], concurrency: int, *, cookies, csrf, tag: str) -> dict:
+        """A timed warm-up. On a multi-worker server, with at least 8 connections per worker (one keep-alive
+        connection stays with one worker), repeated until every worker's CPU time has grown; returns how many
+        workers it reached. The caller waits for an idle server before measuring."""
         if self.args.warmup <= 0:
-            return
+            return {}
         plan = VAR / f"plan-{tag}-warm.tsv"
         load.write_plan(plan, reqs, cookie_names=cookies, csrf=csrf)
-        load.run_wrk(server.url, plan, VAR / f"wrk-{tag}-warm.json", connections=concurrency, seconds=self.args.warmup)
+        connections = concurrency if server.workers <= 1 else max(concurrency, 8 * server.workers)
+        before = server.worker_cpu()
+        reached, seen = 0, len(before)
+        for attempt in range(3):
+            load.run_wrk(server.url, plan, VAR / f"wrk-{tag}-warm.json", connections=connections * (attempt + 1),
+                         seconds=self.args.warmup)
+            after = server.worker_cpu()
+            seen = len(after)
+            reached = sum(1 for pid, t in after.items() if t > before.get(pid, 0.0))
+            if server.workers <= 1 or reached >= server.workers:
+                break
+        return {"workers_reached": reached, "workers_seen": seen, "warm_connections": connections}
 
 
 def run_floor(runner: Runner, floor: servers.Server, levels: list[int], when: str) -> dict[int, dict]:
     out = {}
     reqs = [Req("GET", "/")]
-    runner.warm(floor, reqs, max(levels), cookies=("s", "c"), csrf=None, tag="floor")
-    for c in levels:
+    for c in levels:  # c=1 first, each level after its own warm-up and an idle server
+        floor.wait_idle()
+        runner.warm(floor, reqs, c, cookies=("s", "c"), csrf=None, tag="floor")
+        floor.wait_idle()
         out[c] = runner.measure(floor, reqs, c, cookies=("s", "c"), csrf=None, tag=f"floor-{when}")
         log(f"  floor ({when}) c={c}: {out[c]['rps']:.0f} req/s, client p99 {out[c]['client_ms']['p99']} ms")
     return out
@@ -210,7 +248,8 @@ def run_dataset(runner: Runner, dataset: str, server: servers.Server, ctx: Ctx, 
         if sc.run is not None:
             from bench.clients import Stage
 
-            st = Stage(dataset=dataset, server=server, ctx=ctx, cookies=cookies, csrf=csrf, var=VAR, **(stage or {}))
+            st = Stage(dataset=dataset, server=server, ctx=ctx, cookies=cookies, csrf=csrf, var=VAR, **(stage or {}),
+                       extra={"runner": runner, "seconds": runner.args.duration, "warmup": runner.args.warmup})
             try:
                 rows = sc.run(st)
             except Exception as exc:  # noqa: BLE001 - a broken scenario is reported, the run goes on
@@ -222,7 +261,7 @@ def run_dataset(runner: Runner, dataset: str, server: servers.Server, ctx: Ctx, 
                 log(f"  {sc.key}: " + (r.get("summary") or f"{r['status']}: {r['note']}"))
             continue
         if sc.plan is None:
-            for c in sc.concurrency:
+            for c in runner.levels(sc):
                 runner.rows.append(base | {"concurrency": c, "status": "not built yet", "note": sc.note})
             log(f"  {sc.key}: not built yet")
             continue
@@ -230,28 +269,34 @@ def run_dataset(runner: Runner, dataset: str, server: servers.Server, ctx: Ctx, 
         probe = send_once(server, reqs[0], cookies, csrf)
         if probe.status_code in (404, 405):  # no such route (yet): 405 when another method has the path
             why = f"{reqs[0].method} {reqs[0].path.split('?')[0]} answered {probe.status_code}"
-            for c in sc.concurrency:
+            for c in runner.levels(sc):
                 runner.rows.append(base | {"concurrency": c, "status": "not available yet", "note": why})
             log(f"  {sc.key}: not available yet ({why})")
             continue
         if probe.status_code >= 400:
-            for c in sc.concurrency:
+            for c in runner.levels(sc):
                 runner.rows.append(base | {"concurrency": c, "status": "harness error",
                                            "note": f"probe answered {probe.status_code}: "
                                                    + " ".join(re.sub(r"<[^>]+>", " ", probe.text).split())[:200]})
             log(f"  {sc.key}: probe answered {probe.status_code}; skipped")
             continue
-        # Each session's first request once (lookup indexes, connection pools), then a timed warm-up.
+        # Each session's first request once (lookup indexes, connection pools). Then per concurrency, lowest first
+        # (c=1 is measured before any c=64 run of the scenario): wait for an idle server, a timed warm-up at that
+        # concurrency, wait for an idle server again (handlers a closed run abandoned still run after its clients
+        # have gone: a c=64 warm-up once doubled the c=1 follow-up list's CPU), then the measured run.
         seen = set()
         for r in reqs:
             if r.session not in seen:
                 seen.add(r.session)
                 send_once(server, r, cookies, csrf)
-        runner.warm(server, reqs, max(sc.concurrency), cookies=cookies, csrf=csrf, tag=f"{dataset}-{sc.key}")
-        for c in sc.concurrency:
+        for c in runner.levels(sc):
+            server.wait_idle()
+            warm = runner.warm(server, reqs, c, cookies=cookies, csrf=csrf, tag=f"{dataset}-{sc.key}")
+            idle = server.wait_idle()
             m = runner.measure(server, reqs, c, cookies=cookies, csrf=csrf, tag=f"{dataset}-{sc.key}")
             runner.rows.append(base | {"concurrency": c, "status": "measured", "plan_requests": len(reqs),
-                                       "sessions": len(seen), **m})
+                                       "sessions": len(seen), "idle_wait_s": idle, "server_workers": server.workers,
+                                       **warm, **m})
             log(f"  {sc.key} c={c}: {m['rps']:.0f} req/s, server p99 {m['server_ms']['p99']} ms, "
                 f"client p99 {m['client_ms']['p99']} ms, errors {m['errors']}")
 
@@ -321,19 +366,7 @@ def evaluate(rows: list[dict], weight: dict, lh: dict, skip: set[str]) -> list[d
                     "PostgreSQL not reachable or skipped" if b.dataset == "trust" else "scenario skipped")
                 out.append(base | {"status": status, "note": why})
                 continue
-            for r in matching:
-                where = f"{r['dataset']}, c={r['concurrency']}"
-                if r["status"] != "measured":
-                    out.append(base | {"where": where, "status": r["status"], "note": r.get("note", "")})
-                    continue
-                value = {"server_p99": r["server_ms"].get("p99"), "server_p50": r["server_ms"].get("p50"),
-                         "floor_ratio": r.get("floor_ratio"), "e2e_p95": r.get("e2e_ms", {}).get("p95")}.get(b.metric)
-                if value is None:
-                    out.append(base | {"where": where, "status": "not measured", "note": f"no {b.metric}"})
-                    continue
-                met, margin = budgets_mod.verdict(b, value)
-                out.append(base | {"where": where, "measured": value, "unit": b.unit, "limit": b.limit,
-                                   "status": "met" if met else "missed", "margin": margin})
+            out.extend(budgets_mod.check_rows(b, matching))
             continue
         if b.page == "quick entry":  # its own row only while it cannot be measured; once it can, "*" covers it
             if "browser" in skip or "error" in weight:
@@ -390,12 +423,14 @@ def parse_args(argv):
     ap.add_argument("--skip", default=os.environ.get("BENCH_SKIP", ""),
                     help="comma-separated: sqlite, pg, browser, lighthouse")
     ap.add_argument("--only", default="", help="comma-separated scenario keys (default: all)")
+    ap.add_argument("--levels", default="", help="comma-separated wrk concurrencies to run (default: 1,64)")
     ap.add_argument("--no-save", action="store_true", help="do not write bench/results/<timestamp>.json")
     args = ap.parse_args(argv)
     if args.quick:
         args.duration, args.warmup = 3, 1
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     args.only = {s.strip() for s in args.only.split(",") if s.strip()}
+    args.levels = {int(s) for s in args.levels.split(",") if s.strip()}
     return args
 
 
@@ -405,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     result: dict = {"started_at": stamp, "machine": machine.describe(),
                     "config": {"duration_s": args.duration, "warmup_s": args.warmup, "skip": sorted(args.skip),
-                               "only": sorted(args.only), "server": "corridor serve (uvicorn, 1 process)",
+                               "only": sorted(args.only), "server": "corridor serve (uvicorn; 1 process on SQLite, --workers 2 on PostgreSQL when the option exists)",
                                "load_tool": "wrk -t1 (Lua plan: bench/wrk/plan.lua)",
                                "budgets_table": budgets_mod.digest()},
                     "datasets": {}, "floor": {}, "runs": [], "page_weight": {}, "lighthouse": {}, "budgets": []}
@@ -440,9 +475,11 @@ def main(argv: list[str] | None = None) -> int:
         result["datasets"]["trust"] = {"skipped": pg_why}
 
     runner = Runner(args)
-    levels = sorted({c for sc in SCENARIOS if sc.plan for c in sc.concurrency})
+    levels = sorted({c for sc in SCENARIOS if sc.plan for c in runner.levels(sc)})
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8",
            "CORRIDOR_DATA_DIR": str(VAR / "data"), "SECRET_KEY": SECRET}
+    if os.environ.get("PYTHONPATH"):  # e.g. a baseline: another checkout's src/ served by this harness
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     logs = VAR / "logs"
     floor = servers.floor(env | {"DATABASE_URL": f"sqlite:///{VAR / 'floor.sqlite3'}"}, logs)
     cookie_names = ("corridor_session", "corridor_csrf")  # http://localhost: the development names
@@ -475,13 +512,17 @@ def main(argv: list[str] | None = None) -> int:
 
         if pg_why is None:
             log("Trust on PostgreSQL")
-            data.fresh_pg(PG_BASE, PG_SEED, "corridor_bench")
-            url = data.pg_url(PG_BASE, "corridor_bench")
+            data.fresh_pg(PG_BASE, PG_SEED, PG_RUN)
+            url = data.pg_url(PG_BASE, PG_RUN)
             result.setdefault("db_settings", {})["postgres"] = asyncio.run(pg_settings(url))
             ctx = asyncio.run(make_ctx(url, "trust", sessions_per_school=1))
             # LIVE_BACKEND=postgres (what "auto" picks on PostgreSQL, said outright): the on-call scenario starts a
             # second process on the same database, and live events cross between them through LISTEN/NOTIFY.
-            app = servers.corridor("corridor-postgres", env | {"DATABASE_URL": url, "LIVE_BACKEND": "postgres"}, logs)
+            # Two workers when `corridor serve` has --workers (issue 12), as production would run the trust.
+            workers = 2 if servers.has_workers_option() else 1
+            log(f"  corridor serve {'--workers 2' if workers == 2 else '(one process: no --workers option yet)'}")
+            app = servers.corridor("corridor-postgres", env | {"DATABASE_URL": url, "LIVE_BACKEND": "postgres"}, logs,
+                                   workers=workers)
             app.start()
             try:
                 run_dataset(runner, "trust", app, ctx, cookie_names, {"env": env, "url": url, "logs": logs})
@@ -502,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         f = result["floor"].get(str(r["concurrency"]))
         if r["status"] == "measured" and f and f["rps"] and r.get("rps") and not r.get("no_floor"):
             r["floor_ratio"] = round(r["rps"] / f["rps"], 3)
+    budgets_mod.derive(runner.rows)
     result["runs"] = runner.rows
     result["page_weight"], result["lighthouse"] = weight, lh
     result["budgets"] = evaluate(runner.rows, weight, lh, args.skip)

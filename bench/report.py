@@ -105,6 +105,7 @@ def budget_table(budgets: list[dict]) -> str:
         if "measured" in b:
             unit = b["unit"]
             shown = _kb(b["measured"]) if unit == "B" else (f"{b['measured']:.2f} ms" if unit == "ms" else
+                                                           f"{b['measured']:.2f} s" if unit == "s" else
                                                            f"{b['measured']}{unit}")
             rows.append([b["budget"], b.get("where", ""), shown, b["status"].upper(), b["margin"]])
         else:

@@ -38,7 +38,8 @@ class Ctx:
     categories: dict[int, list[int]] = field(default_factory=dict)  # school id -> negative category ids
     locations: dict[int, list[int]] = field(default_factory=dict)  # school id -> location ids
     pastoral: list[Session] = field(default_factory=list)  # one pastoral member of staff per school
-    all_staff: list[Session] = field(default_factory=list)  # every member of staff of the first school (school only)
+    all_staff: list[Session] = field(default_factory=list)  # 250 members of staff (school: all of the first school's)
+    hoy: list[Session] = field(default_factory=list)  # the head of year with 2,000 open items (bench/data.py)
 
 
 @dataclass
@@ -136,17 +137,26 @@ def profile(ctx: Ctx) -> list[Req]:
     return interleave(ctx, stream)
 
 
+@scenario("follow_up_list", "Follow-up list (head of year, 2,000 open)")
+def follow_up_list(ctx: Ctx) -> list[Req]:
+    """GET /incidents/follow-up (its first page) as the head of year whose years have 2,000 open or in-progress
+    behaviour items (bench/data.py, HOY_OPEN), at the first school of the data set."""
+    return [Req("GET", "/incidents/follow-up", session=s.token, headers=HTML) for s in ctx.hoy]
+
+# (The follow-up list comes before the writes: incident POSTs add open items to it.)
+
+
 KEY = "{{KEY}}"  # plan.lua puts a fresh idempotency key here in every request it sends
 
 
-def incident_body(ctx: Ctx, s: Session, rng: random.Random) -> str:
+def incident_body(ctx: Ctx, s: Session, rng: random.Random, note: str = "Shouting across the corridor") -> str:
     """The quick-entry form as the page posts it: 1-2 pupils with their roles, a category, a location, a note."""
     pupils = rng.sample(ctx.pupils[s.school_id], rng.choice((1, 1, 2)))
     fields = [("idempotency_key", KEY)]
     for i, p in enumerate(pupils):
         fields += [("pupil_id", p["id"]), ("role", "instigator" if i == 0 else "target")]
     fields += [("category_id", rng.choice(ctx.categories[s.school_id])),
-               ("location_id", rng.choice(ctx.locations[s.school_id])), ("note", "Shouting across the corridor")]
+               ("location_id", rng.choice(ctx.locations[s.school_id])), ("note", note)]
     return urlencode(fields).replace("%7B%7BKEY%7D%7D", KEY)
 
 
@@ -159,10 +169,33 @@ def incident_post(ctx: Ctx) -> list[Req]:
     return interleave(ctx, stream)
 
 
-@scenario("follow_up_list", "Follow-up list")
-def follow_up_list(ctx: Ctx) -> list[Req]:
-    """GET /incidents/follow-up as a member of the pastoral team (open and in-progress behaviour, newest first)."""
-    return [Req("GET", "/incidents/follow-up", session=s.token, headers=HTML) for s in ctx.pastoral]
+@custom("mixed", "Lookups + incident POSTs (paced, 1 write in 10)", datasets=("school", "trust"), concurrency=(0,))
+def mixed(stage) -> list[dict]:
+    """Open loop at one school: 25 lookups a second and 2.8 incident POSTs a second (one request in ten is a
+    write), sent on a fixed schedule whatever the answers; lookup and write server times apart. A write that
+    invalidates the lookup index shows here as slow lookups."""
+    from bench import clients
+
+    return clients.paced_scenario(stage, {"lookup": 25, "incident_post": 25 / 9})
+
+
+@custom("peak", "A school's peak (paced: 50 lookups, 10 POSTs, 20 homes /s)", datasets=("school", "trust"),
+        concurrency=(0,))
+def peak(stage) -> list[dict]:
+    """Open loop at one school (at the trust: its first school): 50 lookups, 10 incident POSTs and 20 home screens
+    a second, interleaved on a fixed schedule whatever the answers; p99 of every response's server time."""
+    from bench import clients
+
+    return clients.paced_scenario(stage, {"lookup": 50, "incident_post": 10, "home": 20})
+
+
+@custom("workers", "Two workers vs one (closed loop, c=64)", datasets=("trust",), concurrency=(64,))
+def workers(stage) -> list[dict]:
+    """Home screens and lookups at 64 connections against `corridor serve` (one process), then `--workers 2`,
+    one after the other in the same run; the ratio of their throughputs."""
+    from bench import clients
+
+    return clients.workers_ratio(stage)
 
 
 @custom("oncall_raise", "On-call raise -> responder screen", datasets=("trust",), concurrency=(200,))
@@ -174,10 +207,12 @@ def oncall_raise(stage) -> list[dict]:
     return clients.oncall_raise(stage)
 
 
-@custom("lesson_change", "Lesson-change burst", datasets=("school",), concurrency=(250,))
+@custom("lesson_change", "Lesson-change burst", datasets=("school", "trust"), concurrency=(250,))
 def lesson_change(stage) -> list[dict]:
-    """Every member of staff (250 sessions) POSTs an incident at the same moment, three times (three lesson
-    changes); an asyncio client, one connection each."""
+    """250 members of staff (the school: all of its staff; the trust: the first schools' staff) POST an incident
+    at the same moment, three times (three lesson changes); an asyncio client, one connection each. Drain time =
+    from the first send to the last answer; the incidents are then counted in the database (none lost or
+    doubled)."""
     from bench import clients
 
     return clients.lesson_change(stage)

@@ -48,6 +48,35 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process (a multi-worker server's workers), without multiprocessing's helpers."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != pid:
+                continue
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmdline and b"semaphore_tracker" not in cmdline:
+            out.append(int(stat.parent.name))
+    return sorted(out)
+
+
+_WORKERS_OPTION: bool | None = None
+
+
+def has_workers_option(bin_dir: Path = BIN) -> bool:
+    """Whether `corridor serve` takes --workers (issue 12 adds it): read from its --help."""
+    global _WORKERS_OPTION
+    if _WORKERS_OPTION is None:
+        done = subprocess.run([str(bin_dir / "corridor"), "serve", "--help"], capture_output=True, text=True,
+                              check=False, timeout=60, env={**os.environ})
+        _WORKERS_OPTION = "--workers" in done.stdout
+    return _WORKERS_OPTION
+
+
 def rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -65,6 +94,7 @@ class Server:
     env: dict
     port: int
     log_path: Path
+    workers: int = 1  # processes serving requests (`--workers N`)
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -108,6 +138,26 @@ class Server:
     def rss(self) -> float:
         return rss_mb(self.proc.pid) if self.proc else 0.0
 
+    def worker_cpu(self) -> dict[int, float]:
+        """CPU seconds of each worker process ({pid: s}); a one-process server is its own only worker."""
+        if not self.proc:
+            return {}
+        pids = child_pids(self.proc.pid) if self.workers > 1 else []
+        return {p: tree_cpu_seconds(p) for p in pids} or {self.proc.pid: self.cpu()}
+
+    def wait_idle(self, *, below: float = 0.05, window: float = 0.5, settle: int = 2, timeout: float = 30) -> float:
+        """Wait until the server's processes use less than `below` of a core for `settle` windows in a row (handlers
+        abandoned by a previous run, whose clients have gone, still running otherwise); returns seconds waited."""
+        t0 = time.monotonic()
+        quiet = 0
+        last = self.cpu()
+        while quiet < settle and time.monotonic() - t0 < timeout:
+            time.sleep(window)
+            now = self.cpu()
+            quiet = quiet + 1 if (now - last) < below * window else 0
+            last = now
+        return round(time.monotonic() - t0, 2)
+
     def log(self, tail: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-tail:])
@@ -115,14 +165,18 @@ class Server:
             return ""
 
 
-def corridor(name: str, env: dict, log_dir: Path, *, factory: str | None = None, bin_dir: Path = BIN) -> Server:
-    """`corridor serve`, as in production; with `factory`, another app served by the same command."""
+def corridor(name: str, env: dict, log_dir: Path, *, factory: str | None = None, bin_dir: Path = BIN,
+             workers: int = 1) -> Server:
+    """`corridor serve`, as in production; with `factory`, another app served by the same command. `workers` > 1
+    passes `--workers N` (only when `corridor serve` has it: see has_workers_option)."""
     port = free_port()
     env = {**env, "PUBLIC_URL": f"http://localhost:{port}"}
     args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        args += ["--workers", str(workers)]
     command = [str(bin_dir / "corridor"), *args] if factory is None else \
         [str(bin_dir / "python"), "-m", "bench.serve_app", factory, *args]
-    return Server(name, command, env, port, log_dir / f"{name}.log")
+    return Server(name, command, env, port, log_dir / f"{name}.log", workers=workers)
 
 
 def floor(env: dict, log_dir: Path, *, bin_dir: Path = BIN) -> Server:

@@ -42,3 +42,99 @@ def test_every_row_of_the_budget_table_has_a_check():
     for row in rows:
         key = next(v for k, v in keywords.items() if row.startswith("| " + k))
         assert key in checked, row
+
+
+def _bench(module: str):
+    sys.path.insert(0, str(ROOT))
+    try:
+        return __import__(f"bench.{module}", fromlist=[module])
+    finally:
+        sys.path.remove(str(ROOT))
+
+
+def _row(scenario, dataset, concurrency=1, **figures):
+    return {"scenario": scenario, "dataset": dataset, "concurrency": concurrency, "status": "measured",
+            "server_ms": {}, **figures}
+
+
+def test_cpu_budgets_check_each_path_at_one_client_on_the_school_with_their_margin():
+    budgets = _bench("budgets")
+    cpu = {b.scenario: b for b in budgets.BUDGETS if b.metric == "cpu_ms"}
+    assert {k: b.limit for k, b in cpu.items()} == {"home": 1.5, "lookup": 2, "profile": 3, "incident_post": 3,
+                                                   "follow_up_list": 5}
+    rows = [_row("home", "school", cpu_ms_per_req=1.2), _row("home", "school", 64, cpu_ms_per_req=9.0),
+            _row("home", "trust", cpu_ms_per_req=9.0), _row("lookup", "school", cpu_ms_per_req=8.9)]
+    (home,) = budgets.check_rows(cpu["home"], rows)  # c=64 and the trust are not this budget's
+    assert home["status"] == "met" and home["measured"] == 1.2 and "0.30 ms" in home["margin"]
+    (lookup,) = budgets.check_rows(cpu["lookup"], rows)
+    assert lookup["status"] == "missed" and "4.5× the limit" in lookup["margin"]
+
+
+def test_postgresql_cpu_is_checked_as_a_ratio_to_the_same_path_on_sqlite_in_the_same_run():
+    budgets = _bench("budgets")
+    rows = [_row("profile", "school", cpu_ms_per_req=4.0), _row("profile", "trust", cpu_ms_per_req=7.0),
+            _row("profile", "trust", 64, cpu_ms_per_req=2.0), _row("home", "trust", cpu_ms_per_req=3.0)]
+    budgets.derive(rows)
+    assert rows[1]["pg_cpu_ratio"] == 1.75 and "pg_cpu_ratio" not in rows[2] and "pg_cpu_ratio" not in rows[3]
+    ratio = {b.scenario: b for b in budgets.BUDGETS if b.metric == "pg_cpu_ratio"}
+    assert set(ratio) == {"home", "lookup", "profile", "incident_post", "follow_up_list"}
+    (profile,) = budgets.check_rows(ratio["profile"], rows)
+    assert profile["status"] == "missed" and profile["limit"] == 1.5
+    (home,) = budgets.check_rows(ratio["home"], rows)  # no SQLite figure: said so, not passed
+    assert home["status"] == "not measured" and "SQLite" in home["note"]
+
+
+def test_burst_peak_and_worker_budgets_read_their_rows():
+    budgets = _bench("budgets")
+    by = {(b.metric, b.dataset): b for b in budgets.BUDGETS if b.scenario in ("lesson_change", "peak", "workers")}
+    burst = [_row("lesson_change", "school", 250, drain_s=1.9, burst_faults=0),
+             _row("lesson_change", "trust", 250, drain_s=0.8, burst_faults=3)]
+    (school,) = budgets.check_rows(by[("drain_s", "school")], burst)
+    assert school["status"] == "missed" and school["margin"].startswith("over by 0.40 s")
+    (trust,) = budgets.check_rows(by[("drain_s", "trust")], burst)
+    assert trust["status"] == "met" and trust["limit"] == 1.0
+    faults = budgets.check_rows(by[("burst_faults", None)], burst)
+    assert [f["status"] for f in faults] == ["met", "missed"]  # an error, a lost or a doubled record misses it
+    peak = [_row("peak", "school", "paced", server_ms={"p99": 61.0}, lookup_p99=12.0)]
+    (p99,) = budgets.check_rows(by[("server_p99", None)], peak)
+    assert p99["status"] == "missed" and p99["measured"] == 61.0
+    (lookup,) = budgets.check_rows(by[("lookup_p99", "school")], peak)
+    assert lookup["status"] == "met"
+    waiting = [{"scenario": "workers", "dataset": "trust", "concurrency": 64, "status": "not available yet",
+                "note": "`corridor serve` has no --workers option yet"}]
+    (workers,) = budgets.check_rows(by[("worker_ratio", "trust")], waiting)
+    assert workers["status"] == "not available yet"
+    (workers,) = budgets.check_rows(by[("worker_ratio", "trust")], [_row("workers", "trust", 64, worker_ratio=1.8)])
+    assert workers["status"] == "met"
+
+
+def test_the_bench_head_of_year_has_exactly_2000_open_items():
+    """bench/data.py chooses the head of year's years and sets statuses so the follow-up list has 2,000 open items
+    for them: too many open are resolved oldest first, too few are opened newest first."""
+    data = _bench("data")
+    year_of = {pid: str(7 + pid % 7) for pid in range(700)}
+    negative, positive = {1}, {2}
+    for share_open in (0.9, 0.05):  # too many open in the first year; too few in all of them
+        rows = [(n, n, n % 700, "instigator", 1, -1, "open" if (n * 7919) % 100 < share_open * 100 else "resolved",
+                 f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}") for n in range(7000)]
+        rows += [(7000 + n, 9000, n % 700, "involved", 2, 1, "resolved", "2026-12-01") for n in range(500)]
+        years = data._hoy_open(rows, year_of, negative)
+        led = set(years.split(","))
+        mine = [r for r in rows if r[4] in negative and year_of[r[2]] in led]
+        assert sum(r[6] in ("open", "in_progress") for r in mine) == data.HOY_OPEN
+        assert all(r[6] == "resolved" for r in rows if r[4] in positive)  # rewards untouched
+    assert data.HOY_OPEN == 2000
+
+
+def test_the_paced_schedule_sends_each_kind_at_its_rate_and_mixes_one_write_in_ten():
+    clients = _bench("clients")
+    sched = clients.paced_schedule({"lookup": (50, ["l"]), "incident_post": (10, ["w"]), "home": (20, ["h"])}, 10)
+    kinds = [k for _, k, _ in sched]
+    assert (kinds.count("lookup"), kinds.count("incident_post"), kinds.count("home")) == (500, 100, 200)
+    times = [t for t, _, _ in sched]
+    assert times == sorted(times) and times[-1] < 10
+    writes = [k for _, k, _ in clients.paced_schedule({"lookup": (25, ["l"]), "incident_post": (25 / 9, ["w"])}, 9)]
+    assert writes.count("incident_post") * 10 == len(writes)
+    # Writes are spread through the run, not bunched: every second has its share.
+    per_second = [sum(1 for t, k, _ in sched if k == "incident_post" and s <= t < s + 1) for s in range(10)]
+    assert per_second == [10] * 10
