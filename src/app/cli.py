@@ -39,6 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.logs import uvicorn_log_config
+    from app.server import GRACE_SECONDS, http_protocol
 
     if args.port:
         # Before any settings are read (here, and by create_app in uvicorn): without PUBLIC_URL the public URL
@@ -47,11 +48,26 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings()
     host = args.host or settings.host
     port = settings.port
+    workers = args.workers
+    if workers < 1:
+        sys.exit("corridor: --workers must be 1 or more.")
+    if workers > 1 and not settings.is_postgres:
+        # One SQLite file takes one writer at a time, and what one process keeps in memory (the lookup index, the
+        # live channels) would not reach another. Not measured safe: refused rather than served wrongly.
+        sys.exit("corridor: --workers above 1 needs PostgreSQL (DATABASE_URL=postgres://...). On SQLite Corridor "
+                 "serves from one process: run `corridor serve` without --workers.")
+    if workers > 1 and settings.live_backend == "memory":
+        sys.exit("corridor: --workers above 1 needs live updates that cross processes: LIVE_BACKEND=postgres "
+                 "(the default on PostgreSQL) or redis, not memory.")
     print(f"Corridor serving {settings.public_url} (listening on {host}:{port}, "
-          f"database: {'PostgreSQL' if settings.is_postgres else 'SQLite'})", flush=True)
+          f"database: {'PostgreSQL' if settings.is_postgres else 'SQLite'}"
+          f"{f', {workers} workers' if workers > 1 else ''})", flush=True)
     # Access logs are off: URLs must never carry pupil data, but the log should not be where we find out.
     # The database drivers' loggers are pinned at WARNING before the app even loads (app/logs.py).
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, access_log=False,
+    # Each worker is its own process with its own app (create_app runs in each), database pool and LISTEN
+    # connection; the escalation timer runs in each, and its conditional update lets exactly one escalate.
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, access_log=False, workers=workers,
+                http=http_protocol(), timeout_graceful_shutdown=GRACE_SECONDS,
                 # Forwarded headers are read by the app, from TRUSTED_PROXIES only (uvicorn's default trusts
                 # any local process, which could then forge its address).
                 proxy_headers=False, log_level=settings.log_level.lower(), log_config=uvicorn_log_config())
@@ -441,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "Run `corridor migrate` first.")
     p.add_argument("--host", help="address to listen on (default: HOST, else 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default: PORT, else 8000)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1; above 1 needs PostgreSQL)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="create or update the database schema",

@@ -9,11 +9,13 @@ the page, so it can ask to sign in) as soon as the session has ended or the pers
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+import time
+import weakref
+from collections import Counter, OrderedDict
+from typing import Any, AsyncIterator, Awaitable, Callable, Hashable, Iterable, TypeVar
 
 from anyio import CancelScope
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.channels import ChannelsPlugin
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -29,6 +31,72 @@ Check = Callable[[Actor], Awaitable[bool]]
 Render = Callable[[Actor, Any], Awaitable[ServerSentEventMessage | None]]
 CatchUp = Callable[[Actor], AsyncIterator[ServerSentEventMessage]]
 Hook = Callable[[Actor], Awaitable[None]]
+T = TypeVar("T")
+
+# How long a shared render is kept: long enough for every stream of this process to take the event and for a
+# reconnect's catch-up soon after; short enough that memory stays small. Each stream still checks its own
+# session and rights before it sends what was rendered.
+SHARED_SECONDS = 60.0
+SHARED_MAX = 1024
+
+
+class _Shared:
+    """What one app has rendered (or is rendering) on one event loop, by key, oldest first."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.made: OrderedDict[Hashable, tuple[float, asyncio.Future]] = OrderedDict()
+
+
+async def once_per_process(app: Litestar, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+    """`make()`'s result, made once per process for every stream that asks for the same key at about the same time.
+
+    An event reaches every stream of a process at once: 100 boards would otherwise run the same queries and render
+    the same card 100 times. The key must hold everything the result depends on (the school, the event, and who
+    may see it), so a stream only ever gets what it would have made itself.
+    """
+    loop = asyncio.get_running_loop()
+    shared = app.state.get("live_shared")
+    if shared is None or shared.loop is not loop:
+        shared = app.state["live_shared"] = _Shared(loop)
+    now = time.monotonic()
+    while shared.made:  # forget what is old (the oldest come first)
+        oldest = next(iter(shared.made.values()))
+        if len(shared.made) <= SHARED_MAX and now - oldest[0] < SHARED_SECONDS:
+            break
+        shared.made.popitem(last=False)
+    entry = shared.made.get(key)
+    if entry is None:
+        future = asyncio.ensure_future(make())
+        shared.made[key] = entry = (now, future)
+
+        def forget_failure(done: asyncio.Future) -> None:
+            # A failed render is not kept: the next stream to ask tries again.
+            if done.cancelled() or done.exception() is not None:
+                if shared.made.get(key, (0, None))[1] is done:
+                    del shared.made[key]
+
+        future.add_done_callback(forget_failure)
+    # Shielded: one page going away (its stream cancelled) must not cancel the render the others wait for.
+    return await asyncio.shield(entry[1])
+
+
+# Streams end when the server stops (`corridor serve` calls stop_streams() on SIGTERM): a stream lasts for hours,
+# and a server waiting for it would never stop. The page's EventSource reconnects, to this server once it is back
+# or to another worker.
+_stopping: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = weakref.WeakKeyDictionary()
+
+
+def _stop_event() -> asyncio.Event:
+    loop = asyncio.get_running_loop()
+    if loop not in _stopping:
+        _stopping[loop] = asyncio.Event()
+    return _stopping[loop]
+
+
+def stop_streams() -> None:
+    """End every live stream of this process (called by the server as it begins to shut down)."""
+    _stop_event().set()
 
 
 class SteadySubscriptions:
@@ -109,6 +177,7 @@ def session_bound(request: Request, actor: Actor, channels: ChannelsPlugin, name
         current: Actor | None = actor
         loop = asyncio.get_running_loop()
         pending: asyncio.Future | None = None
+        stopping: asyncio.Future | None = None
         try:
             async with channels.start_subscription(names) as subscriber:
                 # Subscribed first, then the catch-up: nothing can fall between the two.
@@ -125,13 +194,17 @@ def session_bound(request: Request, actor: Actor, channels: ChannelsPlugin, name
                     return
                 if beat is not None:
                     await beat(current)
+                stopping = asyncio.ensure_future(_stop_event().wait())
                 stream = subscriber.iter_events()
                 # One pending read, kept across heartbeats: cancelling it on a timeout would close the
                 # subscriber's iterator, and the stream would stop for good after its first quiet period.
                 pending = _read(stream)
                 check_at = loop.time() + HEARTBEAT_SECONDS
                 while True:
-                    done, _ = await asyncio.wait({pending}, timeout=max(check_at - loop.time(), 0))
+                    done, _ = await asyncio.wait({pending, stopping}, timeout=max(check_at - loop.time(), 0),
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if stopping.done():
+                        return  # the server is stopping: end the response so it can
                     if not done:
                         current = await _allowed(request, actor, allowed)
                         if current is None:
@@ -158,8 +231,9 @@ def session_bound(request: Request, actor: Actor, channels: ChannelsPlugin, name
                     check_at = loop.time() + HEARTBEAT_SECONDS
                     yield message
         finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
+            for waiting in (pending, stopping):
+                if waiting is not None and not waiting.done():
+                    waiting.cancel()
             if closed is not None:
                 # A page that went away cancels the stream; what it leaves behind is still cleaned up.
                 with CancelScope(shield=True):

@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Annotated, Any, AsyncIterator
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -24,7 +24,7 @@ from app.domain.oncall.tables import OnCallRequest
 from app.domain.schools.service import Actor
 from app.errors import NotFound
 from app.clock import parse_date
-from app.live import session_bound
+from app.live import once_per_process, session_bound
 from app.rendering import csv_response, render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -61,11 +61,28 @@ async def view_context(actor: Actor, card: dict, **extra: Any) -> dict[str, Any]
             "log_incident_url": log_incident_url(card) if mine else "", **extra}
 
 
-def card_html(request: Request, card: dict, actor: Actor) -> str:
-    env = request.app.template_engine.engine
+def card_html(app: Litestar, card: dict) -> str:
+    """The card as its school's responders and its requester see it (pupils' names included: both may see them)."""
+    env = app.template_engine.engine
     return env.get_template("oncall/_request.html").render(
-        r=card, actor=actor, states=oncall.STATES, urgencies=oncall.URGENCIES, outcomes=oncall.OUTCOMES,
+        r=card, states=oncall.STATES, urgencies=oncall.URGENCIES, outcomes=oncall.OUTCOMES,
         to_local=lambda d: d.astimezone(LONDON), csrf_value="")
+
+
+async def rendered_event(app: Litestar, school_id: int, event_id: int) -> tuple[dict, str | None] | None:
+    """An event of the school and its card as rendered, made once per process for every stream that sends it.
+
+    The event is read with its school, so a stream can only ever be handed its own school's events; every stream
+    still checks its own session and rights before sending it (app/live.py).
+    """
+    async def make() -> tuple[dict, str | None] | None:
+        ev = await oncall.event(event_id, school_id)
+        if ev is None:
+            return None
+        card = await oncall.card(ev["request"])
+        return ev, card_html(app, card) if card else None
+
+    return await once_per_process(app, ("oncall.card", school_id, event_id), make)
 
 
 async def live(request: Request, actor: Actor, channels: ChannelsPlugin, request_id: int | None) -> ServerSentEvent:
@@ -78,23 +95,27 @@ async def live(request: Request, actor: Actor, channels: ChannelsPlugin, request
     except ValueError:
         last_id = 0
     responder = await oncall.can_respond(actor)
+    school_id = actor.school_id
     sent = last_id
     last_seen: list = []  # when this stream last marked its person online
 
-    async def card_event(current: Actor, event_id: int, req_id: int) -> ServerSentEventMessage | None:
-        card = await oncall.card(req_id)
-        if card is None:
+    async def card_event(event_id: int) -> ServerSentEventMessage | None:
+        nonlocal sent
+        made = await rendered_event(request.app, school_id, event_id)
+        if made is None:
             return None
-        return ServerSentEventMessage(data=card_html(request, card, current), event="request", id=str(event_id))
+        ev, html = made
+        if ev["id"] <= sent or (request_id is not None and ev["request"] != request_id):
+            return None
+        sent = ev["id"]
+        if html is None:
+            return None
+        return ServerSentEventMessage(data=html, event="request", id=str(ev["id"]))
 
     async def allowed(current: Actor) -> bool:
         if request_id is None:
             return await oncall.can_respond(current)
-        try:
-            await oncall.view(current, request_id)
-        except NotFound:
-            return False
-        return True
+        return await oncall.may_view(current, request_id)
 
     async def catch_up(current: Actor) -> AsyncIterator[ServerSentEventMessage]:
         nonlocal sent
@@ -103,18 +124,12 @@ async def live(request: Request, actor: Actor, channels: ChannelsPlugin, request
             yield ServerSentEventMessage(comment="connected", id=str(sent))
             return
         for ev in await oncall.events_since(current.school_id, last_id, request_id):
-            message = await card_event(current, ev["id"], ev["request"])
-            sent = ev["id"]
+            message = await card_event(ev["id"])
             if message:
                 yield message
 
     async def render_event(current: Actor, raw: Any) -> ServerSentEventMessage | None:
-        nonlocal sent
-        ev = await oncall.event(int(json.loads(raw)["event"]))
-        if not ev or ev["id"] <= sent or (request_id is not None and ev["request"] != request_id):
-            return None
-        sent = ev["id"]
-        return await card_event(current, ev["id"], ev["request"])
+        return await card_event(int(json.loads(raw)["event"]))
 
     async def beat(current: Actor) -> None:
         if responder:

@@ -535,10 +535,18 @@ async def board(actor: Actor) -> list[dict]:
     return sorted(cards, key=lambda c: (c["rank"], -c["raised_at"].timestamp()))
 
 
+async def may_view(actor: Actor, request_id: int) -> bool:
+    """Whether the actor may see the request: its requester, or anyone at its school who may respond."""
+    if actor.school_id is None:
+        return False
+    row = await OnCallRequest.select(OnCallRequest.requester).where(
+        (OnCallRequest.id == request_id) & (OnCallRequest.school == actor.school_id)).first()
+    return row is not None and (row["requester"] == actor.person_id or await can_respond(actor))
+
+
 async def view(actor: Actor, request_id: int) -> dict:
     """A request for its requester or anyone who may respond."""
-    row = await _request(actor, request_id)
-    if row["requester"] != actor.person_id and not await can_respond(actor):
+    if not await may_view(actor, request_id):
         raise NotFound(HIDDEN)
     return await card(request_id)
 
@@ -559,9 +567,10 @@ async def events_since(school_id: int, last_id: int, request_id: int | None = No
     return await query.order_by(OnCallEvent.id).limit(limit)
 
 
-async def event(event_id: int) -> dict | None:
+async def event(event_id: int, school_id: int) -> dict | None:
+    """One of the school's events (another school's event id finds nothing)."""
     return await OnCallEvent.select(OnCallEvent.id, OnCallEvent.request, OnCallEvent.kind, OnCallEvent.school).where(
-        OnCallEvent.id == event_id).first()
+        (OnCallEvent.id == event_id) & (OnCallEvent.school == school_id)).first()
 
 
 # Reporting --------------------------------------------------------------------------------------------------

@@ -1,0 +1,32 @@
+"""The HTTP server `corridor serve` runs: uvicorn, one process or several workers, stopping without hanging.
+
+uvicorn stops gracefully by waiting for every open response to finish. A live board's stream never finishes by
+itself, so a SIGTERM (a deploy, `systemctl stop`) would wait for ever. Its HTTP protocol here tells this process's
+streams to end as the server starts shutting down (app/live.py); ordinary requests still finish, for up to
+GRACE_SECONDS. Pages reconnect their streams on their own (to another worker, or to this one once it is back).
+
+The protocol classes are named here, at module level, so a worker process (uvicorn spawns them) can import them.
+"""
+
+from __future__ import annotations
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from app import live
+
+# How long a stopping server waits for requests other than streams (a photo upload, an import) before it cancels
+# them. Streams end at once.
+GRACE_SECONDS = 10
+
+
+class StreamEndingH11(H11Protocol):
+    """uvicorn's h11 protocol, ending the process's live streams when the server asks connections to shut down."""
+
+    def shutdown(self) -> None:
+        live.stop_streams()
+        super().shutdown()
+
+
+def http_protocol() -> type:
+    """The HTTP protocol class uvicorn runs."""
+    return StreamEndingH11
