@@ -327,3 +327,88 @@ def atomic():
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
+
+
+PICCOLO_COPIED_FROM = "1.38.0"
+
+
+def _foreign_key_lookup_without_dir() -> None:
+    """Piccolo 1.38's `ForeignKey.__getattribute__` calls `dir(self)` on every public attribute access, to
+    set up a lazy table reference's proxy columns the first time. Building one query with a join reads such
+    attributes dozens of times, and the `dir()` calls were about a fifth of the CPU of building it (a profile of
+    3 typical queries: 104,772 `dir` calls for 2,050 builds). This is the same method with the checks in the
+    other order: the cheap ones (is the reference lazy and not yet set up?) first, `dir()` only when they hold.
+    Same behaviour, same SQL (tests/platform/test_piccolo_speedup.py); worth offering upstream."""
+    from piccolo.columns.base import Column, ForeignKeyMeta
+    from piccolo.columns.column_types import ForeignKey, LazyTableReference
+
+    import piccolo
+
+    if getattr(ForeignKey.__getattribute__, "corridor_speedup", False) or piccolo.__VERSION__ != PICCOLO_COPIED_FROM:
+        return  # another Piccolo: its own method stands until this copy is checked against it
+    original = ForeignKey.__getattribute__
+
+    def __getattribute__(self, name: str):
+        if not name.startswith("_"):
+            try:
+                meta = object.__getattribute__(self, "_foreign_key_meta")
+            except AttributeError:
+                meta = None
+            if (meta is not None and meta.proxy_columns == [] and isinstance(meta.references, LazyTableReference)
+                    and name not in dir(self)):
+                object.__getattribute__(self, "set_proxy_columns")()
+
+        value = object.__getattribute__(self, name)
+        if name.startswith("_"):
+            return value
+
+        foreignkey_class = object.__getattribute__(self, "__class__")
+        if isinstance(value, foreignkey_class):  # i.e. a ForeignKey: copied with the join recorded
+            new_column = value.copy()
+            new_column._meta.call_chain.append(self)
+            if len(new_column._meta.call_chain) >= 10:
+                raise Exception("Call chain too long!")
+            foreign_key_meta: ForeignKeyMeta = object.__getattribute__(new_column, "_foreign_key_meta")
+            for proxy_column in foreign_key_meta.proxy_columns:
+                try:
+                    delattr(new_column, proxy_column._meta.name)
+                except Exception:  # noqa: BLE001 - as Piccolo does
+                    pass
+            foreign_key_meta.proxy_columns = []
+            for column in value._foreign_key_meta.resolved_references._meta.columns:
+                _column = column.copy()
+                _column._meta.call_chain = list(new_column._meta.call_chain)
+                setattr(new_column, _column._meta.name, _column)
+                foreign_key_meta.proxy_columns.append(_column)
+            return new_column
+        if issubclass(type(value), Column):
+            new_column = value.copy()
+            column_meta = object.__getattribute__(self, "_meta")
+            new_column._meta.call_chain = column_meta.call_chain.copy()
+            new_column._meta.call_chain.append(self)
+            return new_column
+        return value
+
+    __getattribute__.corridor_speedup = True  # type: ignore[attr-defined]
+    __getattribute__.piccolo_original = original  # type: ignore[attr-defined]
+    ForeignKey.__getattribute__ = __getattribute__  # type: ignore[method-assign]
+
+
+_foreign_key_lookup_without_dir()
+
+
+async def refresh_statistics() -> None:
+    """ANALYZE: fresh statistics for the query planners, after an import and once a day (main.py). Without them
+    SQLite guesses, and a guess read a school's whole audit log for "recently viewed" (65 ms at 300,000 rows,
+    0.03 ms after ANALYZE)."""
+    from app.domain.schools.tables import Trust
+
+    engine = Trust._meta.db
+    if isinstance(engine, SQLiteEngine):
+        # Sampled, not read whole (SQLite's advice for PRAGMA optimize): milliseconds for a million-row table, so
+        # the write lock it needs is held only that long. Both statements must run on one connection.
+        async with atomic():
+            await engine.run_ddl("PRAGMA analysis_limit = 1000")
+            await engine.run_ddl("ANALYZE")
+    else:
+        await engine.run_ddl("ANALYZE")
