@@ -246,6 +246,8 @@ def engine_for(url: str) -> Engine:
             "user": unquote(parts.username or "postgres"),
             "password": unquote(parts.password or "") or None,
             "database": parts.path.lstrip("/") or "corridor",
+            # "Saved" means on disk: a commit waits for its WAL flush whatever the server's default says.
+            "server_settings": {"synchronous_commit": "on"},
         }
     )
 

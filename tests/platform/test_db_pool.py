@@ -107,3 +107,26 @@ async def test_a_failed_transaction_rolls_back_and_the_next_one_succeeds(cast):
         await Person.update({Person.display_name: "Kept"}).where(Person.id == cast.teacher.id)
     row = await Person.select(Person.display_name).where(Person.id == cast.teacher.id).first()
     assert row["display_name"] == "Kept"
+
+
+async def test_postgresql_commits_wait_for_the_disk(cast):
+    """synchronous_commit on for Corridor's connections, whatever the database's default: an answer that says
+    "saved" comes only after the commit's WAL record is flushed."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    from app.db import engine_for
+
+    engine = Person._meta.db
+    if not isinstance(engine, PostgresEngine):
+        pytest.skip("PostgreSQL's commit setting")
+    name = engine.config["database"]
+    await engine.run_ddl(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    try:
+        # New connections, made after the database's default changed (the tests' pool was opened before).
+        plain = PostgresEngine(config={k: v for k, v in engine.config.items() if k != "server_settings"})
+        c = engine.config
+        ours = engine_for.__wrapped__(f"postgres://{c['user']}@{c['host']}:{c['port']}/{name}")
+        assert [dict(r) for r in await plain.run_ddl("SHOW synchronous_commit")] == [{"synchronous_commit": "off"}]
+        assert [dict(r) for r in await ours.run_ddl("SHOW synchronous_commit")] == [{"synchronous_commit": "on"}]
+    finally:
+        await engine.run_ddl(f'ALTER DATABASE "{name}" RESET synchronous_commit')
