@@ -275,7 +275,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     def provide_origin(request: Request) -> Origin:
         return origin_of(request)
 
-    def is_auth_attempt(request: Request) -> bool:
+    async def is_auth_attempt(request: Request) -> bool:
+        # Async on purpose: Litestar runs a plain function given here in a worker thread, on every request.
         return request.method == "POST" and request.url.path.startswith(("/auth/", "/enrol/"))
 
     static = create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"],
