@@ -520,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
             # second process on the same database, and live events cross between them through LISTEN/NOTIFY.
             # Two workers when `corridor serve` has --workers (issue 12), as production would run the trust.
             workers = 2 if servers.has_workers_option() else 1
+            result["config"]["trust_workers"] = workers
             log(f"  corridor serve {'--workers 2' if workers == 2 else '(one process: no --workers option yet)'}")
             app = servers.corridor("corridor-postgres", env | {"DATABASE_URL": url, "LIVE_BACKEND": "postgres"}, logs,
                                    workers=workers)

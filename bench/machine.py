@@ -60,8 +60,14 @@ def _os() -> str:
 
 
 def _git() -> dict:
+    import importlib.util
+
+    # The checkout whose app is served: PYTHONPATH may put another one's src/ first (a baseline).
+    where = Path(importlib.util.find_spec("app").origin).parents[2]
+    where = where if (where / "src").is_dir() else ROOT
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+        return subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, check=False).stdout.strip()
     try:
         return {"commit": git("rev-parse", "--short", "HEAD"),
                 "dirty_files": len([x for x in git("status", "--porcelain", "--", "src").splitlines() if x])}

@@ -127,8 +127,9 @@ def print_report(result: dict) -> None:
     print(f"Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql'] or 'not used'}, {m['wrk']}, "
           f"Node {m['node']}, {m['chromium']}")
     p = m["packages"]
+    cfg = result["config"]
     print(f"Server: corridor serve = uvicorn {p['uvicorn']} ({m['uvicorn_loop']} loop, {m['uvicorn_http']} HTTP), "
-          f"1 process; litestar {p['litestar']}, piccolo {p['piccolo']}, asyncpg {p['asyncpg']}, aiosqlite {p['aiosqlite']}")
+          f"1 process on SQLite, {cfg.get('trust_workers', 1)} on PostgreSQL; litestar {p['litestar']}, piccolo {p['piccolo']}, asyncpg {p['asyncpg']}, aiosqlite {p['aiosqlite']}")
     dbs = result.get("db_settings", {})
     if "sqlite" in dbs:
         q = dbs["sqlite"]

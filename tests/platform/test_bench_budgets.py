@@ -138,3 +138,24 @@ def test_the_paced_schedule_sends_each_kind_at_its_rate_and_mixes_one_write_in_t
     # Writes are spread through the run, not bunched: every second has its share.
     per_second = [sum(1 for t, k, _ in sched if k == "incident_post" and s <= t < s + 1) for s in range(10)]
     assert per_second == [10] * 10
+
+
+def test_a_measured_run_waits_until_the_servers_cpu_is_idle():
+    """Handlers a closed-loop run abandoned keep the server busy after wrk stops: the harness waits, reading the
+    server's CPU from /proc, until it is idle (issue 12: a c=1 run straight after c=64 read twice the CPU)."""
+    import time
+
+    servers = _bench("servers")
+    busy = "import time\nwhile time.process_time() < 1.0: pass\ntime.sleep(30)"  # a second of CPU, then idle
+    proc = subprocess.Popen([sys.executable, "-c", busy])
+    try:
+        server = servers.Server("busy", [], {}, 0, ROOT / "unused.log", proc=proc)
+        t = time.monotonic()
+        waited = server.wait_idle()
+        assert waited >= 0.9 and server.cpu() >= 0.95  # not before its second of CPU was (nearly) all spent
+        t = time.monotonic()
+        server.wait_idle()
+        assert time.monotonic() - t < 2.5  # an idle server: two quiet windows, no more
+    finally:
+        proc.kill()
+        proc.wait()
