@@ -196,11 +196,15 @@ class Runner:
     def measure(self, server: servers.Server, reqs: list[Req], concurrency: int, *, cookies, csrf, tag: str) -> dict:
         plan = VAR / f"plan-{tag}.tsv"
         load.write_plan(plan, reqs, cookie_names=cookies, csrf=csrf)
-        cpu0 = server.cpu()
+        cpu0, db0 = server.cpu(), server.db_cpu()
         result = load.run_wrk(server.url, plan, VAR / f"wrk-{tag}-c{concurrency}.json", connections=concurrency,
                               seconds=self.args.duration)
         cpu = server.cpu() - cpu0
         result.cpu_ms_per_req = round(cpu * 1000 / result.requests, 3) if result.requests else None
+        if server.database and result.requests:  # PostgreSQL's own CPU, which the app's does not include
+            db1 = server.db_cpu()
+            result.extra["db_cpu_ms_per_req"] = round(
+                sum(t - db0.get(pid, 0.0) for pid, t in db1.items()) * 1000 / result.requests, 3)
         result.extra["server_rss_mb"] = server.rss()
         return asdict(result)
 

@@ -47,7 +47,11 @@ def load_table(result: dict) -> str:
         rows.append([r["title"], data, r["concurrency"], f"{r['rps']:.0f}",
                      f"{r['floor_ratio']:.2f}" if r.get("floor_ratio") is not None else "-", str(r["errors"]),
                      _trio(r["server_ms"]), _trio(r["client_ms"]), _ms(r.get("cpu_ms_per_req")),
-                     ", ".join(f"{k} {v}" for k, v in r["error_detail"].items())])
+                     "; ".join(x for x in [", ".join(f"{k} {v}" for k, v in r["error_detail"].items()),
+                                           f"PostgreSQL's own CPU {_ms(r['extra']['db_cpu_ms_per_req'])} ms/req"
+                                           if r.get("extra", {}).get("db_cpu_ms_per_req") is not None else "",
+                                           f"PG/SQLite CPU {r['pg_cpu_ratio']}×" if r.get("pg_cpu_ratio") else ""]
+                               if x)])
     return _table(["Scenario", "Data", "Conc", "Req/s", "xFloor", "Errors", "Server ms p50/p95/p99",
                    "Client ms p50/p95/p99", "CPU ms/req", "Notes"], rows, right={2, 3, 4, 5, 8})
 

@@ -64,6 +64,21 @@ def child_pids(pid: int) -> list[int]:
     return sorted(out)
 
 
+def db_backend_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving `database` on this machine ({pid: s}), found by the process
+    title PostgreSQL gives them ("postgres: <cluster>: <user> <database> <client> ..."). The app's CPU from /proc
+    does not include the database's work on PostgreSQL, as it does on SQLite (in-process)."""
+    out = {}
+    for cmd in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmd.read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+        except OSError:
+            continue
+        if len(words) >= 5 and words[0] == "postgres:" and words[3] == database:
+            out[int(cmd.parent.name)] = cpu_seconds(int(cmd.parent.name))
+    return out
+
+
 _WORKERS_OPTION: bool | None = None
 
 
@@ -134,6 +149,15 @@ class Server:
 
     def cpu(self) -> float:
         return tree_cpu_seconds(self.proc.pid) if self.proc else 0.0
+
+    @property
+    def database(self) -> str | None:
+        """The PostgreSQL database this server uses (None on SQLite)."""
+        url = self.env.get("DATABASE_URL", "")
+        return url.rsplit("/", 1)[1].split("?")[0] if url.startswith("postgres") else None
+
+    def db_cpu(self) -> dict[int, float]:
+        return db_backend_cpu(self.database) if self.database else {}
 
     def rss(self) -> float:
         return rss_mb(self.proc.pid) if self.proc else 0.0
