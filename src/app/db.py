@@ -399,17 +399,16 @@ def _foreign_key_lookup_without_dir() -> None:
 _foreign_key_lookup_without_dir()
 
 
-async def refresh_statistics() -> None:
+async def refresh_statistics(engine: Engine) -> None:
     """ANALYZE: fresh statistics for the query planners, after an import and once a day (main.py). Without them
     SQLite guesses, and a guess read a school's whole audit log for "recently viewed" (65 ms at 300,000 rows,
     0.03 ms after ANALYZE)."""
-    from app.domain.schools.tables import Trust
-
-    engine = Trust._meta.db
     if isinstance(engine, SQLiteEngine):
+        from piccolo.engine.sqlite import TransactionType
+
         # Sampled, not read whole (SQLite's advice for PRAGMA optimize): milliseconds for a million-row table, so
         # the write lock it needs is held only that long. Both statements must run on one connection.
-        async with atomic():
+        async with engine.transaction(transaction_type=TransactionType.immediate):
             await engine.run_ddl("PRAGMA analysis_limit = 1000")
             await engine.run_ddl("ANALYZE")
     else:

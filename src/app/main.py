@@ -221,6 +221,16 @@ async def escalate_forever(every: float = 2.0) -> None:
             logging.getLogger("corridor").warning("escalation check failed", exc_info=True)
 
 
+async def refresh_statistics_daily(engine: db.Engine, every: float = 24 * 3600) -> None:
+    """ANALYZE at start and then daily: the planners' statistics follow the audit log and incidents as they grow."""
+    while True:
+        try:
+            await db.refresh_statistics(engine)
+        except Exception:
+            logging.getLogger("corridor").warning("refreshing the query planner's statistics failed", exc_info=True)
+        await asyncio.sleep(every)
+
+
 def security_headers(settings: Settings):
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -258,10 +268,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.start_connection_pool(min_size=1, max_size=10)
         # Escalation timers: every process checks; the conditional update lets exactly one escalate.
         escalator = asyncio.create_task(escalate_forever())
+        statistics = asyncio.create_task(refresh_statistics_daily(engine))
         try:
             yield
         finally:
             escalator.cancel()
+            statistics.cancel()
             if own_pool:
                 await engine.close_connection_pool()
             await db.close(engine)

@@ -16,7 +16,7 @@ from app.domain.incidents.service import IncidentForm, ValidationFailed
 from app.domain.notifications.service import clean_key, release, request_hash, require_maker
 from app.domain.pupils import service as pupils
 from app.domain.schools.service import Actor
-from app.errors import NotFound
+from app.errors import BadRequest, NotFound
 from app.db import parse_id
 from app.rendering import render
 
@@ -114,10 +114,15 @@ class IncidentsController(Controller):
         return Redirect(f"/incidents/new?logged={incident_id}", status_code=303)
 
     @get("/follow-up", name="incidents.follow_up")
-    async def follow_up(self, request: Request, actor: CurrentActor) -> Response:
-        rows = await incidents.follow_up_list(actor)
-        return render(request, "incidents/follow_up.html", {"actor": actor, "rows": rows,
-                                                             "statuses": incidents.STATUSES})
+    async def follow_up(self, request: Request, actor: CurrentActor, before: FromQuery[str | None] = None) -> Response:
+        # `before` is the id of the last row already shown (the keyset cursor of the next, older page).
+        cursor = parse_id(before) if before is not None else None
+        if before is not None and cursor is None:
+            raise BadRequest("That page of the list does not exist.")
+        page = await incidents.follow_up_list(actor, before=cursor)
+        return render(request, "incidents/follow_up.html", {"actor": actor, "rows": page["rows"], "next": page["next"],
+                                                             "older": cursor is not None, "statuses": incidents.STATUSES},
+                      block="rows" if cursor is not None else None)
 
     @get("/rewards", name="incidents.rewards")
     async def rewards(self, request: Request, actor: CurrentActor, year: FromQuery[str] = "7") -> Response:

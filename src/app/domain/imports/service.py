@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 
-from app import clock
+from app import clock, db
 from app.domain.audit import service as audit
 from app.domain.audit.service import CLI, Origin
 from app.domain.imports import formats
@@ -374,6 +374,9 @@ async def apply(actor: Actor | None, key: str, *, school_id: int | None = None, 
                                   ImportBatch.photos: None}).where(ImportBatch.id == batch["id"])
     plan.key, plan.applied_at = batch["key"], now
     plan.filename, plan.photos_filename = batch["filename"], batch["photos_filename"]
+    # An import can change a school's shape a lot (a first import, a new year group): the query planners'
+    # statistics should describe what is there now, not wait for the daily refresh.
+    await db.refresh_statistics(schools.db())
     return plan
 
 

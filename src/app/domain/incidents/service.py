@@ -461,16 +461,22 @@ async def last_location(actor: Actor) -> int | None:
     return row["location"] if row else None
 
 
-async def logged_today(actor: Actor) -> list[dict]:
-    """Pupils this person logged today (UK day), for one-tap re-selection."""
-    start = local_now().replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.timezone.utc)
-    rows = await IncidentPupil.select(
+def _logged_since(actor: Actor, start: dt.datetime):
+    # Planned on incident_recorded_by_recorded_at (tests/incidents/test_follow_up_plan.py): without it this read
+    # every incident_pupil row of the school.
+    return IncidentPupil.select(
         IncidentPupil.pupil.id, IncidentPupil.pupil.preferred_first_name, IncidentPupil.pupil.legal_first_name,
         IncidentPupil.pupil.legal_last_name, IncidentPupil.pupil.preferred_last_name,
         IncidentPupil.pupil.tutor_group.name,
     ).where((IncidentPupil.incident.recorded_by == actor.person_id) & (IncidentPupil.incident.school == actor.school_id)
             & (IncidentPupil.incident.recorded_at >= start) & IncidentPupil.incident.deleted_at.is_null()
             ).order_by(IncidentPupil.id, ascending=False)
+
+
+async def logged_today(actor: Actor) -> list[dict]:
+    """Pupils this person logged today (UK day), for one-tap re-selection."""
+    start = local_now().replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.timezone.utc)
+    rows = await _logged_since(actor, start)
     seen, out = set(), []
     for r in rows:
         if r["pupil.id"] in seen:
@@ -551,27 +557,89 @@ async def view_incident(actor: Actor, incident_id: int) -> dict[str, Any]:
             "can_edit": incident["recorded_by"] == actor.person_id or bool(followed)}
 
 
-async def follow_up_list(actor: Actor) -> list[dict]:
-    """Open and in-progress behaviour for the pupils this actor follows up, newest first."""
-    if actor.school_id is None or not (actor.has(*FOLLOWERS) or await CategoryWatcher.exists().where(
-            CategoryWatcher.person == actor.person_id)):
+FOLLOW_UP_PAGE = 50
+
+# One statement for a page of the follow-up list: who may follow up each row (every pupil for pastoral staff and
+# the DSL, the head of year's years, the categories this person watches) is decided in the WHERE clause, not
+# by a statement per row. It walks the school's live incidents newest first (incident_school_occurred_at),
+# looks up each one's open items (incident_pupil_open) and stops after a page. CROSS JOIN keeps that order on
+# SQLite, whose planner otherwise starts from every open item of every school and sorts them all (for
+# PostgreSQL it is an inner join like any other). The cursor is the last row's own id: the next page starts
+# strictly after it in the same (occurred_at, id) order, and a cursor from another school finds no row, so
+# that page is empty. tests/incidents/test_follow_up_plan.py checks both databases' plans.
+_FOLLOW_UP_SQL = """
+SELECT ip.id, ip.role, ip.status, ip.category, c.name AS category_name, c.severity AS category_severity,
+       i.id AS incident_id, i.occurred_at, p.id AS pupil_id, p.preferred_first_name, p.legal_first_name,
+       p.legal_last_name, p.preferred_last_name, p.year_code, tg.name AS tutor_group_name
+FROM incident i
+CROSS JOIN incident_pupil ip
+JOIN pupil p ON p.id = ip.pupil
+JOIN category c ON c.id = ip.category
+LEFT JOIN tutor_group tg ON tg.id = p.tutor_group
+WHERE ip.incident = i.id AND i.school = {} AND i.deleted_at IS NULL AND ip.status IN ('open', 'in_progress')"""
+_FOLLOW_UP_AFTER = """
+  AND i.occurred_at <= (SELECT ci.occurred_at FROM incident_pupil cp JOIN incident ci ON ci.id = cp.incident
+                        WHERE cp.id = {} AND ci.school = {})
+  AND (i.occurred_at < (SELECT ci.occurred_at FROM incident_pupil cp JOIN incident ci ON ci.id = cp.incident
+                        WHERE cp.id = {} AND ci.school = {}) OR ip.id < {})"""
+_FOLLOW_UP_ORDER = """
+ORDER BY i.occurred_at DESC, ip.id DESC
+LIMIT {}"""
+
+
+def _follow_up_query(school_id: int, *, years: set[str] | None, watcher: int | None, before: int | None,
+                     limit: int) -> tuple[str, list[Any]]:
+    """The SQL and arguments for one page: years None means every pupil; watcher adds that person's categories."""
+    sql, args = _FOLLOW_UP_SQL, [school_id]
+    if years is not None:
+        scopes = []
+        if years:
+            scopes.append(f"p.year_code IN ({', '.join('{}' for _ in years)})")
+            args += sorted(years)
+        if watcher is not None:
+            scopes.append("ip.category IN (SELECT cw.category FROM category_watcher cw WHERE cw.person = {})")
+            args.append(watcher)
+        sql += f"\n  AND ({' OR '.join(scopes) or 'FALSE'})"
+    if before is not None:
+        sql += _FOLLOW_UP_AFTER
+        args += [before, school_id, before, school_id, before]
+    return sql + _FOLLOW_UP_ORDER, args + [limit]
+
+
+async def follow_up_list(actor: Actor, *, before: int | None = None, limit: int = FOLLOW_UP_PAGE) -> dict[str, Any]:
+    """A page of open and in-progress behaviour for the pupils this actor follows up, newest first: its rows,
+    and the cursor of the next (older) page, None on the last. `before` is the cursor of the page wanted."""
+    if actor.school_id is None:
         raise NotFound()
-    rows = await IncidentPupil.select(
-        IncidentPupil.id, IncidentPupil.role, IncidentPupil.status, IncidentPupil.category,
-        IncidentPupil.category.name, IncidentPupil.category.severity, IncidentPupil.incident.id,
-        IncidentPupil.incident.occurred_at, IncidentPupil.pupil.id, IncidentPupil.pupil.preferred_first_name,
-        IncidentPupil.pupil.legal_first_name, IncidentPupil.pupil.legal_last_name,
-        IncidentPupil.pupil.preferred_last_name, IncidentPupil.pupil.year_code, IncidentPupil.pupil.tutor_group.name,
-    ).where(
-        (IncidentPupil.incident.school == actor.school_id) & IncidentPupil.incident.deleted_at.is_null()
-        & IncidentPupil.status.is_in(["open", "in_progress"])
-    ).order_by(IncidentPupil.incident.occurred_at, ascending=False).limit(500)
+    watcher: int | None = actor.person_id
+    if actor.has("pastoral", "dsl"):
+        years: set[str] | None = None
+    elif actor.has("head_of_year"):
+        years = await hoy_years(actor)
+    elif await CategoryWatcher.exists().where(CategoryWatcher.person == actor.person_id):
+        years = set()
+    else:
+        raise NotFound()
+    sql, args = _follow_up_query(actor.school_id, years=years, watcher=watcher, before=before, limit=limit + 1)
+    rows = await IncidentPupil.raw(sql, *args)
     out = []
-    for r in rows:
-        if await _follows(actor, r):
-            r["name"] = _name(r)
-            out.append(r)
-    return out
+    for r in rows[:limit]:
+        out.append({
+            "id": r["id"], "role": r["role"], "status": r["status"], "category": r["category"],
+            "category.name": r["category_name"], "category.severity": r["category_severity"],
+            "incident.id": r["incident_id"], "incident.occurred_at": _moment(r["occurred_at"]),
+            "pupil.id": r["pupil_id"], "pupil.year_code": r["year_code"], "pupil.tutor_group.name": r["tutor_group_name"],
+            "name": (f"{r['preferred_first_name'] or r['legal_first_name']} "
+                     f"{r['preferred_last_name'] or r['legal_last_name']}"),
+        })
+    return {"rows": out, "next": out[-1]["id"] if len(rows) > limit else None}
+
+
+def _moment(value: Any) -> dt.datetime:
+    # A raw query on SQLite may hand back the stored text rather than a datetime (no declared type to convert).
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 async def _followed_link(actor: Actor, link_id: int) -> dict:
