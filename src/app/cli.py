@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.logs import uvicorn_log_config
-    from app.server import GRACE_SECONDS, http_protocol
+    from app.server import GRACE_SECONDS, HTTP, LOOP
 
     if args.port:
         # Before any settings are read (here, and by create_app in uvicorn): without PUBLIC_URL the public URL
@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # Each worker is its own process with its own app (create_app runs in each), database pool and LISTEN
     # connection; the escalation timer runs in each, and its conditional update lets exactly one escalate.
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, access_log=False, workers=workers,
-                http=http_protocol(), timeout_graceful_shutdown=GRACE_SECONDS,
+                loop=LOOP, http=HTTP, timeout_graceful_shutdown=GRACE_SECONDS,
                 # Forwarded headers are read by the app, from TRUSTED_PROXIES only (uvicorn's default trusts
                 # any local process, which could then forge its address).
                 proxy_headers=False, log_level=settings.log_level.lower(), log_config=uvicorn_log_config())
