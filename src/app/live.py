@@ -81,8 +81,8 @@ async def once_per_process(app: Litestar, key: Hashable, make: Callable[[], Awai
     return await asyncio.shield(entry[1])
 
 
-# Streams end when the server stops (`corridor serve` calls stop_streams() on SIGTERM): a stream lasts for hours,
-# and a server waiting for it would never stop. The page's EventSource reconnects, to this server once it is back
+# Streams end when the server stops (`corridor serve`'s HTTP protocol calls stop_streams() as its shutdown begins,
+# app/server.py): a stream lasts for hours, and a server waiting for it would never stop. The page's EventSource reconnects, to this server once it is back
 # or to another worker.
 _stopping: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = weakref.WeakKeyDictionary()
 
