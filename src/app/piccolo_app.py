@@ -10,7 +10,7 @@ from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.imports.tables import ImportBatch
 from app.domain.incidents.tables import (Category, CategoryWatcher, FollowUpAction, Incident, IncidentPupil,
                                          IncidentVersion, Location, Statement)
-from app.domain.notifications.tables import IdempotencyReceipt, Notification
+from app.domain.notifications.tables import Alert, AlertRecipient, IdempotencyReceipt, Notification
 from app.domain.oncall.tables import (OnCallEvent, OnCallPupil, OnCallReason, OnCallRequest, OnCallSettings, OnDuty,
                                       Presence, PushSubscription, RotaOverride, RotaSlot)
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
@@ -19,7 +19,8 @@ from app.domain.schools.tables import Membership, Person, School, Trust
 # Ordered so that deleting in reverse order respects foreign keys.
 TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, Challenge,
           AuditEvent, TutorGroup, Pupil, Contact, Category, CategoryWatcher, Location, Incident, IncidentPupil,
-          FollowUpAction, Statement, IncidentVersion, Concern, ConcernEntry, Notification, IdempotencyReceipt,
+          FollowUpAction, Statement, IncidentVersion, Concern, ConcernEntry, Alert, AlertRecipient, Notification,
+          IdempotencyReceipt,
           ImportBatch,
           OnCallSettings, OnCallReason, RotaSlot, RotaOverride, OnDuty, OnCallRequest, OnCallPupil, OnCallEvent,
           Presence, PushSubscription]

@@ -26,7 +26,6 @@ from app.domain.incidents.tables import (
     Statement,
 )
 from app.domain.notifications import service as notifications
-from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor, hoy_years
 from app.domain.schools.tables import Membership, Person
 from app.errors import BadRequest, Forbidden, NotFound
@@ -310,9 +309,36 @@ def _to_int(raw: Any) -> int | None:
     return parse_id(raw)
 
 
+# What a submitted incident is checked against, in one statement: the school's categories and locations in use,
+# and which of the chosen pupils are on roll here (with their year and form, for routing and the alert).
+_CHOICES = """SELECT 'category' AS list, id, kind, name, points, part, position, '' AS year_code, '' AS form
+FROM category WHERE school = {} AND retired_at IS NULL
+UNION ALL SELECT 'location', id, '', name, 0, '', position, '', '' FROM location
+WHERE school = {} AND retired_at IS NULL"""
+_CHOICES_PUPILS = """
+UNION ALL SELECT 'pupil', p.id, '', '', 0, '', 0, p.year_code, COALESCE(tg.name, '') FROM pupil p
+LEFT JOIN tutor_group tg ON tg.id = p.tutor_group WHERE p.school = {} AND p.left_on IS NULL AND p.id IN ("""
+
+
+async def _choices(school_id: int, pupil_ids: list[int]) -> tuple[dict[int, dict], dict[int, str], dict[int, dict]]:
+    """(categories by id, location names by id, the pupils found by id) for validating an incident."""
+    sql, args = _CHOICES, [school_id, school_id]
+    if pupil_ids:
+        sql += _CHOICES_PUPILS + ", ".join("{}" for _ in pupil_ids) + ")"
+        args += [school_id, *pupil_ids]
+    # The categories' order is categories()'s, so the same one wins where two name the same part.
+    rows = await Category.raw(sql + "\nORDER BY list, kind, position, id", *args)  # nosec B608  # placeholders only
+    cats = {r["id"]: r for r in rows if r["list"] == "category"}
+    places = {r["id"]: r["name"] for r in rows if r["list"] == "location"}
+    found = {r["id"]: {"year_code": r["year_code"], "tutor_group.name": r["form"]} for r in rows if r["list"] == "pupil"}
+    return cats, places, found
+
+
 async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    cats = {c["id"]: c for c in await categories(actor.school_id)}
+    pupil_ids = [_to_int(p) for p in form.pupil_ids]
+    readable = None not in pupil_ids and len(set(pupil_ids)) == len(pupil_ids)
+    cats, places, found = await _choices(actor.school_id, [p for p in pupil_ids if p is not None] if readable else [])
     category_id = _to_int(form.category_id)
     every_own = bool(form.pupil_ids) and len([c for c in form.pupil_categories if c]) == len(form.pupil_ids)
     # A part category (target, witness) says who someone was, not what happened: it is never the main choice,
@@ -321,15 +347,12 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
         errors["category"] = "Choose what happened from the list."
     by_part = {c["part"]: c["id"] for c in cats.values() if c["part"]}
 
-    pupil_ids = [_to_int(p) for p in form.pupil_ids]
     links = []
     if not pupil_ids:
         errors["pupils"] = "Choose at least one pupil."
-    elif None in pupil_ids or len(set(pupil_ids)) != len(pupil_ids):
+    elif not readable:
         errors["pupils"] = "A pupil was chosen twice or could not be read. Choose the pupils again."
     else:
-        found = {r["id"]: r for r in await Pupil.select(Pupil.id, Pupil.year_code, Pupil.tutor_group.name).where(
-            (Pupil.id.is_in(pupil_ids)) & (Pupil.school == actor.school_id) & Pupil.left_on.is_null())}
         if len(found) != len(pupil_ids):
             errors["pupils"] = "One of the pupils chosen is not on roll at this school. Choose them again."
         for i, pid in enumerate(pupil_ids):
@@ -347,7 +370,6 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
                           "form": found.get(pid, {}).get("tutor_group.name") or ""})
 
     location_id = _to_int(form.location_id) if form.location_id else None
-    places = {loc["id"]: loc["name"] for loc in await locations(actor.school_id)}
     if form.location_id and location_id not in places:
         errors["location"] = "Choose a location from this school's list."
 
@@ -391,35 +413,44 @@ async def record_incident(actor: Actor, form: IncidentForm, *, key: str | None =
     return (await notifications.answer_once(actor, key, digest, write))["incident"]
 
 
+# The incident POST is the busiest write (a lesson change brings a burst of them): its rows go in as a few
+# statements with every value a parameter, not an ORM object and a statement per row.
+_INSERT_INCIDENT = """INSERT INTO incident (school, location, occurred_at, note, recorded_by, recorded_at, version, outcome,
+                      deleted_at, deleted_by, deleted_reason)
+VALUES ({}, {}, {}, {}, {}, {}, 1, '', NULL, NULL, '') RETURNING id"""
+_INSERT_PUPILS = """INSERT INTO incident_pupil (incident, pupil, role, category, points, status, exclusion_reasons,
+                            updated_at) VALUES """
+
+
 async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, list]:
     now = clock.now()
-    incident = Incident(school=actor.school_id, location=valid["location_id"], occurred_at=valid["occurred_at"],
-                        note=valid["note"], recorded_by=actor.person_id, recorded_at=now)
-    await incident.save()
+    incident_id = (await Incident.raw(_INSERT_INCIDENT, actor.school_id, valid["location_id"], valid["occurred_at"],
+                                      valid["note"], actor.person_id, now))[0]["id"]
     cats = valid["cats"]
+    args: list[Any] = []
     for link in valid["links"]:
         category = cats[link["category"]]
         # Behaviour starts open; a reward, or a target's or witness's no-sanction part, needs no follow-up.
         status = "open" if category["kind"] == "negative" else "resolved"
-        await IncidentPupil.insert(IncidentPupil(
-            incident=incident.id, pupil=link["pupil"], role=link["role"], category=link["category"],
-            points=category["points"], status=status, updated_at=now))
+        args += [incident_id, link["pupil"], link["role"], link["category"], category["points"], status, "", now]
+    rows = ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in valid["links"])
+    await IncidentPupil.raw(_INSERT_PUPILS + rows, *args)  # nosec B608  # only placeholders are formatted in
     await audit.record("incident.created", actor_id=actor.person_id, actor_label=actor.label,
-                       school_id=actor.school_id, subject_type="incident", subject_id=incident.id, origin=actor.origin,
+                       school_id=actor.school_id, subject_type="incident", subject_id=incident_id, origin=actor.origin,
                        detail={"pupils": len(valid["links"])})
     pending = []
     recipients = await _route(actor, valid["links"], cats)
     if recipients:
         pending = await notifications.notify(recipients, school_id=actor.school_id, kind="incident.routed",
-                                             text=alert_text(valid), link=f"/incidents/{incident.id}")
+                                             text=alert_text(valid), link=f"/incidents/{incident_id}")
     if valid.get("oncall_id"):
         from app.domain.oncall.tables import OnCallRequest
 
         # Linked only by the responder who resolved it, at this school.
-        await OnCallRequest.update({OnCallRequest.incident: incident.id}).where(
+        await OnCallRequest.update({OnCallRequest.incident: incident_id}).where(
             (OnCallRequest.id == valid["oncall_id"]) & (OnCallRequest.school == actor.school_id)
             & (OnCallRequest.responder == actor.person_id) & OnCallRequest.incident.is_null())
-    return incident.id, pending
+    return incident_id, pending
 
 
 def alert_text(valid: dict[str, Any]) -> str:
@@ -433,24 +464,28 @@ def alert_text(valid: dict[str, Any]) -> str:
     return " · ".join(parts) + ": needs follow-up."
 
 
+# Everyone an incident might be routed to, in one statement: the school's pastoral team and heads of year (with
+# the years they lead) and whoever watches one of its categories, leaving out anyone disabled.
+_ROUTE = """SELECT m.person, m.role, m.years FROM membership m JOIN person p ON p.id = m.person
+WHERE m.school = {} AND m.role IN ('pastoral', 'head_of_year') AND p.disabled_at IS NULL
+UNION ALL
+SELECT w.person, 'watcher', '' FROM category_watcher w JOIN person p ON p.id = w.person
+WHERE w.category IN ({}) AND p.disabled_at IS NULL"""
+
+
 async def _route(actor: Actor, links: list[dict], cats: dict[int, dict]) -> set[int]:
     """The pupil's head of year and the pastoral team, and anyone the category names (never the recorder).
     A target's head of year is told too: their pupil was hurt, though their part needs no sanction."""
     negative = [link for link in links if cats[link["category"]]["kind"] == "negative"]
     if not negative:
         return set()
-    members = await Membership.select(Membership.person, Membership.role, Membership.years).where(
-        Membership.school == actor.school_id)
+    watched = sorted({link["category"] for link in negative})
+    rows = await Membership.raw(_ROUTE.format("{}", ", ".join("{}" for _ in watched)),  # nosec B608  # placeholders
+                                actor.school_id, *watched)
     years = {link["year"] for link in links if link in negative or link["role"] == "target"}
-    people = {m["person"] for m in members if m["role"] == "pastoral"}
-    people |= {m["person"] for m in members if m["role"] == "head_of_year"
-               and (not m["years"] or years & set(m["years"].split(",")))}
-    watchers = await CategoryWatcher.select(CategoryWatcher.person).where(
-        CategoryWatcher.category.is_in([link["category"] for link in negative]))
-    people |= {w["person"] for w in watchers}
-    active = {p["id"] for p in await Person.select(Person.id).where(
-        Person.id.is_in(list(people) or [-1]) & Person.disabled_at.is_null())}
-    return active - {actor.person_id}
+    people = {r["person"] for r in rows if r["role"] in ("pastoral", "watcher")
+              or (r["role"] == "head_of_year" and (not r["years"] or years & set(r["years"].split(","))))}
+    return people - {actor.person_id}
 
 
 async def last_location(actor: Actor) -> int | None:

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable
 import logging
 
 from app import clock
-from app.domain.notifications.tables import IdempotencyReceipt, Notification
+from app.domain.notifications.tables import Alert, AlertRecipient, IdempotencyReceipt, Notification
 from app.domain.schools.service import Actor
 from app.errors import CorridorError
 
@@ -34,15 +34,21 @@ def school_channel(school_id: int) -> str:
 
 
 async def notify(person_ids: set[int], *, school_id: int, kind: str, text: str, link: str) -> list[tuple[int, int, int]]:
-    """Store a notification for each person (one INSERT); call inside the change's transaction, then `deliver`
-    after commit. Returns (person, notification, school) for `deliver`."""
+    """Store one alert and its recipients (two INSERTs, whatever the number of people); call inside the change's
+    transaction, then `deliver` after commit. Returns (person, notification, school) for `deliver`."""
     if not person_ids:
         return []
-    now = clock.now()
+    alert = await Alert.raw("INSERT INTO alert (school, kind, text, link, created_at) VALUES ({}, {}, {}, {}, {}) "
+                            "RETURNING id", school_id, kind, text, link, clock.now())
     people = sorted(person_ids)
-    rows = await Notification.insert(*[Notification(person=p, school=school_id, kind=kind, text=text, link=link,
-                                                    created_at=now) for p in people])
-    return [(p, r["id"], school_id) for p, r in zip(people, rows)]
+    values = ", ".join("({}, {}, {})" for _ in people)
+    args = [value for person in people for value in (alert[0]["id"], person, school_id)]
+    # Only placeholders are formatted in. No database promises RETURNING rows in the order of VALUES, so each
+    # row names its person: an alert id paired with the wrong person would be dropped by their stream.
+    rows = await AlertRecipient.raw(
+        f"INSERT INTO alert_recipient (alert, person, school) VALUES {values} RETURNING id, person",  # nosec B608
+        *args)
+    return [(row["person"], row["id"], school_id) for row in rows]
 
 
 async def deliver(pending: list[tuple[int, int, int]]) -> None:
@@ -68,9 +74,9 @@ async def unread(actor: Actor, limit: int = 20) -> list[dict]:
 
 async def unread_count(actor: Actor) -> int:
     """How many alerts this person has not opened at this school: the header's badge."""
-    return await Notification.count().where(
-        (Notification.person == actor.person_id) & Notification.read_at.is_null()
-        & (Notification.school == actor.school_id))
+    return await AlertRecipient.count().where(
+        (AlertRecipient.person == actor.person_id) & AlertRecipient.read_at.is_null()
+        & (AlertRecipient.school == actor.school_id))
 
 
 async def get_for(actor: Actor, notification_id: int) -> dict | None:
@@ -79,15 +85,16 @@ async def get_for(actor: Actor, notification_id: int) -> dict | None:
 
 
 async def mark_read(actor: Actor, notification_id: int) -> None:
-    await Notification.update({Notification.read_at: clock.now()}).where(
-        (Notification.id == notification_id) & (Notification.person == actor.person_id))
+    await AlertRecipient.update({AlertRecipient.read_at: clock.now()}).where(
+        (AlertRecipient.id == notification_id) & (AlertRecipient.person == actor.person_id))
 
 
 async def withdraw(*, school_id: int, link: str) -> None:
     """Take back the unread alerts about a record that was undone (call inside the undo's transaction): an
     alert must not send someone to a record that no longer exists."""
-    await Notification.delete().where(
-        (Notification.school == school_id) & (Notification.link == link) & Notification.read_at.is_null())
+    await AlertRecipient.delete().where(
+        (AlertRecipient.school == school_id) & AlertRecipient.read_at.is_null()
+        & AlertRecipient.alert.is_in(Alert.select(Alert.id).where((Alert.school == school_id) & (Alert.link == link))))
 
 
 # Idempotency ------------------------------------------------------------------------------------------
