@@ -417,9 +417,12 @@ async def load_actor(settings: Settings, token: str | None, origin: Origin) -> A
     if not await _live_session(settings, row, now):
         return None
     # Activity keeps a session from idling out, but a write on every request would cost more than the read: the
-    # time is written at most once a minute, so a session may idle out up to a minute early, never late.
+    # time is written at most once a minute, so a session may idle out up to a minute early, never late. The write
+    # takes its turn with the process's other writers (atomic): on SQLite a write outside that queue waits in
+    # SQLite's busy handler instead, and while incidents are being saved it lost every race for seconds.
     if now - row["last_seen_at"] >= TOUCH_EVERY:
-        await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
+        async with atomic():
+            await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
     return _actor_of(rows, origin)
 
 
