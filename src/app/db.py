@@ -14,7 +14,7 @@ import aiosqlite
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
 
@@ -61,10 +61,15 @@ def _run_to_end(conn: sqlite3.Connection, query: str, args: Any) -> list:
             conn.commit()
 
 
-async def _open(engine: SQLiteEngine) -> aiosqlite.Connection:
+def _is_read(query: str) -> bool:
+    """A statement that cannot write (SQLite's SELECT): it never waits for a lock in WAL mode and never syncs."""
+    return query.lstrip()[:6].upper() == "SELECT"
+
+
+async def _open(engine: SQLiteEngine, **extra: Any) -> aiosqlite.Connection:
     """A connection set up once for its whole life: foreign keys on, and synchronous=FULL, so a commit is on
     disk (the WAL fsynced) before the answer that says "saved" (after which the outbox deletes its copy)."""
-    connection = aiosqlite.connect(**engine.connection_kwargs)
+    connection = aiosqlite.connect(**engine.connection_kwargs, **extra)
     # A daemon thread: a process that forgets close_pool() still exits (aiosqlite's default thread would keep
     # it alive for ever).
     connection._thread.daemon = True
@@ -84,8 +89,12 @@ class PooledSQLiteEngine(SQLiteEngine):
       handler, which sleeps in steps of up to 100 ms while another connection holds the write lock; and since
       they take turns, they all use one long-lived writer connection per event loop instead of opening one
       (and its thread) per transaction;
-    - each statement goes to aiosqlite's thread once (run, read, close, commit in one call), and the
-      `PRAGMA foreign_keys = 1` Piccolo sends before every statement is sent once per connection instead.
+    - a statement that may wait (for another process's write lock) or sync to disk (a write outside a
+      transaction; BEGIN; COMMIT) goes to aiosqlite's thread once (run, read, close, commit in one call);
+      one that can do neither (a SELECT; any statement inside a transaction that already holds the write
+      lock) runs at once on the event loop's thread: a hand-off to another thread and back cost more CPU
+      than the statement itself;
+    - the `PRAGMA foreign_keys = 1` Piccolo sends before every statement is sent once per connection instead.
     """
 
     POOL_SIZE = 4
@@ -95,6 +104,18 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._pools: dict[int, asyncio.Queue] = {}
         self._write_locks: dict[int, asyncio.Lock] = {}
         self._writers: dict[int, aiosqlite.Connection] = {}
+        self._readers: dict[int, sqlite3.Connection] = {}
+
+    def _reader(self) -> sqlite3.Connection:
+        """This loop's connection for reads run on the loop's own thread (see the class's notes)."""
+        loop = id(asyncio.get_running_loop())
+        connection = self._readers.get(loop)
+        if connection is None:
+            connection = sqlite3.connect(**self.connection_kwargs)
+            connection.execute("PRAGMA foreign_keys = 1")
+            connection.row_factory = dict_factory
+            self._readers[loop] = connection
+        return connection
 
     async def _pool(self) -> asyncio.Queue:
         loop = id(asyncio.get_running_loop())
@@ -106,6 +127,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         return pool
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        if _is_read(query):
+            return _run_to_end(self._reader(), query, args or [])
         pool = await self._pool()
         connection = await pool.get()
         # Once sent, a query runs to its end (rows read, cursor closed, committed) before its connection goes
@@ -124,7 +147,11 @@ class PooledSQLiteEngine(SQLiteEngine):
             pool.put_nowait(connection)
 
     async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
-        # The connection is this loop's writer, set up once (foreign keys on): no PRAGMA per statement.
+        # The connection is this loop's writer, set up once (foreign keys on): no PRAGMA per statement. A
+        # transaction begun IMMEDIATE holds the write lock already: nothing in it waits or syncs until COMMIT.
+        current = self.current_transaction.get()
+        if _is_read(query) or (current is not None and current.transaction_type is TransactionType.immediate):
+            return _run_to_end(connection._conn, query, args or [])
         return await connection._execute(_run_to_end, connection._conn, query, args or [])
 
     async def writer(self) -> aiosqlite.Connection:
@@ -132,7 +159,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         loop = id(asyncio.get_running_loop())
         connection = self._writers.get(loop)
         if connection is None:
-            connection = self._writers[loop] = await _open(self)
+            # Used from the loop's thread too, only ever by the one transaction holding write_lock.
+            connection = self._writers[loop] = await _open(self, check_same_thread=False)
         return connection
 
     async def drop_writer(self) -> None:
@@ -153,6 +181,9 @@ class PooledSQLiteEngine(SQLiteEngine):
         writer = self._writers.pop(id(asyncio.get_running_loop()), None)
         if writer is not None:
             await writer.close()
+        reader = self._readers.pop(id(asyncio.get_running_loop()), None)
+        if reader is not None:
+            reader.close()
 
     def write_lock(self) -> asyncio.Lock:
         loop = id(asyncio.get_running_loop())
