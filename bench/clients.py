@@ -191,10 +191,13 @@ def paced_schedule(streams: dict[str, tuple[float, list]], seconds: float, seed:
 async def run_paced(stage: Stage, schedule: list[tuple]) -> dict:
     """Send each request at its time in the schedule, whatever the earlier answers (open loop: a slow answer never
     delays the next request, as wrk's closed loop would). Client time counts from the scheduled moment, so the
-    client's own lateness is not hidden; the lateness itself is recorded too."""
-    import httpx
+    client's own lateness is not hidden; the lateness itself is recorded too.
 
-    from bench.load import Req  # noqa: F401 - the schedule's requests
+    aiohttp (already installed: pywebpush needs it), not httpx: its C parser costs a fraction of httpx's CPU per
+    request, and on a shared 2-core machine a load client that needs more CPU than it gets falls behind its
+    schedule (httpx did, by seconds, at 80 requests a second with the machine busy). Bodies are read, not
+    decompressed; redirects are not followed (a POST's 303 is its answer); cookies are sent as a header."""
+    import aiohttp
 
     by_kind: dict[str, dict] = {}
     lag: list[float] = []
@@ -215,23 +218,30 @@ async def run_paced(stage: Stage, schedule: list[tuple]) -> dict:
             prepared[key] = h
         return prepared[key]
 
-    async def one(client, t_at: float, kind: str, req) -> None:
+    async def one(session, t_at: float, kind: str, req) -> None:
         k = by_kind.setdefault(kind, {"server": [], "client": [], "statuses": {}, "errors": {}})
         body = req.body.replace("{{KEY}}", uuid.uuid4().hex) if req.body else None
         try:
-            r = await client.request(req.method, req.path, content=body, headers=headers_for(req))
-        except httpx.HTTPError as exc:
+            async with session.request(req.method, stage.server.url + req.path, data=body, headers=headers_for(req),
+                                       allow_redirects=False) as r:
+                await r.read()
+                status, timing = r.status, r.headers.get("server-timing", "")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             k["errors"][type(exc).__name__] = k["errors"].get(type(exc).__name__, 0) + 1
             return
         k["client"].append((time.perf_counter() - t_at) * 1000)
-        k["statuses"][r.status_code] = k["statuses"].get(r.status_code, 0) + 1
-        if (ms := _server_ms(r)) is not None:
-            k["server"].append(ms)
+        k["statuses"][status] = k["statuses"].get(status, 0) + 1
+        if m := re.search(r"dur=([\d.]+)", timing):
+            k["server"].append(float(m[1]))
 
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=stage.server.url, limits=limits, timeout=30) as client:
+    connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=4)  # under the server's 5 s keep-alive
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                                     timeout=aiohttp.ClientTimeout(total=30)) as session:
         # A pool of open connections first, so the schedule measures requests, not TCP handshakes.
-        await asyncio.gather(*(client.get("/healthz") for _ in range(16)))
+        async def probe():
+            async with session.get(stage.server.url + "/healthz") as r:
+                await r.read()
+        await asyncio.gather(*(probe() for _ in range(16)))
         tasks = []
         t0 = time.perf_counter() + 0.05
         for at, kind, req in schedule:
@@ -239,7 +249,7 @@ async def run_paced(stage: Stage, schedule: list[tuple]) -> dict:
             if delay > 0:
                 await asyncio.sleep(delay)
             lag.append(max(0.0, -delay) * 1000)
-            tasks.append(asyncio.create_task(one(client, t0 + at, kind, req)))
+            tasks.append(asyncio.create_task(one(session, t0 + at, kind, req)))
         await asyncio.gather(*tasks)
     return {"by_kind": by_kind, "lag": lag}
 
