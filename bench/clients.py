@@ -54,7 +54,7 @@ def _headers(stage: Stage, token: str) -> dict:
 # Lesson-change burst ------------------------------------------------------------------------------------
 
 def lesson_change(stage: Stage, bursts: int = 3) -> list[dict]:
-    import httpx
+    import aiohttp  # not httpx: its CPU per request, 250 at once on a busy machine, was part of the drain time
 
     from bench.scenarios import incident_body
 
@@ -78,14 +78,17 @@ def lesson_change(stage: Stage, bursts: int = 3) -> list[dict]:
         async def one(s, key, body):
             t = time.perf_counter()
             try:
-                r = await client.post("/incidents/", content=body, headers=_headers(stage, s.token)
-                                      | {"Content-Type": "application/x-www-form-urlencoded"})
-            except httpx.HTTPError as exc:
+                async with client.post(stage.server.url + "/incidents/", data=body, allow_redirects=False,
+                                       headers=_headers(stage, s.token)
+                                       | {"Content-Type": "application/x-www-form-urlencoded"}) as r:
+                    await r.read()
+                    status = r.status
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 out["errors"][type(exc).__name__] = out["errors"].get(type(exc).__name__, 0) + 1
                 return
             out["client"].append((time.perf_counter() - t) * 1000)
-            out["statuses"][r.status_code] = out["statuses"].get(r.status_code, 0) + 1
-            if r.status_code == 303:
+            out["statuses"][status] = out["statuses"].get(status, 0) + 1
+            if status == 303:
                 saved.add(key)
             if (ms := _server_ms(r)) is not None:
                 out["server"].append(ms)
@@ -96,15 +99,19 @@ def lesson_change(stage: Stage, bursts: int = 3) -> list[dict]:
 
     async def main():
         out = {"client": [], "server": [], "statuses": {}, "errors": {}}
-        limits = httpx.Limits(max_connections=len(staff) + 10, max_keepalive_connections=len(staff) + 10)
         walls = []
         for n in range(bursts):
             await asyncio.to_thread(stage.server.wait_idle)
             # Per burst, a new client with every connection opened just before (a GET /healthz each): the burst
             # measures the POSTs, not 250 handshakes, and no connection has sat idle past the server's keep-alive
             # timeout (reusing one the server is closing fails with a ReadError that is the client's, not the app's).
-            async with httpx.AsyncClient(base_url=stage.server.url, limits=limits, timeout=60) as client:
-                await asyncio.gather(*(client.get("/healthz") for _ in staff))
+            connector = aiohttp.TCPConnector(limit=len(staff) + 10)
+            async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                             auto_decompress=False, timeout=aiohttp.ClientTimeout(total=60)) as client:
+                async def probe():
+                    async with client.get(stage.server.url + "/healthz") as r:
+                        await r.read()
+                await asyncio.gather(*(probe() for _ in staff))
                 walls.append(await burst(client, n, out))
         return out, walls
 
