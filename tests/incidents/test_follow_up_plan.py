@@ -45,13 +45,15 @@ async def some_incidents(cast, count: int = 2400) -> None:
     schools = [cast.school_id] + [r["id"] for r in more]
     pupils = [r["id"] for r in await Pupil.select(Pupil.id).where(Pupil.school == cast.school_id)]
     recorders = (cast.teacher.id, cast.pastoral.id, cast.dsl.id, cast.admin.id)
-    made = await Incident.insert(*[Incident(
-        school=schools[n % len(schools)], occurred_at=now - dt.timedelta(hours=n), recorded_by=recorders[n % 4],
-        recorded_at=now - dt.timedelta(hours=n)) for n in range(count)])
-    # Pupils of the cast's school stand in for every school's: the plan depends on the counts, not on who.
-    await IncidentPupil.insert(*[IncidentPupil(
-        incident=r["id"], pupil=pupils[n % len(pupils)], role="instigator", category=cast.fighting,
-        status="open" if n % 4 else "resolved", updated_at=now) for n, r in enumerate(made)])
+    for batch in range(0, count, 1000):  # (PostgreSQL takes at most 32,767 arguments a statement)
+        made = await Incident.insert(*[Incident(
+            school=schools[n % len(schools)], occurred_at=now - dt.timedelta(hours=n), recorded_by=recorders[n % 4],
+            recorded_at=now - dt.timedelta(hours=n)) for n in range(batch, min(count, batch + 1000))])
+        # Pupils of the cast's school stand in for every school's: the plan depends on the counts, not on who.
+        await IncidentPupil.insert(*[IncidentPupil(
+            incident=r["id"], pupil=pupils[n % len(pupils)], role="instigator", category=cast.fighting,
+            status="open" if (batch + n) // len(schools) % 4 else "resolved", updated_at=now)
+            for n, r in enumerate(made)])
     await db.refresh_statistics(Incident._meta.db)
 
 async def test_logged_today_is_planned_on_the_recorder_and_time_index(school):
@@ -62,9 +64,13 @@ async def test_logged_today_is_planned_on_the_recorder_and_time_index(school):
 
 
 async def test_the_follow_up_list_is_planned_on_the_school_and_time_index_for_every_role(school):
-    await some_incidents(school)
+    await some_incidents(school, 4800)
+    # A later page starts after a row some way down the school's list.
+    cursor = (await IncidentPupil.select(IncidentPupil.id).where(
+        (IncidentPupil.incident.school == school.school_id) & (IncidentPupil.status == "open")).order_by(
+        IncidentPupil.incident.occurred_at, ascending=False).offset(100).first())["id"]
     for years, watcher, before in (({"9"}, school.head_of_year.id, None), (None, None, None),
-                                   (set(), school.teacher.id, None), ({"9", "10"}, school.head_of_year.id, 5)):
+                                   (set(), school.teacher.id, None), ({"9", "10"}, school.head_of_year.id, cursor)):
         sql, args = incidents._follow_up_query(school.school_id, years=years, watcher=watcher, before=before, limit=51)
         shown = await plan(sql, *args, walk=True)
         assert "incident_school_occurred_at" in shown, shown
