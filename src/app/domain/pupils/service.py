@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 
 import csv
 import datetime as dt
@@ -134,6 +135,7 @@ class SchoolIndex:
     vocabulary: list[str] = field(default_factory=list)
     holders: dict[str, list[int]] = field(default_factory=dict)  # token -> positions in entries
     groups: dict[str, list[int]] = field(default_factory=dict)  # folded tutor group -> positions
+    sorted_vocabulary: list[str] = field(default_factory=list)  # for prefixes by bisection
 
     def __post_init__(self) -> None:
         for pos, entry in enumerate(self.entries):
@@ -141,6 +143,15 @@ class SchoolIndex:
                 self.holders.setdefault(token, []).append(pos)
             self.groups.setdefault(fold(entry.tutor_group), []).append(pos)
         self.vocabulary = list(self.holders)
+        self.sorted_vocabulary = sorted(self.vocabulary)
+
+    def starting_with(self, term: str) -> list[str]:
+        """Every token that starts with `term` (itself included): a slice of the sorted vocabulary."""
+        start = bisect.bisect_left(self.sorted_vocabulary, term)
+        end = start
+        while end < len(self.sorted_vocabulary) and self.sorted_vocabulary[end].startswith(term):
+            end += 1
+        return self.sorted_vocabulary[start:end]
 
 
 _indexes: dict[int, SchoolIndex] = {}
@@ -207,11 +218,8 @@ async def _build_index(school_id: int, stamp: Any) -> SchoolIndex:
 def _term_matches(index: SchoolIndex, term: str) -> dict[str, float]:
     """Tokens a typed term could mean, scored: exact 1.0, prefix 0.9, a small typo up to 0.75."""
     found: dict[str, float] = {}
-    for token in index.vocabulary:
-        if token == term:
-            found[token] = 1.0
-        elif token.startswith(term):
-            found[token] = 0.9 - 0.01 * min(len(token) - len(term), 10)
+    for token in index.starting_with(term):
+        found[token] = 1.0 if token == term else 0.9 - 0.01 * min(len(token) - len(term), 10)
     if len(term) >= 4:
         # Typos: whole-token similarity, and similarity with the token's start (still typing). Three letters
         # are too few to tell a typo from another name, so they only ever match exactly or as a prefix.
@@ -253,19 +261,26 @@ def rank(index: SchoolIndex, query: str, *, include_left: bool = False, limit: i
     elif len(terms) == 1 and terms[0].isascii() and terms[0].isdigit() and year is None:
         year, terms = str(int(terms[0])), []
 
-    scores: dict[int, float] = {}
-    pool = range(len(index.entries)) if candidates is None else candidates
-    for pos in pool:
+    def eligible(pos: int) -> bool:
         entry = index.entries[pos]
-        if (entry.left and not include_left) or (year and entry.year != year):
-            continue
-        scores[pos] = 0.0
+        return not ((entry.left and not include_left) or (year and entry.year != year))
+
+    # Only the pupils the first term matches are looked at (not the whole school for every keystroke);
+    # each later term keeps those it matches too.
+    scores: dict[int, float] | None = None
+    if not terms:
+        pool = range(len(index.entries)) if candidates is None else candidates
+        scores = {pos: 0.0 for pos in pool if eligible(pos)}
+    allowed = None if candidates is None else set(candidates)
     for i, term in enumerate(terms):
         matches = _term_matches(index, term)
         hits: dict[int, float] = {}
         for token, score in matches.items():
             for pos in index.holders[token]:
-                if pos not in scores:
+                if scores is None:
+                    if (allowed is not None and pos not in allowed) or not eligible(pos):
+                        continue
+                elif pos not in scores:
                     continue
                 entry = index.entries[pos]
                 # "j smith": a first term that is an initial or a first name, then a surname, ranks higher.
@@ -275,8 +290,10 @@ def rank(index: SchoolIndex, query: str, *, include_left: bool = False, limit: i
                     i == len(terms) - 1 and token in entry.last_tokens and len(terms) > 1) else 0.0
                 if score + bonus > hits.get(pos, 0.0):
                     hits[pos] = score + bonus
-        scores = {pos: total + hits[pos] for pos, total in scores.items() if pos in hits}
-    ordered = sorted(scores, key=lambda p: (-scores[p], index.entries[p].last.lower(), index.entries[p].first.lower()))
+        scores = dict(hits) if scores is None else {pos: total + hits[pos] for pos, total in scores.items() if pos in hits}
+    if scores is None:
+        return []
+    ordered = sorted(scores, key=lambda p: (-scores[p], index.entries[p].last.lower(), index.entries[p].first.lower(), p))
     return [index.entries[p] for p in ordered[:limit]]
 
 
