@@ -164,6 +164,15 @@ def _receipt(actor: Actor, key: str):
     return (IdempotencyReceipt.person == actor.person_id) & (IdempotencyReceipt.key == key)
 
 
+# Every idempotent write reads, claims and answers its key: plain statements, not built per request.
+_RECEIPT = """SELECT id, request_hash, status_code, response_body, location, created_at FROM idempotency_receipt
+WHERE person = {} AND "key" = {}"""
+_CLAIM = """INSERT INTO idempotency_receipt ("key", person, request_hash, status_code, response_body, location, created_at)
+VALUES ({}, {}, {}, '', '', '', {})"""
+_ANSWER = """UPDATE idempotency_receipt SET request_hash = {}, status_code = {}, location = {}, response_body = {}
+WHERE person = {} AND "key" = {} AND status_code = '' RETURNING id"""
+
+
 def _taking_turns():
     """A claim is written outside the record's transaction: on SQLite it waits its turn with this process's
     transactions (app.db.PooledSQLiteEngine) rather than in SQLite's busy handler. Never call it inside one."""
@@ -178,12 +187,12 @@ async def replay(actor: Actor, key: str, digest: str) -> dict | None:
     attempt with the same content holds a fresh claim.
     """
     for _ in range(5):
-        row = await IdempotencyReceipt.select().where(_receipt(actor, key)).first()
+        found = await IdempotencyReceipt.raw(_RECEIPT, actor.person_id, key)
+        row = found[0] if found else None
         if not row:
             try:
                 async with _taking_turns():
-                    await IdempotencyReceipt.insert(IdempotencyReceipt(
-                        key=key, person=actor.person_id, request_hash=digest, status_code="", created_at=clock.now()))
+                    await IdempotencyReceipt.raw(_CLAIM, key, actor.person_id, digest, clock.now())
                 _claimed.set(True)
                 return None
             except Exception as exc:
@@ -249,11 +258,8 @@ async def release(actor: Actor, key: str | None, digest: str) -> None:
 async def store_receipt(actor: Actor, key: str, digest: str, *, status_code: int, location: str = "",
                         body: str = "") -> None:
     """Record the answer, inside the transaction of the record itself; only one attempt per key can."""
-    answer = {IdempotencyReceipt.request_hash: digest, IdempotencyReceipt.status_code: str(status_code),
-              IdempotencyReceipt.location: location, IdempotencyReceipt.response_body: body}
     # On PostgreSQL a second attempt's update waits for the first's commit, then finds the claim answered.
-    done = await IdempotencyReceipt.update(answer).where(
-        _receipt(actor, key) & (IdempotencyReceipt.status_code == "")).returning(IdempotencyReceipt.id)
+    done = await IdempotencyReceipt.raw(_ANSWER, digest, str(status_code), location, body, actor.person_id, key)
     if done:
         return
     if await IdempotencyReceipt.exists().where(_receipt(actor, key)):
