@@ -40,6 +40,8 @@ def uk_time(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
 def register_filters(engine: Any) -> None:
     """create_app's template engine calls this once: the filters every template may use."""
     engine.engine.filters["uk_time"] = uk_time
+    # Templates change only with a release (a restart): no stat() of every template file on every render.
+    engine.engine.auto_reload = False
 
 
 def render(

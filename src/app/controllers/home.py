@@ -10,7 +10,6 @@ from litestar import Controller, Request, Response, get
 
 from app.controllers import CurrentActor
 from app.db import database_answers
-from app.domain.schools.service import schools_of
 from app.rendering import render
 from app.settings import PROJECT_ROOT
 
@@ -43,8 +42,7 @@ def service_worker_source() -> str:
 class HomeController(Controller):
     @get("/", name="home.index")
     async def index(self, request: Request, actor: CurrentActor) -> Response:
-        schools = await schools_of(actor.person_id)
-        return render(request, "home/home.html", {"actor": actor, "schools": schools})
+        return render(request, "home/home.html", {"actor": actor})
 
     @get("/healthz", name="home.healthz", exclude_from_auth=True)
     async def healthz(self) -> Response:
