@@ -46,6 +46,7 @@ from app.controllers.notifications import NotificationsController
 from app.controllers.oncall import OnCallController, RotaController
 from app.controllers.outbox import OutboxController
 from app.controllers.pupils import PupilsController
+from app.controllers.referrals import ReferralsController, ReferralSettingsController
 from app.controllers.school_settings import SchoolSettingsController
 from app.domain.accounts.service import load_actor
 from app.domain.audit import service as audit
@@ -54,6 +55,7 @@ from app.domain.notifications import push as web_push
 from app.domain.notifications import service as notifications
 from app.domain.concerns import service as concerns
 from app.domain.oncall import service as oncall
+from app.domain.referrals import service as referrals
 from app.domain.schools.service import Actor
 from app.domain.schools.service import db as db_engine
 from app.csrf import SessionBoundCSRFMiddleware
@@ -219,6 +221,7 @@ async def escalate_forever(every: float = 2.0) -> None:
             await oncall.escalate_due()
         except Exception:
             logging.getLogger("corridor").warning("escalation check failed", exc_info=True)
+        await referrals.chase_if_due()  # at most once a minute; one process alerts each referral's owner
 
 
 async def refresh_statistics_daily(engine: db.Engine, every: float = 24 * 3600) -> None:
@@ -315,7 +318,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
                         OnCallController, RotaController,
                         ImportsController, OutboxController, CspReportController, static,
-                        SchoolSettingsController],
+                        SchoolSettingsController, ReferralsController, ReferralSettingsController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

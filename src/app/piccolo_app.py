@@ -14,6 +14,7 @@ from app.domain.notifications.tables import Alert, AlertRecipient, IdempotencyRe
 from app.domain.oncall.tables import (OnCallEvent, OnCallPupil, OnCallReason, OnCallRequest, OnCallSettings, OnDuty,
                                       Presence, PushSubscription, RotaOverride, RotaSlot)
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
+from app.domain.referrals.tables import Referral, ReferralEvent, ReferralService, ReferralSettings
 from app.domain.schools.tables import Membership, Person, School, Trust
 
 # Ordered so that deleting in reverse order respects foreign keys.
@@ -23,7 +24,8 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           IdempotencyReceipt,
           ImportBatch,
           OnCallSettings, OnCallReason, RotaSlot, RotaOverride, OnDuty, OnCallRequest, OnCallPupil, OnCallEvent,
-          Presence, PushSubscription]
+          Presence, PushSubscription,
+          ReferralSettings, ReferralService, Referral, ReferralEvent]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",

@@ -164,6 +164,21 @@ POST /admin/oncall/slots/{slot_id:int}/remove              signin  404     404  
 POST /admin/oncall/overrides                               signin  404     404      404      404      404      404      ok       400         404     400
 POST /admin/oncall/settings                                signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 
+# Referrals: made by A's pastoral officer about the year-11 pupil; the head of year leads year 9
+GET  /referrals                                            signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
+GET  /referrals/chase                                      signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
+GET  /referrals/pupil/{pupil_id:int}                       signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /referrals/new                                        signin  404     404      404      ok       404      ok       404      404         404     404
+POST /referrals                                            signin  404     404      404      ok       400      ok       404      404         400     404
+GET  /referrals/{referral_id:int}                          signin  404     404      404      ok       404      ok       404      404         404     404
+POST /referrals/{referral_id:int}/move                     signin  404     404      404      ok       404      ok       404      404         404     404
+POST /referrals/{referral_id:int}/consent                  signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /admin/referrals                                      signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/referrals/services                             signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/referrals/services/{service_id:int}            signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/referrals/services/{service_id:int}/retire     signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/referrals/settings                             signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+
 # MIS import: uploads by A's admin
 GET  /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none

@@ -410,6 +410,11 @@ async def upload_files(w: World, p: str) -> dict:
     return {"files": {"file": ("corridor.zip", data, "application/zip")}, "data": {"mode": "delta"}}
 
 
+async def referral_form(w: World, p: str) -> dict:
+    return {"pupil_id": str(await w.pupil()), "service_id": str(await _referral_service(w, name="CAMHS")),
+            "reason": "Low mood", "consent": "not_needed", "consent_not_needed": "Self-referral"}
+
+
 CREDENTIAL = {"key": "not-a-challenge", "credential": {"id": "AAAA", "type": "public-key", "response": {}}}
 PUSH = {"endpoint": "https://fcm.googleapis.com/fcm/send/matrix-device", "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2"
         "wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", "auth": "tBHItJI5svbpez7KI4CCXg"}}
@@ -538,6 +543,23 @@ CASES: dict[str, Case] = {
     "POST /admin/oncall/slots/{slot_id:int}/remove": Case(path=ids(slot_id=World.new_slot)),
     "POST /admin/oncall/overrides": Case(body=override_form),
     "POST /admin/oncall/settings": Case(body=fixed(ack_seconds="60", top_tier="2")),
+    "GET /referrals": Case(),
+    "GET /referrals/chase": Case(),
+    "GET /referrals/pupil/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
+    "GET /referrals/new": Case(query=pupil_q),
+    "POST /referrals": Case(body=referral_form),
+    "GET /referrals/{referral_id:int}": Case(path=ids(referral_id=lambda w: _referral(w))),
+    "POST /referrals/{referral_id:int}/move": Case(path=ids(referral_id=lambda w: _referral(w, fresh=True)),
+                                                   body=fixed(from_state="draft", to_state="sent", note="Emailed")),
+    "POST /referrals/{referral_id:int}/consent": Case(path=ids(referral_id=lambda w: _referral(w)),
+                                                      body=fixed(consent="not_needed", consent_not_needed="Self-referral")),
+    "GET /admin/referrals": Case(),
+    "POST /admin/referrals/services": Case(body=fixed(name="Youth offending team")),
+    "POST /admin/referrals/services/{service_id:int}": Case(path=ids(service_id=lambda w: _referral_service(w)),
+                                                            body=fixed(name="Renamed service")),
+    "POST /admin/referrals/services/{service_id:int}/retire": Case(
+        path=ids(service_id=lambda w: _referral_service(w))),
+    "POST /admin/referrals/settings": Case(body=fixed(chase_after_days="12")),
     "GET /admin/import": Case(),
     "POST /admin/import": Case(kind="multipart", body=upload_files),
     "GET /admin/import/{key:str}": Case(path=ids(key=World.upload)),
@@ -555,6 +577,27 @@ async def _concern_ref(w: World) -> dict:
 
 async def _concern_id(w: World) -> dict:
     return {"concern_id": (await w.concern())["id"]}
+
+
+async def _referral_service(w: World, name: str = "") -> int:
+    from app.domain.referrals import service as referrals
+    from app.domain.referrals.tables import ReferralService
+
+    await referrals.ensure_defaults(w.a)
+    if not name:  # a service of its own for each request that renames or retires one
+        name = f"Matrix service {next(w.counter)}"
+        await referrals.add_service(await w.actor("admin"), name)
+    return (await ReferralService.select(ReferralService.id).where(
+        (ReferralService.school == w.a) & (ReferralService.name == name)).first())["id"]
+
+
+async def _referral(w: World, fresh: bool = False) -> int:
+    from app.domain.referrals import service as referrals
+
+    async def make() -> int:
+        made = await referrals.create_referral(await w.actor("past"), await referral_form(w, "past"))
+        return made["id"]
+    return await make() if fresh else await w.once("referral", make)
 
 
 async def _oncall_q(w: World) -> dict:
