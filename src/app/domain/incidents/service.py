@@ -405,6 +405,8 @@ async def record_incident(actor: Actor, form: IncidentForm, *, key: str | None =
     if key and (stored := await notifications.replay(actor, key, digest)):
         return json.loads(stored["body"])["incident"]
     valid = await _validate(actor, form)
+    # Who is told is read before the write transaction, so SQLite's write lock is held for writes only.
+    valid["recipients"] = await _route(actor, valid["links"], valid["cats"])
 
     async def write() -> tuple[dict, list]:
         incident_id, pending = await _insert_incident(actor, valid)
@@ -439,7 +441,7 @@ async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, li
                        school_id=actor.school_id, subject_type="incident", subject_id=incident_id, origin=actor.origin,
                        detail={"pupils": len(valid["links"])})
     pending = []
-    recipients = await _route(actor, valid["links"], cats)
+    recipients = valid["recipients"]
     if recipients:
         pending = await notifications.notify(recipients, school_id=actor.school_id, kind="incident.routed",
                                              text=alert_text(valid), link=f"/incidents/{incident_id}")
