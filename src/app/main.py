@@ -37,6 +37,7 @@ from app.live import SteadySubscriptions
 from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.auth import AuthController
+from app.controllers.casework import CaseworkController
 from app.controllers.concerns import ConcernsController
 from app.controllers.csp import CspReportController
 from app.controllers.home import HomeController
@@ -318,7 +319,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
                         OnCallController, RotaController,
                         ImportsController, OutboxController, CspReportController, static,
-                        SchoolSettingsController, ReferralsController, ReferralSettingsController],
+                        SchoolSettingsController, ReferralsController, ReferralSettingsController,
+                        CaseworkController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

@@ -6,6 +6,7 @@ from piccolo.conf.apps import AppConfig
 
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.audit.tables import AuditEvent
+from app.domain.casework.tables import Case, CaseAction, CaseReview, CaseTarget, CaseType, TargetRating
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.imports.tables import ImportBatch
 from app.domain.incidents.tables import (Category, CategoryWatcher, FollowUpAction, Incident, IncidentPupil,
@@ -25,6 +26,7 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           ImportBatch,
           OnCallSettings, OnCallReason, RotaSlot, RotaOverride, OnDuty, OnCallRequest, OnCallPupil, OnCallEvent,
           Presence, PushSubscription,
+          CaseType, Case, CaseAction, CaseTarget, CaseReview, TargetRating,
           ReferralSettings, ReferralService, Referral, ReferralEvent]
 
 APP_CONFIG = AppConfig(

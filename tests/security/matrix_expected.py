@@ -179,6 +179,22 @@ POST /admin/referrals/services/{service_id:int}            signin  404     404  
 POST /admin/referrals/services/{service_id:int}/retire     signin  404     404      404      404      404      404      ok       404         404     404
 POST /admin/referrals/settings                             signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 
+# Casework: a case on the year-11 pupil, opened by the DSL with A's pastoral officer (past) as keyworker, with one
+# target. The head of year leads year 9 only; b_dsl is a DSL of school B (sees B's caseload, empty here)
+GET  /casework                                             signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
+GET  /casework/mine                                        signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
+GET  /casework/pupil/{pupil_id:int}                        signin  404     ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  404         404     404
+GET  /casework/new                                         signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
+POST /casework                                             signin  404     404      404      ok       400      ok       404      404         400     404
+GET  /casework/{case_id:int}                               signin  404     404      404      ok       404      ok       404      404         404     404
+POST /casework/{case_id:int}/status                        signin  404     404      404      ok       404      ok       404      404         404     404
+POST /casework/{case_id:int}/plan                          signin  404     404      404      ok       404      ok       404      404         404     404
+POST /casework/{case_id:int}/targets                       signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /casework/{case_id:int}/review                        signin  404     404      404      ok       404      ok       404      404         404     404
+POST /casework/{case_id:int}/review                        signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /casework/types                                       signin  404     404      404      404      404      ok:none  ok:none  ok:none     ok:none ok:none
+POST /casework/types                                       signin  404     404      404      404      404      ok:none  ok:none  ok:none     ok:none ok:none
+
 # MIS import: uploads by A's admin
 GET  /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none

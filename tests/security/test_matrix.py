@@ -560,6 +560,23 @@ CASES: dict[str, Case] = {
     "POST /admin/referrals/services/{service_id:int}/retire": Case(
         path=ids(service_id=lambda w: _referral_service(w))),
     "POST /admin/referrals/settings": Case(body=fixed(chase_after_days="12")),
+    "GET /casework": Case(),
+    "GET /casework/mine": Case(),
+    "GET /casework/pupil/{pupil_id:int}": Case(path=ids(pupil_id=lambda w: _case_pupil(w))),
+    "GET /casework/new": Case(query=pupil_q),
+    "POST /casework": Case(body=of(lambda w, p: _case_form(w, p))),
+    "GET /casework/{case_id:int}": Case(path=ids(case_id=lambda w: _case(w))),
+    "POST /casework/{case_id:int}/status": Case(path=ids(case_id=lambda w: _case(w)), body=fixed(status="on_hold")),
+    "POST /casework/{case_id:int}/plan": Case(path=ids(case_id=lambda w: _case(w)),
+                                              body=fixed(strategies="Meet at the gate", new_who="Aunt",
+                                                         new_what="Walk to school")),
+    "POST /casework/{case_id:int}/targets": Case(path=ids(case_id=lambda w: _case(w)),
+                                                 body=fixed(target_text="Eat lunch in the canteen")),
+    "GET /casework/{case_id:int}/review": Case(path=ids(case_id=lambda w: _case(w))),
+    "POST /casework/{case_id:int}/review": Case(path=ids(case_id=lambda w: _case(w)),
+                                                body=of(lambda w, p: _review_form(w))),
+    "GET /casework/types": Case(),
+    "POST /casework/types": Case(body=of(lambda w, p: fixed(name=f"Matrix type {p}", review_weeks="5")(w, p))),
     "GET /admin/import": Case(),
     "POST /admin/import": Case(kind="multipart", body=upload_files),
     "GET /admin/import/{key:str}": Case(path=ids(key=World.upload)),
@@ -598,6 +615,43 @@ async def _referral(w: World, fresh: bool = False) -> int:
         made = await referrals.create_referral(await w.actor("past"), await referral_form(w, "past"))
         return made["id"]
     return await make() if fresh else await w.once("referral", make)
+
+
+async def _case_form(w: World, p: str) -> dict:
+    from app.domain.casework import service as casework
+    from app.domain.casework.tables import CaseType
+
+    await casework.ensure_types(w.a)
+    kind = {"past": "SEMH", "dsl": "Behaviour"}.get(p, "Attendance")  # each its own: one open case a type
+    type_id = (await CaseType.select(CaseType.id).where((CaseType.school == w.a) & (CaseType.name == kind)).first())["id"]
+    member = w.members.get(p) or w.members["past"]
+    return {"pupil_id": str(await w.pupil()), "keyworker_id": str(member.id), "type_id": str(type_id),
+            "reason": "Low mood since half term", "started_on": "2026-01-05", "review_weeks": ""}
+
+
+async def _case(w: World) -> int:
+    from app.domain.casework import service as casework
+
+    async def make() -> int:
+        dsl = await w.actor("dsl")
+        form = {**await _case_form(w, "dsl"), "keyworker_id": str(w.members["past"].id)}
+        case_id = await casework.open_case(dsl, form)
+        await casework.add_target(dsl, case_id, "Attend every tutor time", "I want to be on time")
+        return case_id
+    return await w.once("case", make)
+
+
+async def _case_pupil(w: World) -> int:
+    await _case(w)
+    return await w.pupil()
+
+
+async def _review_form(w: World) -> dict:
+    from app.domain.casework.tables import CaseTarget
+
+    target = (await CaseTarget.select(CaseTarget.id).where(CaseTarget.case == await _case(w)).first())["id"]
+    return {"held_on": clock.now().date().isoformat(), f"rating_{target}": "6", f"state_{target}": "in_progress",
+            "notes": "Better week"}
 
 
 async def _oncall_q(w: World) -> dict:

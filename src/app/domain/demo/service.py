@@ -40,6 +40,7 @@ DEMO_STAFF = [
     ("teacher@oakfield.example", "Sam Patel", ["staff"]),
     ("responder@oakfield.example", "Jordan Okafor", ["staff", "responder"]),
     ("pastoral@oakfield.example", "Priya Kaur", ["staff", "pastoral"]),
+    ("lead@oakfield.example", "Ruth Adeyemi", ["staff", "pastoral", "pastoral_lead"]),
     ("hoy@oakfield.example", "Chris Walsh", ["staff", "head_of_year", "responder"]),
     ("dsl@oakfield.example", "Fiona Campbell", ["staff", "dsl", "responder"]),
     ("cover@oakfield.example", "Dana Nowak", ["guest"]),

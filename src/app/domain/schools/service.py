@@ -22,6 +22,7 @@ ROLES: dict[str, str] = {
     "guest": "Guest (supply / cover)",
     "responder": "On-call responder",
     "pastoral": "Pastoral",
+    "pastoral_lead": "Pastoral lead (sees every case)",
     "head_of_year": "Head of year",
     "dsl": "Designated safeguarding lead",
     "admin": "Admin",
