@@ -98,7 +98,7 @@ async def test_it_writes_nothing_when_any_line_is_bad_and_names_each_line_and_fi
     assert checked.status_code == 400
     assert errors_of(checked.text) == [
         "Line 2, email: 'not-an-email' is not an email address; each line starts with one, like name@school.sch.uk",
-        "Line 4, role: no role; give at least one of staff, guest, responder, pastoral, head of year, dsl or admin",
+        "Line 4, role: no role; give at least one of staff, guest, responder, pastoral, pastoral lead, head of year, dsl or admin",
         "Line 5, name: longer than 200 characters",
     ]
     assert "Invite 2 people" not in checked.text and 'id="invite-many-form"' not in checked.text
@@ -149,8 +149,8 @@ async def test_it_refuses_an_unknown_role(client, settings, cast):
                                     "ben@northbridge.example, staff, superuser, Ben Birch\n")
     assert response.status_code == 400
     assert errors_of(response.text) == [
-        "Line 1, role: 'teecher' is not a role; use staff, guest, responder, pastoral, head of year, dsl or admin",
-        "Line 2, role: 'superuser' is not a role; use staff, guest, responder, pastoral, head of year, dsl or admin",
+        "Line 1, role: 'teecher' is not a role; use staff, guest, responder, pastoral, pastoral lead, head of year, dsl or admin",
+        "Line 2, role: 'superuser' is not a role; use staff, guest, responder, pastoral, pastoral lead, head of year, dsl or admin",
     ]
     assert await people_named("ana@northbridge.example", "ben@northbridge.example") == {}
 
