@@ -87,6 +87,11 @@ async def test_plain_staff_see_only_who_the_keyworker_is(client, settings, cast)
     await sign_in(client, settings, cast.pastoral)
     line = (await client.get(f"/casework/pupil/{mia}")).text
     assert "Pat Pastoral" in line and f"/casework/{case_id}" in line
+    assert "Open a case" in line
+    await Membership.update({Membership.years: "11"}).where(Membership.person == cast.head_of_year.id)
+    await sign_in(client, settings, cast.head_of_year)  # Mia is in year 9: not theirs
+    line = (await client.get(f"/casework/pupil/{mia}")).text
+    assert "Pat Pastoral" in line and f"/casework/{case_id}" not in line and "Open a case" not in line
     await sign_in(client, settings, cast.guest)  # a guest sees a name and form, not care flags
     assert (await client.get(f"/casework/pupil/{mia}")).status_code == 404
 

@@ -235,7 +235,8 @@ async def keyworkers_of(actor: Actor, pupil_id: int) -> dict:
     seen = {r["id"] for r in await Case.select(Case.id).where(live & condition)} if condition is not None else set()
     names = list(dict.fromkeys(r["keyworker.display_name"] for r in rows))
     cases = [{"id": r["id"]} for r in rows if r["id"] in seen]
-    return {"pupil_id": pupil_id, "names": names, "cases": cases, "can_open": can_work(actor)}
+    can_open = can_work(actor) and await pupil_for_case(actor, pupil_id) is not None
+    return {"pupil_id": pupil_id, "names": names, "cases": cases, "can_open": can_open}
 
 
 # Opening a case ---------------------------------------------------------------------------------------------
