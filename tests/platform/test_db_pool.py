@@ -2,6 +2,7 @@
 the stream's session check) leaves no connection behind that still reads the database as it was then."""
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -153,3 +154,105 @@ async def test_postgresql_commits_wait_for_the_disk(cast):
         assert [dict(r) for r in await ours.run_ddl("SHOW synchronous_commit")] == [{"synchronous_commit": "on"}]
     finally:
         await engine.run_ddl(f'ALTER DATABASE "{name}" RESET synchronous_commit')
+
+
+# Group commit (SQLite): writers that wait for their turn share one COMMIT, each in a savepoint of its own.
+
+async def _audited(n: int, *, fail: bool = False, hold: float = 0.0) -> None:
+    from app.db import atomic
+    from app.domain.audit import service as audit
+
+    async with atomic():
+        await audit.record("test.write", subject_type="n", subject_id=n)
+        if hold:
+            await asyncio.sleep(hold)
+        if fail:
+            raise RuntimeError(f"write {n} failed after its first statement")
+
+
+async def _written() -> set[int]:
+    from app.domain.audit.tables import AuditEvent
+
+    rows = await AuditEvent.select(AuditEvent.subject_id).where(AuditEvent.action == "test.write")
+    return {int(r["subject_id"]) for r in rows}
+
+
+def _count_commits(engine, monkeypatch) -> list[int]:
+    commits = [0]
+    real = engine.commit_batch
+
+    async def counting():
+        if engine.open_batch() is not None:
+            commits[0] += 1
+        await real()
+
+    monkeypatch.setattr(engine, "commit_batch", counting)
+    return commits
+
+
+async def test_writers_that_wait_share_one_commit_and_each_is_on_disk_when_it_returns(cast, monkeypatch):
+    from app.domain.audit.service import verify_chain
+
+    engine = _sqlite_engine()
+    commits = _count_commits(engine, monkeypatch)
+    finished: list[int] = []
+
+    async def one(n):
+        await _audited(n, hold=0.001)
+        # Returned: committed. A fresh connection (another process, in effect) sees it at once.
+        other = sqlite3.connect(engine.path)
+        try:
+            seen = other.execute("SELECT count(*) FROM audit_event WHERE action = 'test.write' AND subject_id = ?",
+                                 (str(n),)).fetchone()[0]
+        finally:
+            other.close()
+        assert seen == 1
+        finished.append(n)
+
+    await asyncio.gather(*(one(n) for n in range(40)))
+    assert sorted(finished) == list(range(40))
+    assert await _written() == set(range(40))
+    assert 1 <= commits[0] < 40, commits  # without group commit: 40
+    assert (await verify_chain()).broken is None
+
+
+async def test_a_failed_writer_in_a_batch_takes_only_its_own_writes_with_it(cast):
+    _sqlite_engine()
+    results = await asyncio.gather(*(_audited(n, fail=(n % 7 == 3), hold=0.001) for n in range(30)),
+                                   return_exceptions=True)
+    failed = {n for n, r in enumerate(results) if isinstance(r, RuntimeError)}
+    assert failed == {n for n in range(30) if n % 7 == 3}
+    assert all(r is None for n, r in enumerate(results) if n not in failed)
+    assert await _written() == set(range(30)) - failed
+
+
+async def test_a_writer_cancelled_while_its_batch_commits_is_still_saved(cast):
+    engine = _sqlite_engine()
+    tasks = [asyncio.ensure_future(_audited(n, hold=0.01)) for n in range(6)]
+    await asyncio.sleep(0.015)  # the first has finished its turn and waits for the batch; the others queue
+    tasks[0].cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert await _written() == set(range(6))
+    assert engine.open_batch() is None and not engine.write_lock().locked()
+
+
+async def test_a_batch_handed_to_writers_cancelled_before_their_turn_is_still_committed(cast, monkeypatch):
+    engine = _sqlite_engine()
+    queued: list[asyncio.Task] = []
+    real = engine._commit_when_free
+
+    async def cancel_the_queue_first(batch):
+        # The first writer saw them waiting and left the batch open for them; now they go away.
+        for task in queued:
+            task.cancel()
+        await real(batch)
+
+    monkeypatch.setattr(engine, "_commit_when_free", cancel_the_queue_first)
+    first = asyncio.ensure_future(_audited(1, hold=0.05))
+    await asyncio.sleep(0.01)  # the first holds the lock
+    queued += [asyncio.ensure_future(_audited(n)) for n in (2, 3)]
+    await asyncio.wait_for(first, 5)  # returns: its batch was committed though nobody after it took a turn
+    await asyncio.gather(*queued, return_exceptions=True)
+    assert all(task.cancelled() for task in queued)
+    assert await _written() == {1}
+    assert engine.open_batch() is None and not engine.write_lock().locked()
