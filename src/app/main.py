@@ -270,6 +270,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         own_pool = settings.is_postgres and getattr(engine, "pool", None) is None
         if own_pool:
             await engine.start_connection_pool(min_size=1, max_size=10)
+        web_push.load_sender()
         # Escalation timers: every process checks; the conditional update lets exactly one escalate.
         escalator = asyncio.create_task(escalate_forever())
         statistics = asyncio.create_task(refresh_statistics_daily(engine))

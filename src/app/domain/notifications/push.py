@@ -96,6 +96,12 @@ async def subscribe(settings: Settings, actor: Actor, subscription: dict) -> Non
                                                        auth=auth, created_at=now, last_seen_at=now))
 
 
+def load_sender() -> None:
+    """Import pywebpush now (the app's start), not on the first push: the import takes about 1.5 s of this
+    process's only thread, and the first push is an on-call request whose screens would all wait for it."""
+    import pywebpush  # noqa: F401
+
+
 async def send(settings: Settings, person_ids: set[int], payload: dict) -> int:
     """Send an encrypted, VAPID-signed push to every device of these people; returns how many were accepted.
     A subscription the push service says is gone (404/410) is deleted."""
