@@ -39,6 +39,7 @@ from app.controllers.admin import AdminController
 from app.controllers.auth import AuthController
 from app.controllers.casework import CaseworkController
 from app.controllers.concerns import ConcernsController
+from app.controllers.contact_log import ContactLogController
 from app.controllers.csp import CspReportController
 from app.controllers.home import HomeController
 from app.controllers.imports import ImportsController
@@ -321,7 +322,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         OnCallController, RotaController,
                         ImportsController, OutboxController, CspReportController, static,
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
-                        CaseworkController],
+                        ContactLogController, CaseworkController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

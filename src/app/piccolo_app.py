@@ -8,6 +8,7 @@ from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Sessi
 from app.domain.audit.tables import AuditEvent
 from app.domain.casework.tables import Case, CaseAction, CaseReview, CaseTarget, CaseType, TargetRating
 from app.domain.concerns.tables import Concern, ConcernEntry
+from app.domain.contact_log.tables import ContactLog
 from app.domain.imports.tables import ImportBatch
 from app.domain.incidents.tables import (Category, CategoryWatcher, FollowUpAction, Incident, IncidentPupil,
                                          IncidentVersion, Location, Statement)
@@ -27,7 +28,8 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           OnCallSettings, OnCallReason, RotaSlot, RotaOverride, OnDuty, OnCallRequest, OnCallPupil, OnCallEvent,
           Presence, PushSubscription,
           CaseType, Case, CaseAction, CaseTarget, CaseReview, TargetRating,
-          ReferralSettings, ReferralService, Referral, ReferralEvent]
+          ReferralSettings, ReferralService, Referral, ReferralEvent,
+          ContactLog]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",

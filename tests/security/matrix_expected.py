@@ -195,6 +195,13 @@ POST /casework/{case_id:int}/review                        signin  404     404  
 GET  /casework/types                                       signin  404     404      404      404      404      ok:none  ok:none  ok:none     ok:none ok:none
 POST /casework/types                                       signin  404     404      404      404      404      ok:none  ok:none  ok:none     ok:none ok:none
 
+# Contact log: contacts with the year-11 pupil's family (their MIS contact, an aunt), logged by A's pastoral officer.
+# The head of year leads year 9 only; b_dsl passes the role guard but names a pupil of another school (400)
+GET  /contact-log/new                                      signin  404     404      404      ok       404      ok       404      404         404     404
+POST /contact-log                                          signin  404     404      404      ok       400      ok       404      404         400     404
+GET  /contact-log/pupil/{pupil_id:int}                     signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /contact-log/{log_id:int}                             signin  404     404      404      ok       404      ok       404      404         404     404
+
 # MIS import: uploads by A's admin
 GET  /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none

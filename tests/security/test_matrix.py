@@ -577,6 +577,10 @@ CASES: dict[str, Case] = {
                                                 body=of(lambda w, p: _review_form(w))),
     "GET /casework/types": Case(),
     "POST /casework/types": Case(body=of(lambda w, p: fixed(name=f"Matrix type {p}", review_weeks="5")(w, p))),
+    "GET /contact-log/new": Case(query=pupil_q),
+    "POST /contact-log": Case(body=of(lambda w, p: _contact_log_form(w))),
+    "GET /contact-log/pupil/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
+    "GET /contact-log/{log_id:int}": Case(path=ids(log_id=lambda w: _contact_log(w))),
     "GET /admin/import": Case(),
     "POST /admin/import": Case(kind="multipart", body=upload_files),
     "GET /admin/import/{key:str}": Case(path=ids(key=World.upload)),
@@ -639,6 +643,21 @@ async def _case(w: World) -> int:
         await casework.add_target(dsl, case_id, "Attend every tutor time", "I want to be on time")
         return case_id
     return await w.once("case", make)
+
+
+async def _contact_log_form(w: World) -> dict:
+    pid = await w.pupil()
+    contact = (await Contact.select(Contact.id).where(Contact.pupil == pid).first())["id"]
+    return {"pupil_id": str(pid), "contact_id": str(contact), "method": "phone", "direction": "out",
+            "outcome": "spoke", "summary": "Talked about the bus"}
+
+
+async def _contact_log(w: World) -> int:
+    from app.domain.contact_log import service as contact_log
+
+    async def make() -> int:
+        return (await contact_log.log_contact(await w.actor("past"), await _contact_log_form(w)))["id"]
+    return await w.once("contact_log", make)
 
 
 async def _case_pupil(w: World) -> int:

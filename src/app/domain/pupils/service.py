@@ -79,6 +79,7 @@ SEES_CARE_FLAGS = ("staff", "responder", "pastoral", "head_of_year", "dsl", "adm
 SEES_CONTACTS = ("responder", "pastoral", "head_of_year", "dsl")
 SEES_PASTORAL = ("pastoral", "head_of_year", "dsl")
 SEES_SAFEGUARDING = ("dsl",)
+LOGS_CONTACTS = ("pastoral", "pastoral_lead", "head_of_year", "dsl")  # the contact log (contact_log.service)
 
 
 def can_look_up(actor: Actor) -> bool:
@@ -369,6 +370,7 @@ async def open_profile(actor: Actor, pupil_id: int) -> dict[str, Any]:
         "care": bool(roles.intersection(SEES_CARE_FLAGS)), "contacts": bool(roles.intersection(SEES_CONTACTS)),
         "pastoral": bool(roles.intersection(SEES_PASTORAL)),
         "safeguarding": bool(roles.intersection(SEES_SAFEGUARDING)),
+        "contact_log": bool(roles.intersection(LOGS_CONTACTS)),
     }
     first, last = row["preferred_first_name"] or row["legal_first_name"], row["preferred_last_name"] or row["legal_last_name"]
     profile: dict[str, Any] = {
@@ -439,7 +441,7 @@ def _dial(phone: str) -> str:
 
 async def _contacts(pupil_id: int) -> list[dict]:
     rows = await Contact.raw(
-        "SELECT name, relationship, phone, email, priority, parental_responsibility, no_contact FROM contact "
+        "SELECT id, name, relationship, phone, email, priority, parental_responsibility, no_contact FROM contact "
         "WHERE pupil = {} ORDER BY priority, id", pupil_id)
     for r in rows:
         r["dial"] = _dial(r["phone"]) if r["phone"] and not r["no_contact"] else ""
