@@ -44,6 +44,7 @@ from app.controllers.csp import CspReportController
 from app.controllers.home import HomeController
 from app.controllers.imports import ImportsController
 from app.controllers.incidents import IncidentsController, IncidentSettingsController
+from app.controllers.interventions import InterventionsController
 from app.controllers.notifications import NotificationsController
 from app.controllers.oncall import OnCallController, RotaController
 from app.controllers.outbox import OutboxController
@@ -322,7 +323,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         OnCallController, RotaController,
                         ImportsController, OutboxController, CspReportController, static,
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
-                        ContactLogController, CaseworkController],
+                        ContactLogController, CaseworkController, InterventionsController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

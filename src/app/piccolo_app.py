@@ -10,6 +10,8 @@ from app.domain.casework.tables import Case, CaseAction, CaseReview, CaseTarget,
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.contact_log.tables import ContactLog
 from app.domain.imports.tables import ImportBatch
+from app.domain.interventions.tables import (Attendance, Instrument, Measure, Participant, Programme,
+                                             ProgrammeSession)
 from app.domain.incidents.tables import (Category, CategoryWatcher, FollowUpAction, Incident, IncidentPupil,
                                          IncidentVersion, Location, Statement)
 from app.domain.notifications.tables import Alert, AlertRecipient, IdempotencyReceipt, Notification
@@ -29,7 +31,8 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           Presence, PushSubscription,
           CaseType, Case, CaseAction, CaseTarget, CaseReview, TargetRating,
           ReferralSettings, ReferralService, Referral, ReferralEvent,
-          ContactLog]
+          ContactLog,
+          Instrument, Programme, Participant, ProgrammeSession, Attendance, Measure]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",

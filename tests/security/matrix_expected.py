@@ -202,6 +202,24 @@ POST /contact-log                                          signin  404     404  
 GET  /contact-log/pupil/{pupil_id:int}                     signin  404     404      404      ok       404      ok       404      404         404     404
 GET  /contact-log/{log_id:int}                             signin  404     404      404      ok       404      ok       404      404         404     404
 
+# Interventions: a programme set up by the DSL with the year-11 pupil on it. Pastoral, the DSL (and the pastoral
+# lead) see every programme; the head of year (year 9 only) sees none of these; b_dsl sees B's (none)
+GET  /interventions                                        signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
+GET  /interventions/new                                    signin  404     404      404      ok:none  ok:none  ok:none  404      404         ok:none 404
+POST /interventions                                        signin  404     404      404      ok       ok       ok       404      404         400     404
+GET  /interventions/instruments                            signin  404     404      404      ok:none  ok:none  ok:none  404      404         ok:none 404
+POST /interventions/instruments                            signin  404     404      404      ok:none  ok:none  ok:none  404      404         ok:none 404
+GET  /interventions/{programme_id:int}                     signin  404     404      404      ok       404      ok       404      404         404     404
+POST /interventions/{programme_id:int}/pupils              signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /interventions/{programme_id:int}/register            signin  404     404      404      ok       404      ok       404      404         404     404
+POST /interventions/{programme_id:int}/register            signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /interventions/{programme_id:int}/measures/{participant_id:int}  signin  404  404  404  ok       404      ok       404      404         404     404
+POST /interventions/{programme_id:int}/measures/{participant_id:int}  signin  404  404  404  ok       404      ok       404      404         404     404
+GET  /interventions/{programme_id:int}/impact              signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /interventions/{programme_id:int}/impact.csv          signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /interventions/terms/{term:str}                       signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
+GET  /interventions/terms/{term:str}/impact.csv            signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
+
 # MIS import: uploads by A's admin
 GET  /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /admin/import                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none

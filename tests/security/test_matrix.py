@@ -581,6 +581,27 @@ CASES: dict[str, Case] = {
     "POST /contact-log": Case(body=of(lambda w, p: _contact_log_form(w))),
     "GET /contact-log/pupil/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
     "GET /contact-log/{log_id:int}": Case(path=ids(log_id=lambda w: _contact_log(w))),
+    "GET /interventions": Case(),
+    "GET /interventions/new": Case(),
+    "POST /interventions": Case(body=of(lambda w, p: _programme_form(w, p))),
+    "GET /interventions/instruments": Case(),
+    "POST /interventions/instruments": Case(body=of(lambda w, p: fixed(
+        kind="scale", name=f"Matrix scale {p}", low="0", high="10", direction="higher", threshold="6")(w, p))),
+    "GET /interventions/{programme_id:int}": Case(path=ids(programme_id=lambda w: _programme(w))),
+    "POST /interventions/{programme_id:int}/pupils": Case(path=ids(programme_id=lambda w: _programme(w, fresh=True)),
+                                                          body=of(lambda w, p: _pupil_form(w))),
+    "GET /interventions/{programme_id:int}/register": Case(path=ids(programme_id=lambda w: _programme(w))),
+    "POST /interventions/{programme_id:int}/register": Case(path=ids(programme_id=lambda w: _programme(w)),
+                                                            body=of(lambda w, p: _register_form(w))),
+    "GET /interventions/{programme_id:int}/measures/{participant_id:int}": Case(path=of(lambda w, p: _on_programme(w))),
+    "POST /interventions/{programme_id:int}/measures/{participant_id:int}": Case(
+        path=of(lambda w, p: _on_programme(w, fresh=True)),
+        body=of(lambda w, p: fixed(stage="baseline", taken_on=clock.now().date().isoformat(), score="4",
+                                   rater="Pupil")(w, p))),
+    "GET /interventions/{programme_id:int}/impact": Case(path=ids(programme_id=lambda w: _programme(w))),
+    "GET /interventions/{programme_id:int}/impact.csv": Case(path=ids(programme_id=lambda w: _programme(w))),
+    "GET /interventions/terms/{term:str}": Case(path=of(lambda w, p: _programme_term(w))),
+    "GET /interventions/terms/{term:str}/impact.csv": Case(path=of(lambda w, p: _programme_term(w))),
     "GET /admin/import": Case(),
     "POST /admin/import": Case(kind="multipart", body=upload_files),
     "GET /admin/import/{key:str}": Case(path=ids(key=World.upload)),
@@ -671,6 +692,61 @@ async def _review_form(w: World) -> dict:
     target = (await CaseTarget.select(CaseTarget.id).where(CaseTarget.case == await _case(w)).first())["id"]
     return {"held_on": clock.now().date().isoformat(), f"rating_{target}": "6", f"state_{target}": "in_progress",
             "notes": "Better week"}
+
+
+async def _interv_instrument(w: World) -> int:
+    from app.domain.interventions import service as interventions
+
+    async def make() -> int:
+        return await interventions.add_instrument(await w.actor("dsl"), {
+            "kind": "scale", "name": "Matrix confidence", "low": "0", "high": "10", "direction": "higher",
+            "threshold": "6"})
+    return await w.once("interv_instrument", make)
+
+
+async def _programme_form(w: World, p: str) -> dict:
+    member = w.members.get(p) or w.members["past"]
+    return {"name": "Matrix group", "kind": "group", "aims": "Calmer lunchtimes", "facilitator_id": str(member.id),
+            "planned_sessions": "6", "cost": "300", "instrument_id": str(await _interv_instrument(w)),
+            "starts_on": "2026-01-05"}
+
+
+async def _programme(w: World, fresh: bool = False) -> int:
+    """A programme set up by the DSL with the year-11 pupil on it (a fresh one, empty, for each add)."""
+    from app.domain.interventions import service as interventions
+
+    async def make(with_pupil: bool) -> int:
+        dsl = await w.actor("dsl")
+        programme_id = await interventions.create_programme(dsl, await _programme_form(w, "dsl"))
+        if with_pupil:
+            await interventions.add_pupil(dsl, programme_id, await _pupil_form(w))
+        return programme_id
+    return await make(False) if fresh else await w.once("programme", lambda: make(True))
+
+
+async def _pupil_form(w: World) -> dict:
+    return {"pupil_id": str(await w.pupil()), "goals": ""}
+
+
+async def _on_programme(w: World, fresh: bool = False) -> dict:
+    from app.domain.interventions import service as interventions
+    from app.domain.interventions.tables import Participant
+
+    programme_id = await _programme(w, fresh=fresh)
+    if fresh:
+        await interventions.add_pupil(await w.actor("dsl"), programme_id, await _pupil_form(w))
+    row = await Participant.select(Participant.id).where(Participant.programme == programme_id).first()
+    return {"programme_id": programme_id, "participant_id": row["id"]}
+
+
+async def _register_form(w: World) -> dict:
+    participant = (await _on_programme(w))["participant_id"]
+    return {"held_on": clock.now().date().isoformat(), f"mark_{participant}": "attended", "notes": "Matrix session"}
+
+
+async def _programme_term(w: World) -> dict:
+    await _programme(w)
+    return {"term": "2025-spring"}
 
 
 async def _oncall_q(w: World) -> dict:
