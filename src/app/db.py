@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from functools import cache
@@ -166,10 +167,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         transaction opens a fresh one."""
         connection = self._writers.pop(id(asyncio.get_running_loop()), None)
         if connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # it is being thrown away; a fresh one replaces it
                 await connection.close()
-            except Exception:  # noqa: BLE001 - it is being thrown away; a fresh one replaces it
-                pass
 
     async def close_pool(self) -> None:
         """Close this event loop's connections (their threads would otherwise keep the process alive)."""
@@ -512,10 +511,8 @@ def _foreign_key_lookup_without_dir() -> None:
                 raise Exception("Call chain too long!")
             foreign_key_meta: ForeignKeyMeta = object.__getattribute__(new_column, "_foreign_key_meta")
             for proxy_column in foreign_key_meta.proxy_columns:
-                try:
+                with contextlib.suppress(Exception):  # as Piccolo does
                     delattr(new_column, proxy_column._meta.name)
-                except Exception:  # noqa: BLE001 - as Piccolo does
-                    pass
             foreign_key_meta.proxy_columns = []
             for column in value._foreign_key_meta.resolved_references._meta.columns:
                 _column = column.copy()
