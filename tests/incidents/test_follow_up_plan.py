@@ -71,7 +71,11 @@ async def test_the_follow_up_list_is_planned_on_the_school_and_time_index_for_ev
         IncidentPupil.incident.occurred_at, ascending=False).offset(100).first())["id"]
     for years, watcher, before in (({"9"}, school.head_of_year.id, None), (None, None, None),
                                    (set(), school.teacher.id, None), ({"9", "10"}, school.head_of_year.id, cursor)):
-        sql, args = incidents._follow_up_query(school.school_id, years=years, watcher=watcher, before=before, limit=51)
+        # As follow_up_list asks it: on PostgreSQL with the cursor's time read first.
+        before_at = (await incidents._cursor_at(school.school_id, before)
+                     if before is not None and Incident._meta.db.engine_type == "postgres" else None)
+        sql, args = incidents._follow_up_query(school.school_id, years=years, watcher=watcher, before=before, limit=51,
+                                               before_at=before_at)
         shown = await plan(sql, *args, walk=True)
         assert "incident_school_occurred_at" in shown, shown
         if Incident._meta.db.engine_type == "sqlite":

@@ -309,20 +309,26 @@ def _to_int(raw: Any) -> int | None:
     return parse_id(raw)
 
 
-# What a submitted incident is checked against, in one statement: the school's categories and locations in use,
-# and which of the chosen pupils are on roll here (with their year and form, for routing and the alert).
+# What a submitted incident is checked against, in one statement: of the school's categories in use, the ones
+# chosen and the part categories (a target's or witness's), the chosen location if it is in use, and which of the
+# chosen pupils are on roll here (with their year and form, for routing and the alert). Only these rows: reading
+# the school's whole lists on every entry was most of the rows, and of the CPU, of this statement.
 _CHOICES = """SELECT 'category' AS list, id, kind, name, points, part, position, '' AS year_code, '' AS form
-FROM category WHERE school = {} AND retired_at IS NULL
+FROM category WHERE school = {} AND retired_at IS NULL AND (part != '' OR id IN (%s))
 UNION ALL SELECT 'location', id, '', name, 0, '', position, '', '' FROM location
-WHERE school = {} AND retired_at IS NULL"""
+WHERE school = {} AND retired_at IS NULL AND id = {}"""
 _CHOICES_PUPILS = """
 UNION ALL SELECT 'pupil', p.id, '', '', 0, '', 0, p.year_code, COALESCE(tg.name, '') FROM pupil p
 LEFT JOIN tutor_group tg ON tg.id = p.tutor_group WHERE p.school = {} AND p.left_on IS NULL AND p.id IN ("""
 
 
-async def _choices(school_id: int, pupil_ids: list[int]) -> tuple[dict[int, dict], dict[int, str], dict[int, dict]]:
-    """(categories by id, location names by id, the pupils found by id) for validating an incident."""
-    sql, args = _CHOICES, [school_id, school_id]
+async def _choices(school_id: int, pupil_ids: list[int], category_ids: list[int], location_id: int | None
+                   ) -> tuple[dict[int, dict], dict[int, str], dict[int, dict]]:
+    """(categories by id, location names by id, the pupils found by id) for validating an incident: the chosen
+    categories and every part category, the chosen location, the chosen pupils, where they are this school's."""
+    wanted = sorted(set(category_ids)) or [0]
+    sql = _CHOICES % ", ".join("{}" for _ in wanted)  # nosec B608  # placeholders only
+    args = [school_id, *wanted, school_id, location_id or 0]
     if pupil_ids:
         sql += _CHOICES_PUPILS + ", ".join("{}" for _ in pupil_ids) + ")"
         args += [school_id, *pupil_ids]
@@ -338,8 +344,10 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
     errors: dict[str, str] = {}
     pupil_ids = [_to_int(p) for p in form.pupil_ids]
     readable = None not in pupil_ids and len(set(pupil_ids)) == len(pupil_ids)
-    cats, places, found = await _choices(actor.school_id, [p for p in pupil_ids if p is not None] if readable else [])
     category_id = _to_int(form.category_id)
+    chosen = [c for c in [category_id, *(_to_int(c) for c in form.pupil_categories if c)] if c is not None]
+    cats, places, found = await _choices(actor.school_id, [p for p in pupil_ids if p is not None] if readable else [],
+                                         chosen, _to_int(form.location_id) if form.location_id else None)
     every_own = bool(form.pupil_ids) and len([c for c in form.pupil_categories if c]) == len(form.pupil_ids)
     # A part category (target, witness) says who someone was, not what happened: it is never the main choice,
     # unless every pupil has their own category anyway (an edit, which sends each pupil's).
@@ -619,14 +627,22 @@ _FOLLOW_UP_AFTER = """
                         WHERE cp.id = {} AND ci.school = {})
   AND (i.occurred_at < (SELECT ci.occurred_at FROM incident_pupil cp JOIN incident ci ON ci.id = cp.incident
                         WHERE cp.id = {} AND ci.school = {}) OR ip.id < {})"""
+# PostgreSQL: the cursor's time is read first and given as a value, not a subquery. Its planner cannot estimate a
+# bound it only learns while running, and on a small table it then walked every school's incidents by time
+# (incident_occurred_at) instead of this school's (incident_school_occurred_at).
+_FOLLOW_UP_AFTER_AT = """
+  AND i.occurred_at <= {} AND (i.occurred_at < {} OR ip.id < {})"""
+_CURSOR_AT = """SELECT ci.occurred_at FROM incident_pupil cp JOIN incident ci ON ci.id = cp.incident
+WHERE cp.id = {} AND ci.school = {}"""
 _FOLLOW_UP_ORDER = """
 ORDER BY i.occurred_at DESC, ip.id DESC
 LIMIT {}"""
 
 
 def _follow_up_query(school_id: int, *, years: set[str] | None, watcher: int | None, before: int | None,
-                     limit: int) -> tuple[str, list[Any]]:
-    """The SQL and arguments for one page: years None means every pupil; watcher adds that person's categories."""
+                     limit: int, before_at: Any = None) -> tuple[str, list[Any]]:
+    """The SQL and arguments for one page: years None means every pupil; watcher adds that person's categories;
+    before_at, when known (PostgreSQL), is the time of the cursor's row."""
     sql, args = _FOLLOW_UP_SQL, [school_id]
     if years is not None:
         scopes = []
@@ -637,10 +653,19 @@ def _follow_up_query(school_id: int, *, years: set[str] | None, watcher: int | N
             scopes.append("ip.category IN (SELECT cw.category FROM category_watcher cw WHERE cw.person = {})")
             args.append(watcher)
         sql += f"\n  AND ({' OR '.join(scopes) or 'FALSE'})"
-    if before is not None:
+    if before is not None and before_at is not None:
+        sql += _FOLLOW_UP_AFTER_AT
+        args += [before_at, before_at, before]
+    elif before is not None:
         sql += _FOLLOW_UP_AFTER
         args += [before, school_id, before, school_id, before]
     return sql + _FOLLOW_UP_ORDER, args + [limit]
+
+
+async def _cursor_at(school_id: int, before: int) -> Any:
+    """The time of a follow-up cursor's row at this school (None if it is not one of this school's rows)."""
+    rows = await IncidentPupil.raw(_CURSOR_AT, before, school_id)
+    return rows[0]["occurred_at"] if rows else None
 
 
 async def follow_up_list(actor: Actor, *, before: int | None = None, limit: int = FOLLOW_UP_PAGE) -> dict[str, Any]:
@@ -657,7 +682,13 @@ async def follow_up_list(actor: Actor, *, before: int | None = None, limit: int 
         years = set()
     else:
         raise NotFound()
-    sql, args = _follow_up_query(actor.school_id, years=years, watcher=watcher, before=before, limit=limit + 1)
+    before_at = None
+    if before is not None and IncidentPupil._meta.db.engine_type == "postgres":
+        before_at = await _cursor_at(actor.school_id, before)
+        if before_at is None:  # a cursor from another school (or gone): an empty page, as on SQLite
+            return {"rows": [], "next": None}
+    sql, args = _follow_up_query(actor.school_id, years=years, watcher=watcher, before=before, limit=limit + 1,
+                                 before_at=before_at)
     rows = await IncidentPupil.raw(sql, *args)
     out = []
     for r in rows[:limit]:
