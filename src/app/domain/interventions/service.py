@@ -609,6 +609,11 @@ def _fmt(value: float | None, places: int = 2) -> str:
     return "" if value is None else f"{value:.{places}f}"
 
 
+def _cell(text: str) -> str:
+    # A spreadsheet must not run a typed name as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def impact_csv(reports: list[dict]) -> str:
     """One line a programme, figures only: no pupil's name (the file is for governors and funders)."""
     out = io.StringIO()
@@ -616,10 +621,7 @@ def impact_csv(reports: list[dict]) -> str:
     writer.writerow(CSV_HEADER)
     for r in reports:
         p, f = r["programme"], r["figures"]
-        name = p["name"]
-        if name[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            name = "'" + name  # a spreadsheet must not run a name as a formula
-        writer.writerow([name, p["kind_label"], p["term_label"], f["instrument"],
+        writer.writerow([_cell(p["name"]), p["kind_label"], p["term_label"], _cell(f["instrument"]),
                          "higher" if f["higher_is_better"] else "lower", "" if f["threshold"] is None else f"{f['threshold']:g}",
                          f["pupils"], f["with_exit"], _fmt(f["completion_exit"], 3), f["attended_80"],
                          _fmt(f["completion_attended"], 3), f["paired"], _fmt(f["mean_change"]), _fmt(f["sd_change"]),
