@@ -20,10 +20,11 @@ def _takes_int(field: Any) -> bool:
     return field.annotation is int or any(arg is int for arg in field.args or ())
 
 
-def ids_in_range(request: Request) -> None:
+async def ids_in_range(request: Request) -> None:
     """A before_request hook for every route: Litestar's `{x:int}` and `FromQuery[int]` accept any integer, so
     without it every handler would pass 2**31 (or 2**64) on to the database. A path id no record can have is simply not
-    found; a query id out of range is bad input."""
+    found; a query id out of range is bad input. Async on purpose: Litestar runs a plain function given as
+    before_request in a worker thread, on every request."""
     for value in request.path_params.values():
         if isinstance(value, int) and parse_id(value) is None:
             raise NotFoundException()
