@@ -154,3 +154,30 @@ async def test_double_submissions_make_one_record_each(client, settings, cast, f
     actions = await audit_actions()
     for action in ("programme.created", "programme.pupil_added", "programme.register_taken", "programme.measured"):
         assert actions.count(action) == 1
+
+
+async def test_two_forms_sent_at_once_make_one_session_one_pupil_and_one_measure(settings, cast, frozen_clock):
+    """Two colleagues (different forms, so different keys) at the same moment: the unique rows hold."""
+    import asyncio
+
+    from app.domain.interventions.service import ValidationFailed
+    from tests.interventions.kit import register
+
+    frozen_clock.current = dt.datetime(2026, 10, 20, 12, tzinfo=dt.timezone.utc)
+    pastoral, dsl = await actor_for(settings, cast.pastoral), await actor_for(settings, cast.dsl)
+    programme_id = await programme(pastoral, await instrument(pastoral), starts_on="2026-10-01")
+    mia = await add_pupil(cast.school_id, "Mia", "Brook")
+    from app.domain.interventions import service as interventions
+    added = await asyncio.gather(*[interventions.add_pupil(a, programme_id, {"pupil_id": str(mia)})
+                                   for a in (pastoral, dsl)], return_exceptions=True)
+    assert all(r is None or isinstance(r, ValidationFailed) for r in added), added  # no crash
+    assert await Participant.count() == 1
+    participant = (await Participant.select().first())["id"]
+    measured = await asyncio.gather(*[measure(a, programme_id, participant, "baseline", dt.date(2026, 10, 1), s)
+                                      for a, s in ((pastoral, 5), (dsl, 6))], return_exceptions=True)
+    assert all(r is None or isinstance(r, ValidationFailed) for r in measured), measured
+    assert sum(isinstance(r, ValidationFailed) for r in measured) == 1 and await Measure.count() == 1
+    await asyncio.gather(register(pastoral, programme_id, dt.date(2026, 10, 2), {participant: "attended"}),
+                         register(dsl, programme_id, dt.date(2026, 10, 2), {participant: "excused"}))
+    assert await ProgrammeSession.count() == 1 and await Attendance.count() == 1
+    assert (await audit_actions()).count("programme.pupil_added") == 1

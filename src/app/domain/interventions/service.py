@@ -327,10 +327,14 @@ async def add_pupil(actor: Actor, programme_id: int, form: dict[str, str], *, ke
         raise ValidationFailed(errors)
 
     async def write() -> dict:
-        row = Participant(programme=programme_id, pupil=pupil, goals="\n".join(goals), added_at=clock.now())
-        await row.save()
-        await _audit(actor, "programme.pupil_added", programme_id, {"pupil": pupil, "participant": row.id})
-        return {"participant": row.id}
+        # Two colleagues adding the same pupil at once (different forms): the pupil is on the programme once.
+        added = await Participant.insert(Participant(programme=programme_id, pupil=pupil, goals="\n".join(goals),
+                                                     added_at=clock.now())).on_conflict(action="DO NOTHING").returning(
+            Participant.id)
+        if not added:
+            raise ValidationFailed({"pupil_id": "This pupil is already on the programme."})
+        await _audit(actor, "programme.pupil_added", programme_id, {"pupil": pupil, "participant": added[0]["id"]})
+        return {"participant": added[0]["id"]}
 
     await _once(actor, key, digest, write)
 
@@ -436,20 +440,18 @@ async def take_register(actor: Actor, programme_id: int, form: dict[str, str], *
         raise ValidationFailed(errors)
 
     async def write() -> dict:
-        session = await ProgrammeSession.select(ProgrammeSession.id).where(
-            (ProgrammeSession.programme == programme_id) & (ProgrammeSession.held_on == held)).first()
-        if session:
-            session_id = session["id"]
-            if notes:
-                await ProgrammeSession.update({ProgrammeSession.notes: notes}).where(ProgrammeSession.id == session_id)
-        else:
-            row = ProgrammeSession(programme=programme_id, held_on=held, notes=notes, by=actor.person_id,
-                                   created_at=clock.now())
-            await row.save()
-            session_id = row.id
-        for participant, mark, note in marks:
-            await Attendance.delete().where((Attendance.session == session_id) & (Attendance.participant == participant))
-        await Attendance.insert(*[Attendance(session=session_id, participant=p, mark=m, note=n) for p, m, n in marks])
+        # One session a day: two registers for the same day at once (different forms) fill in the same one.
+        await ProgrammeSession.insert(ProgrammeSession(programme=programme_id, held_on=held, notes=notes,
+                                                       by=actor.person_id, created_at=clock.now())).on_conflict(
+            action="DO NOTHING")
+        session_id = (await ProgrammeSession.select(ProgrammeSession.id).where(
+            (ProgrammeSession.programme == programme_id) & (ProgrammeSession.held_on == held)).first())["id"]
+        if notes:
+            await ProgrammeSession.update({ProgrammeSession.notes: notes}).where(ProgrammeSession.id == session_id)
+        await Attendance.delete().where((Attendance.session == session_id)
+                                        & Attendance.participant.is_in([p for p, _, _ in marks]))
+        await Attendance.insert(*[Attendance(session=session_id, participant=p, mark=m, note=n)
+                                  for p, m, n in marks]).on_conflict(action="DO NOTHING")
         await _audit(actor, "programme.register_taken", programme_id,
                      {"session": session_id, "held_on": held.isoformat(),
                       "attended": sum(1 for _, m, _ in marks if m == "attended"), "marked": len(marks)})
@@ -528,12 +530,15 @@ async def record_measure(actor: Actor, programme_id: int, participant_id: int, f
         raise ValidationFailed(errors)
 
     async def write() -> dict:
-        row = Measure(participant=participant_id, stage=stage, taken_on=on, score=score,
-                      ratings=",".join(f"{r:g}" for r in ratings), rater=rater, by=actor.person_id,
-                      created_at=clock.now())
-        await row.save()
+        # The same measure sent from two forms at once: the first is kept, the second told it is there.
+        added = await Measure.insert(Measure(participant=participant_id, stage=stage, taken_on=on, score=score,
+                                             ratings=",".join(f"{r:g}" for r in ratings), rater=rater,
+                                             by=actor.person_id, created_at=clock.now())).on_conflict(
+            action="DO NOTHING").returning(Measure.id)
+        if not added:
+            raise ValidationFailed({"stage": f"The {STAGES[stage].lower()} measure is already recorded for this pupil."})
         await _audit(actor, "programme.measured", programme_id, {"participant": participant_id, "stage": stage})
-        return {"measure": row.id}
+        return {"measure": added[0]["id"]}
 
     await _once(actor, key, digest, write)
 
