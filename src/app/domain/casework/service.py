@@ -115,7 +115,14 @@ async def ensure_types(school_id: int) -> None:
 
 
 async def case_types(school_id: int) -> list[dict]:
+    """The school's types for a page that offers them (the built-in ones are stored on first use)."""
     await ensure_types(school_id)
+    return await stored_case_types(school_id)
+
+
+async def stored_case_types(school_id: int) -> list[dict]:
+    """The types stored for a school, writing nothing: for checking a submitted form, so that a refused
+    request leaves no row behind."""
     return await CaseType.select().where(CaseType.school == school_id).order_by(CaseType.position).order_by(CaseType.id)
 
 
@@ -136,7 +143,8 @@ async def add_case_type(actor: Actor, name: str, review_weeks: str, *, key: str 
     errors = {}
     if not name or len(name) > 60:
         errors["name"] = "Give the type a name of up to 60 characters."
-    elif any(t["name"].lower() == name.lower() for t in await case_types(actor.school_id)):
+    elif name.lower() in {t["name"].lower() for t in await stored_case_types(actor.school_id)} | {
+            n.lower() for n, _ in DEFAULT_TYPES}:
         errors["name"] = "There is already a type with that name."
     if weeks is None or not 1 <= weeks <= 26:
         errors["review_weeks"] = "Reviews are every 1 to 26 weeks."
@@ -144,6 +152,7 @@ async def add_case_type(actor: Actor, name: str, review_weeks: str, *, key: str 
         raise ValidationFailed(errors)
 
     async def write() -> dict:
+        await ensure_types(actor.school_id)  # the built-in ones first, in this transaction
         row = CaseType(school=actor.school_id, name=name, review_weeks=weeks, position=100)
         await row.save()
         await audit.record("case_type.created", actor_id=actor.person_id, actor_label=actor.label,
@@ -282,7 +291,7 @@ async def open_case(actor: Actor, form: dict[str, str], *, key: str | None = Non
     keyworker = parse_id(form.get("keyworker_id"))
     if keyworker not in {p["id"] for p in await keyworker_choices(actor)}:
         errors["keyworker_id"] = "Choose the keyworker from the list."
-    types = {t["id"]: t for t in await case_types(actor.school_id)}
+    types = {t["id"]: t for t in await stored_case_types(actor.school_id)}
     case_type = types.get(parse_id(form.get("type_id")) or 0)
     if not case_type:
         errors["type_id"] = "Choose the type of case."
