@@ -31,6 +31,10 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 GUEST_PASS = dt.timedelta(hours=12)
 
 
+# Roles that include others: the pastoral lead is a pastoral officer who also sees every case.
+IMPLIED_ROLES: dict[str, tuple[str, ...]] = {"pastoral_lead": ("pastoral",)}
+
+
 @dataclass(frozen=True)
 class Actor:
     """The signed-in person acting at one school in this request."""
@@ -45,6 +49,13 @@ class Actor:
     roles: frozenset[str]
     verified_at: dt.datetime
     origin: Origin = field(default=Origin())
+
+    def __post_init__(self) -> None:
+        # A role that includes another (the pastoral lead is a pastoral officer who sees every case): given alone,
+        # it still brings what the other allows, so a lead invited as "Pastoral lead" only can log and follow up.
+        implied = {extra for role in self.roles for extra in IMPLIED_ROLES.get(role, ())}
+        if not implied <= self.roles:
+            object.__setattr__(self, "roles", frozenset(self.roles | implied))
 
     @property
     def label(self) -> str:
