@@ -44,6 +44,14 @@ class BadRequest(CorridorError):
     title = "That request could not be used"
 
 
+class ValidationFailed(BadRequest):
+    """Form errors, field by field: the form is shown again with the messages and what was typed."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("Please check the highlighted fields.")
+        self.errors = errors
+
+
 class Gone(CorridorError):
     """An enrolment link that was used, revoked or has expired."""
 

@@ -22,7 +22,7 @@ from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor, hoy_years
 from app.domain.schools.tables import Membership, Person
-from app.errors import BadRequest, CorridorError, NotFound
+from app.errors import CorridorError, NotFound, ValidationFailed
 
 LONDON = ZoneInfo("Europe/London")  # a review is due on a UK school day
 CASEWORKERS = ("pastoral", "pastoral_lead", "head_of_year", "dsl")
@@ -44,14 +44,6 @@ MAX_TARGETS = 5
 DUE_WINDOW = dt.timedelta(days=14)
 TEXT_LIMIT = 2000
 NOT_HERE = "There is nothing here, or you do not have access to it."
-
-
-class ValidationFailed(BadRequest):
-    """Form errors, field by field: the form is shown again with the messages and what was typed."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("Please check the highlighted fields.")
-        self.errors = errors
 
 
 class IllegalMove(CorridorError):

@@ -28,7 +28,7 @@ from app.domain.incidents.tables import (
 from app.domain.notifications import service as notifications
 from app.domain.schools.service import Actor, hoy_years
 from app.domain.schools.tables import Membership, Person
-from app.errors import BadRequest, Forbidden, NotFound
+from app.errors import BadRequest, Forbidden, NotFound, ValidationFailed
 
 LONDON = ZoneInfo("Europe/London")  # UK schools: times are entered and shown in UK time, stored in UTC
 NOTE_LIMIT = 2000
@@ -74,14 +74,6 @@ def _exclusion_codes() -> dict[str, str]:
 
 
 EXCLUSION_REASONS = _exclusion_codes()
-
-
-class ValidationFailed(BadRequest):
-    """Form errors, field by field: the form is shown again with the messages and what was typed."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("Please check the highlighted fields.")
-        self.errors = errors
 
 
 # Configuration -------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from app.domain.interventions.tables import (Attendance, Instrument, Measure, Pa
 from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor, hoy_years
-from app.errors import BadRequest, CorridorError, NotFound
+from app.errors import CorridorError, NotFound, ValidationFailed
 
 LONDON = ZoneInfo("Europe/London")
 WORKERS = ("pastoral", "pastoral_lead", "head_of_year", "dsl")
@@ -44,14 +44,6 @@ FOLLOW_UP = (dt.timedelta(weeks=6), dt.timedelta(weeks=12))
 MAX_GOALS = 3
 NOT_HERE = "There is nothing here, or you do not have access to it."
 GOALS_NAME = "Goal-based ratings"
-
-
-class ValidationFailed(BadRequest):
-    """Form errors, field by field: the form is shown again with the messages and what was typed."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("Please check the highlighted fields.")
-        self.errors = errors
 
 
 class IllegalMove(CorridorError):

@@ -18,12 +18,11 @@ from app import clock
 from app.clock import parse_date
 from app.db import atomic, parse_id
 from app.domain.audit import service as audit
-from app.domain.incidents.service import ValidationFailed
 from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Pupil
 from app.domain.referrals.tables import Referral, ReferralEvent, ReferralService, ReferralSettings
 from app.domain.schools.service import Actor, hoy_years
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed
 
 LONDON = ZoneInfo("Europe/London")
 USERS = ("pastoral", "head_of_year", "dsl")
