@@ -153,8 +153,9 @@ class CaseworkController(Controller):
         if not casework.can_set_types(actor):
             raise NotFound()
         return render(request, "casework/types.html", {
-            "actor": actor, "types": await casework.case_types(actor.school_id), "errors": errors or {},
-            "typed": typed or {}, "key": (typed or {}).get("idempotency_key") or str(uuid.uuid4())}, status=status)
+            "actor": actor, "types": await casework.case_types(actor.school_id, store=status == 200),
+            "errors": errors or {}, "typed": typed or {},
+            "key": (typed or {}).get("idempotency_key") or str(uuid.uuid4())}, status=status)
 
     @get("/types", name="casework.types")
     async def types(self, request: Request, actor: CurrentActor) -> Response:

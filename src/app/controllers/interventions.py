@@ -49,7 +49,7 @@ class InterventionsController(Controller):
                         status: int = 200) -> Response:
         return render(request, "interventions/new.html", {
             "actor": actor, "form": form, "errors": errors or {}, "kinds": interventions.KINDS,
-            "instruments": await interventions.instruments(actor),
+            "instruments": await interventions.instruments(actor, store=status == 200),
             "staff": await interventions.colleagues(actor),
             "key": form.get("idempotency_key") or str(uuid.uuid4())}, status=status)
 
@@ -73,8 +73,8 @@ class InterventionsController(Controller):
     async def _instruments_page(self, request: Request, actor: Actor, errors: dict | None = None,
                                 typed: dict | None = None, status: int = 200) -> Response:
         return render(request, "interventions/instruments.html", {
-            "actor": actor, "instruments": await interventions.instruments(actor), "errors": errors or {},
-            "typed": typed or {"kind": "scale", "direction": "higher"}, "kinds": interventions.INSTRUMENT_KINDS,
+            "actor": actor, "instruments": await interventions.instruments(actor, store=status == 200),
+            "errors": errors or {}, "typed": typed or {"kind": "scale", "direction": "higher"}, "kinds": interventions.INSTRUMENT_KINDS,
             "key": (typed or {}).get("idempotency_key") or str(uuid.uuid4())}, status=status)
 
     @get("/instruments", name="interventions.instruments")

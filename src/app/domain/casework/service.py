@@ -106,10 +106,16 @@ async def ensure_types(school_id: int) -> None:
                                 for i, (n, w) in enumerate(DEFAULT_TYPES)])
 
 
-async def case_types(school_id: int) -> list[dict]:
-    """The school's types for a page that offers them (the built-in ones are stored on first use)."""
-    await ensure_types(school_id)
-    return await stored_case_types(school_id)
+async def case_types(school_id: int, *, store: bool = True) -> list[dict]:
+    """The school's types for a page that offers them (the built-in ones are stored on first use). store=False
+    (a form shown again after a refused request, which must leave no row behind): the built-in ones are shown
+    without ids while none are stored."""
+    if store:
+        await ensure_types(school_id)
+    stored = await stored_case_types(school_id)
+    if stored or store:
+        return stored
+    return [{"id": None, "name": n, "review_weeks": w, "position": i} for i, (n, w) in enumerate(DEFAULT_TYPES)]
 
 
 async def stored_case_types(school_id: int) -> list[dict]:

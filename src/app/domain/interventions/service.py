@@ -136,11 +136,19 @@ async def ensure_goals(school_id: int) -> None:
                          threshold=None, created_at=clock.now()).save()
 
 
-async def instruments(actor: Actor) -> list[dict]:
+async def instruments(actor: Actor, *, store: bool = True) -> list[dict]:
+    """The school's instruments (the built-in goal-based ratings stored on first use). store=False, for checking a
+    form or showing it again after a refused request, which must leave no row behind: the built-in one is shown
+    without an id while it is not stored."""
     if not can_work(actor):
         raise NotFound(NOT_HERE)
-    await ensure_goals(actor.school_id)
-    return await Instrument.select().where(Instrument.school == actor.school_id).order_by(Instrument.id)
+    if store:
+        await ensure_goals(actor.school_id)
+    rows = await Instrument.select().where(Instrument.school == actor.school_id).order_by(Instrument.id)
+    if not store and not any(r["kind"] == "goals" for r in rows):
+        rows.insert(0, {"id": None, "kind": "goals", "name": GOALS_NAME, "low": 0, "high": 10,
+                        "higher_is_better": True, "threshold": None, "licence_holder": ""})
+    return rows
 
 
 @notifications.releases_claim
@@ -162,7 +170,7 @@ async def add_instrument(actor: Actor, form: dict[str, str], *, key: str | None 
         errors["kind"] = "Choose the school's own scale or a licensed questionnaire."
     if not name or len(name) > 80:
         errors["name"] = "Give the instrument a name of up to 80 characters."
-    elif any(i["name"].lower() == name.lower() for i in await instruments(actor)):
+    elif any(i["name"].lower() == name.lower() for i in await instruments(actor, store=False)):
         errors["name"] = "There is already an instrument with that name."
     if low is None:
         errors["low"] = "Give the lowest possible score as a number."
@@ -277,7 +285,7 @@ async def create_programme(actor: Actor, form: dict[str, str], *, key: str | Non
         errors["planned_sessions"] = "Planned sessions: a whole number from 1 to 100."
     if cost is None or cost > 10_000_000:
         errors["cost"] = "Give the cost in pounds, e.g. 450 or 450.50 (0 if none)."
-    if instrument not in {i["id"] for i in await instruments(actor)}:
+    if instrument not in {i["id"] for i in await instruments(actor, store=False) if i["id"] is not None}:
         errors["instrument_id"] = "Choose how progress is measured."
     if starts is None:
         errors["starts_on"] = "Give the start date."
