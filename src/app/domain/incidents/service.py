@@ -619,11 +619,11 @@ _FOLLOW_UP_AFTER = """
                         WHERE cp.id = {} AND ci.school = {})
   AND (i.occurred_at < (SELECT ci.occurred_at FROM incident_pupil cp JOIN incident ci ON ci.id = cp.incident
                         WHERE cp.id = {} AND ci.school = {}) OR ip.id < {})"""
-# PostgreSQL: the cursor's time is read first and given as a value, not a subquery. Its planner cannot estimate a
-# bound it only learns while running, and on a small table it then walked every school's incidents by time
-# (incident_occurred_at) instead of this school's (incident_school_occurred_at).
+# PostgreSQL: the cursor's time is read first and given as a value, not a subquery, and the bound is written on
+# (school, occurred_at) together, which only incident_school_occurred_at can serve. With a subquery, or a bound on
+# occurred_at alone, its planner could walk every school's incidents by time (incident_occurred_at) instead.
 _FOLLOW_UP_AFTER_AT = """
-  AND i.occurred_at <= {} AND (i.occurred_at < {} OR ip.id < {})"""
+  AND (i.school, i.occurred_at) <= ({}, {}) AND (i.occurred_at < {} OR ip.id < {})"""
 _CURSOR_AT = """SELECT ci.occurred_at FROM incident_pupil cp JOIN incident ci ON ci.id = cp.incident
 WHERE cp.id = {} AND ci.school = {}"""
 _FOLLOW_UP_ORDER = """
@@ -647,7 +647,7 @@ def _follow_up_query(school_id: int, *, years: set[str] | None, watcher: int | N
         sql += f"\n  AND ({' OR '.join(scopes) or 'FALSE'})"
     if before is not None and before_at is not None:
         sql += _FOLLOW_UP_AFTER_AT
-        args += [before_at, before_at, before]
+        args += [school_id, before_at, before_at, before]
     elif before is not None:
         sql += _FOLLOW_UP_AFTER
         args += [before, school_id, before, school_id, before]

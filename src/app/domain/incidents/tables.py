@@ -40,7 +40,7 @@ class Location(Table):
 class Incident(Table):
     school = ForeignKey(references=School, on_delete=OnDelete.restrict, index=True)
     location = ForeignKey(references=Location, on_delete=OnDelete.restrict, null=True)
-    occurred_at = Timestamptz(index=True)
+    occurred_at = Timestamptz()  # indexed with the school: incident_school_occurred_at (migrations)
     note = Text(default="")
     recorded_by = ForeignKey(references=Person, on_delete=OnDelete.restrict)
     recorded_at = Timestamptz()  # when the server stored it (a replayed offline entry keeps occurred_at)
