@@ -7,6 +7,7 @@ from piccolo.conf.apps import AppConfig
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.audit.tables import AuditEvent
 from app.domain.casework.tables import Case, CaseAction, CaseReview, CaseTarget, CaseType, TargetRating
+from app.domain.chronology.tables import ChronologyFlag
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.contact_log.tables import ContactLog
 from app.domain.imports.tables import ImportBatch
@@ -32,7 +33,8 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           CaseType, Case, CaseAction, CaseTarget, CaseReview, TargetRating,
           ReferralSettings, ReferralService, Referral, ReferralEvent,
           ContactLog,
-          Instrument, Programme, Participant, ProgrammeSession, Attendance, Measure]
+          Instrument, Programme, Participant, ProgrammeSession, Attendance, Measure,
+          ChronologyFlag]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",

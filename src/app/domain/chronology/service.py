@@ -1,0 +1,496 @@
+"""One chronology per pupil (issue 13, point 5): incidents, contacts, referral changes, intervention milestones,
+case events and reviews, on-call requests naming the pupil and, for the DSL team only, safeguarding concerns and
+the DSL's actions, merged oldest first.
+
+It sits above the features it reads (DESIGN.md, "Shape of the code"): this module imports them, none of them
+imports it. Who may open a pupil's chronology is who may see the pupil's referrals (pastoral staff, the pastoral
+lead and the DSL team for the whole school, a head of year for their years); within it, each source shows only
+what its own feature would show the viewer (a pastoral officer sees the cases they work on). Anyone else, and
+another school's pupil, is "not found". Every view is audited.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app import clock
+from app.db import atomic
+from app.domain.audit import service as audit
+from app.domain.casework import service as casework
+from app.domain.casework.tables import Case, CaseReview, TargetRating
+from app.domain.chronology.entries import DSL_ONLY_SOURCES, SOURCES, ChronologyEntry
+from app.domain.chronology.tables import ChronologyFlag
+from app.domain.concerns import service as concerns
+from app.domain.concerns.tables import Concern, ConcernEntry
+from app.domain.contact_log import service as contact_log
+from app.domain.contact_log.tables import ContactLog
+from app.domain.incidents import service as incidents
+from app.domain.incidents.tables import FollowUpAction, IncidentPupil
+from app.domain.interventions import service as interventions
+from app.domain.interventions.tables import Measure, Participant
+from app.domain.oncall import service as oncall
+from app.domain.oncall.tables import OnCallPupil
+from app.domain.referrals import service as referrals
+from app.domain.referrals.tables import ReferralEvent
+from app.domain.schools.service import Actor
+from app.errors import NotFound
+
+LONDON = ZoneInfo("Europe/London")
+HIDDEN = "There is nothing here, or you do not have access to it."
+REF_LIMIT = 60
+
+
+# Who ----------------------------------------------------------------------------------------------------------
+
+def can_view(actor: Actor) -> bool:
+    """Whether the actor's roles open chronologies at all (which pupils: visible_pupil)."""
+    return referrals.can_use(actor)
+
+
+def in_dsl_team(actor: Actor) -> bool:
+    return concerns.in_dsl_team(actor)
+
+
+def sources_for(actor: Actor) -> dict[str, str]:
+    """The sources this actor's chronology shows, in the filter's order, with their labels."""
+    dsl = in_dsl_team(actor)
+    return {key: label for key, label in SOURCES.items() if dsl or key not in DSL_ONLY_SOURCES}
+
+
+async def visible_pupil(actor: Actor, pupil_id: int) -> dict:
+    """The pupil ({"id", "name", "year", "tutor_group"}) if the actor may see their chronology; else NotFound.
+    The same rule as referrals and the contact log: pastoral, pastoral lead and DSL the whole school, a head of
+    year their years, nobody else, and never another school's pupil."""
+    if not can_view(actor):
+        raise NotFound(HIDDEN)
+    pupil = await referrals.visible_pupil(actor, pupil_id)
+    if pupil is None:
+        raise NotFound(HIDDEN)
+    return pupil
+
+
+# Small helpers ----------------------------------------------------------------------------------------------------
+
+def _name(row: dict, prefix: str) -> str:
+    first = row[f"{prefix}preferred_first_name"] or row[f"{prefix}legal_first_name"]
+    last = row[f"{prefix}preferred_last_name"] or row[f"{prefix}legal_last_name"]
+    return f"{first} {last}"
+
+
+def _name_columns(pupil_column: Any) -> list[Any]:
+    return [pupil_column.legal_first_name, pupil_column.legal_last_name, pupil_column.preferred_first_name,
+            pupil_column.preferred_last_name]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def _on(day: dt.date, stamp: dt.datetime | None) -> dt.datetime:
+    """The moment of a dated event: when it was written if that was on the day, else noon (UK) on the day (a
+    review held on Monday and written up on Tuesday sits on Monday)."""
+    if stamp is not None and _utc(stamp).astimezone(LONDON).date() == day:
+        return _utc(stamp)
+    return dt.datetime.combine(day, dt.time(12), tzinfo=LONDON).astimezone(dt.timezone.utc)
+
+
+def local_date(at: dt.datetime) -> dt.date:
+    return _utc(at).astimezone(LONDON).date()
+
+
+def _join(*parts: str, sep: str = " ") -> str:
+    return sep.join(p for p in (s.strip() for s in parts) if p)
+
+
+# Sources: each turns its rows into ChronologyEntry values ---------------------------------------------------------
+
+async def _incidents(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
+    rows = await IncidentPupil.select(
+        IncidentPupil.id, IncidentPupil.role, IncidentPupil.points, IncidentPupil.status, IncidentPupil.category.name,
+        IncidentPupil.category.kind, IncidentPupil.incident.id, IncidentPupil.incident.occurred_at,
+        IncidentPupil.incident.note, IncidentPupil.incident.outcome,
+        IncidentPupil.incident.recorded_by.display_name, IncidentPupil.incident.location.name,
+    ).where((IncidentPupil.pupil == pupil_id) & (IncidentPupil.incident.school == actor.school_id)
+            & IncidentPupil.incident.deleted_at.is_null())
+    if not rows:
+        return []
+    incident_ids = sorted({r["incident.id"] for r in rows})
+    others: dict[int, list[tuple[int, str]]] = {}
+    happened: dict[int, list[str]] = {}
+    for o in await IncidentPupil.select(IncidentPupil.incident, IncidentPupil.pupil, IncidentPupil.category.name,
+                                        IncidentPupil.category.kind, *_name_columns(IncidentPupil.pupil)).where(
+            IncidentPupil.incident.is_in(incident_ids)):
+        if o["category.kind"] != "neutral":
+            names = happened.setdefault(o["incident"], [])
+            if o["category.name"] not in names:
+                names.append(o["category.name"])
+        if o["pupil"] != pupil_id:
+            others.setdefault(o["incident"], []).append((o["pupil"], _name(o, "pupil.")))
+    actions: dict[int, list[str]] = {}
+    for a in await FollowUpAction.select(FollowUpAction.incident_pupil, FollowUpAction.action, FollowUpAction.note).where(
+            FollowUpAction.incident_pupil.is_in([r["id"] for r in rows])).order_by(FollowUpAction.id):
+        label = incidents.ACTIONS.get(a["action"], a["action"])
+        actions.setdefault(a["incident_pupil"], []).append(f"{label}: {a['note']}" if a["note"] else label)
+    out = []
+    for r in rows:
+        kind, role = r["category.kind"], incidents.PUPIL_ROLES.get(r["role"], r["role"])
+        if kind == "neutral":
+            event = f"{role}: {', '.join(happened.get(r['incident.id'], [])) or r['category.name']}"
+        elif kind == "positive":
+            event = f"Reward: {r['category.name']} ({r['points']:+d})"
+        else:
+            event = f"{r['category.name']} ({role.lower()}, {r['points']:+d} points)"
+        if r["incident.location.name"]:
+            event += f", {r['incident.location.name']}"
+        done = actions.get(r["id"], [])
+        if done:
+            action = "; ".join(done)
+        elif kind == "negative":
+            action = "No follow-up action recorded yet" if r["status"] != "resolved" else "Resolved with no follow-up action"
+        else:
+            action = ""
+        outcome = r["incident.outcome"] or (incidents.STATUSES.get(r["status"], "") if kind == "negative" else "")
+        out.append(ChronologyEntry(
+            at=_utc(r["incident.occurred_at"]), source="incident", ref=f"incident:{r['incident.id']}", event=event,
+            detail=r["incident.note"], action=action, outcome=outcome,
+            recorded_by=r["incident.recorded_by.display_name"],
+            others_named=tuple(others.get(r["incident.id"], ()))))
+    return out
+
+
+async def _contacts(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
+    rows = await ContactLog.select(
+        ContactLog.id, ContactLog.with_label, ContactLog.agency, ContactLog.method, ContactLog.direction,
+        ContactLog.outcome, ContactLog.occurred_at, ContactLog.summary, ContactLog.voice, ContactLog.follow_up_on,
+        ContactLog.recorded_by.display_name,
+    ).where((ContactLog.pupil == pupil_id) & (ContactLog.school == actor.school_id))
+    out = []
+    for r in rows:
+        who = r["with_label"] or r["agency"] or "a contact"
+        method = contact_log.METHODS.get(r["method"], r["method"])
+        event = f"{method} {'with' if r['method'] in ('meeting', 'home_visit') else ('to' if r['direction'] == 'out' else 'from')} {who}"
+        voice = f"Their words: \u201c{r['voice']}\u201d" if r["voice"] else ""
+        follow = f"Follow up by {r['follow_up_on'].strftime('%d %b %Y')}" if r["follow_up_on"] else ""
+        out.append(ChronologyEntry(
+            at=_utc(r["occurred_at"]), source="contact", ref=f"contact:{r['id']}", event=event,
+            detail=_join(r["summary"], voice, sep="\n"), action=follow or "No follow-up needed",
+            outcome=contact_log.OUTCOMES.get(r["outcome"], r["outcome"]), recorded_by=r["recorded_by.display_name"]))
+    return out
+
+
+async def _referrals(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
+    rows = await ReferralEvent.select(
+        ReferralEvent.id, ReferralEvent.from_state, ReferralEvent.to_state, ReferralEvent.note, ReferralEvent.at,
+        ReferralEvent.by.display_name, ReferralEvent.referral.id, ReferralEvent.referral.reason,
+        ReferralEvent.referral.service.name,
+    ).where((ReferralEvent.referral.pupil == pupil_id) & (ReferralEvent.referral.school == actor.school_id))
+    out = []
+    for r in rows:
+        state = referrals.STATES.get(r["to_state"], r["to_state"])
+        service = r["referral.service.name"]
+        if r["to_state"] == "draft":
+            event, detail = f"Referral to {service} drafted", r["referral.reason"]
+        else:
+            event, detail = f"Referral to {service}: {state.lower()}", ""
+        final = r["to_state"] in ("declined", "closed", "accepted", "active")
+        out.append(ChronologyEntry(
+            at=_utc(r["at"]), source="referral", ref=f"referral:{r['id']}", event=event, detail=detail,
+            action=r["note"], outcome=state if final else "", recorded_by=r["by.display_name"]))
+    return out
+
+
+async def _interventions(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
+    joined = await Participant.select(
+        Participant.id, Participant.added_at, Participant.goals, Participant.programme.name,
+        Participant.programme.kind, Participant.programme.facilitator.display_name,
+    ).where((Participant.pupil == pupil_id) & (Participant.programme.school == actor.school_id))
+    if not joined:
+        return []
+    out = []
+    for p in joined:
+        kind = interventions.KINDS.get(p["programme.kind"], "")
+        goals = "; ".join(g.strip() for g in p["goals"].splitlines() if g.strip())
+        out.append(ChronologyEntry(
+            at=_utc(p["added_at"]), source="intervention", ref=f"intervention:j{p['id']}",
+            event=f"Joined {kind.lower()} intervention: {p['programme.name']}", detail=f"Goals: {goals}" if goals else "",
+            action=f"Facilitator {p['programme.facilitator.display_name']}", recorded_by=p["programme.facilitator.display_name"]))
+    names = {p["id"]: p["programme.name"] for p in joined}
+    for m in await Measure.select(
+            Measure.id, Measure.participant, Measure.stage, Measure.taken_on, Measure.score, Measure.rater,
+            Measure.created_at, Measure.by.display_name, Measure.participant.programme.instrument.name,
+    ).where(Measure.participant.is_in(sorted(names))):
+        stage = interventions.STAGES.get(m["stage"], m["stage"])
+        rater = f" (rated by {m['rater']})" if m["rater"] else ""
+        out.append(ChronologyEntry(
+            at=_on(m["taken_on"], m["created_at"]), source="intervention", ref=f"intervention:m{m['id']}",
+            event=f"{stage} measure, {names[m['participant']]}",
+            detail=f"{m['participant.programme.instrument.name']}{rater}",
+            outcome=f"Score {m['score']:g}", recorded_by=m["by.display_name"]))
+    return out
+
+
+async def _cases(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
+    # A pastoral officer sees the cases they work on; the lead and DSL all; a head of year those of their years.
+    visible = await casework._visible(actor)
+    if visible is None:
+        return []
+    cases = await Case.select(
+        Case.id, Case.reason, Case.started_on, Case.created_at, Case.status, Case.outcome, Case.closing_summary,
+        Case.closed_on, Case.updated_at, Case.case_type.name, Case.keyworker.display_name,
+        Case.opened_by.display_name,
+    ).where(visible & (Case.pupil == pupil_id))
+    if not cases:
+        return []
+    out = []
+    types = {c["id"]: c["case_type.name"] for c in cases}
+    for c in cases:
+        kind = c["case_type.name"]
+        out.append(ChronologyEntry(
+            at=_on(c["started_on"], c["created_at"]), source="case", ref=f"case:{c['id']}",
+            event=f"{kind} case opened", detail=c["reason"], action=f"Keyworker {c['keyworker.display_name']}",
+            recorded_by=c["opened_by.display_name"]))
+        if c["status"] == "closed" and c["closed_on"]:
+            out.append(ChronologyEntry(
+                at=_on(c["closed_on"], c["updated_at"]), source="case", ref=f"case:{c['id']}:closed",
+                event=f"{kind} case closed", detail=c["closing_summary"],
+                outcome=casework.OUTCOMES.get(c["outcome"], c["outcome"]), recorded_by=c["keyworker.display_name"]))
+    reviews = await CaseReview.select(
+        CaseReview.id, CaseReview.case, CaseReview.held_on, CaseReview.notes, CaseReview.pupil_voice,
+        CaseReview.created_at, CaseReview.by.display_name,
+    ).where(CaseReview.case.is_in(sorted(types)))
+    states: dict[int, list[str]] = {}
+    if reviews:
+        for t in await TargetRating.select(TargetRating.review, TargetRating.state).where(
+                TargetRating.review.is_in([r["id"] for r in reviews])):
+            states.setdefault(t["review"], []).append(t["state"])
+    for r in reviews:
+        marks = states.get(r["id"], [])
+        met = sum(1 for s in marks if s == "met")
+        voice = f"Pupil's voice: \u201c{r['pupil_voice']}\u201d" if r["pupil_voice"] else ""
+        out.append(ChronologyEntry(
+            at=_on(r["held_on"], r["created_at"]), source="case", ref=f"case_review:{r['id']}",
+            event=f"{types[r['case']]} case review", detail=_join(r["notes"], voice, sep="\n"),
+            action="Targets rated and next review set",
+            outcome=f"{met} of {len(marks)} target{'s' if len(marks) != 1 else ''} met" if marks else "",
+            recorded_by=r["by.display_name"]))
+    return out
+
+
+async def _oncall(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
+    rows = await OnCallPupil.select(
+        OnCallPupil.request.id, OnCallPupil.request.urgency, OnCallPupil.request.note, OnCallPupil.request.state,
+        OnCallPupil.request.raised_at, OnCallPupil.request.outcome, OnCallPupil.request.reason.name,
+        OnCallPupil.request.location.name, OnCallPupil.request.requester.display_name,
+        OnCallPupil.request.responder.display_name,
+    ).where((OnCallPupil.pupil == pupil_id) & (OnCallPupil.request.school == actor.school_id))
+    if not rows:
+        return []
+    others: dict[int, list[tuple[int, str]]] = {}
+    for o in await OnCallPupil.select(OnCallPupil.request, OnCallPupil.pupil, *_name_columns(OnCallPupil.pupil)).where(
+            OnCallPupil.request.is_in([r["request.id"] for r in rows]) & (OnCallPupil.pupil != pupil_id)):
+        others.setdefault(o["request"], []).append((o["pupil"], _name(o, "pupil.")))
+    out = []
+    for r in rows:
+        urgency = oncall.URGENCIES.get(r["request.urgency"], r["request.urgency"])
+        responder = r["request.responder.display_name"]
+        state = r["request.state"]
+        if state == "cancelled":
+            action = "Cancelled by the requester"
+        elif responder:
+            action = f"{responder} responded"
+        else:
+            action = "Nobody has claimed it yet" if state == "raised" else ""
+        outcome = oncall.OUTCOMES.get(r["request.outcome"], "") or oncall.STATES.get(state, state)
+        out.append(ChronologyEntry(
+            at=_utc(r["request.raised_at"]), source="oncall", ref=f"oncall:{r['request.id']}",
+            event=f"On-call ({urgency.lower()}): {r['request.reason.name']}, {r['request.location.name']}",
+            detail=r["request.note"], action=action, outcome=outcome,
+            recorded_by=r["request.requester.display_name"], others_named=tuple(others.get(r["request.id"], ()))))
+    return out
+
+
+async def _concerns(actor: Actor, pupil_id: int, wanted: set[str]) -> list[ChronologyEntry]:
+    """Safeguarding concerns and the DSL's actions, decisions and outcomes: the DSL team's alone."""
+    rows = await Concern.select(
+        Concern.id, Concern.reference, Concern.occurred_at, Concern.seen_or_said, Concern.childs_words,
+        Concern.action_taken, Concern.status, Concern.outcome, Concern.author.display_name,
+    ).where((Concern.pupil == pupil_id) & (Concern.school == actor.school_id))
+    if not rows:
+        return []
+    out = []
+    if "concern" in wanted:
+        for c in rows:
+            words = f"The child's words: \u201c{c['childs_words']}\u201d" if c["childs_words"] else ""
+            out.append(ChronologyEntry(
+                at=_utc(c["occurred_at"]), source="concern", ref=f"concern:{c['id']}",
+                event=f"Safeguarding concern {c['reference']}", detail=_join(c["seen_or_said"], words, sep="\n"),
+                action=c["action_taken"] or "None recorded when the concern was logged",
+                outcome=c["outcome"] or {"new": "Not yet read by the DSL team", "open": "Open"}.get(c["status"], ""),
+                recorded_by=c["author.display_name"]))
+    if "dsl_action" in wanted:
+        refs = {c["id"]: c["reference"] for c in rows}
+        for e in await ConcernEntry.select(
+                ConcernEntry.id, ConcernEntry.concern, ConcernEntry.kind, ConcernEntry.body, ConcernEntry.reason,
+                ConcernEntry.at, ConcernEntry.by.display_name).where(ConcernEntry.concern.is_in(sorted(refs))):
+            kind = concerns.ENTRY_KINDS.get(e["kind"], e["kind"])
+            reason = f"Reason: {e['reason']}" if e["reason"] else ""
+            out.append(ChronologyEntry(
+                at=_utc(e["at"]), source="dsl_action", ref=f"dsl_action:{e['id']}",
+                event=f"DSL {kind.lower()} ({refs[e['concern']]})",
+                detail=reason, action=e["body"] if e["kind"] != "outcome" else "",
+                outcome=e["body"] if e["kind"] == "outcome" else "", recorded_by=e["by.display_name"]))
+    return out
+
+
+_READERS = {"incident": _incidents, "contact": _contacts, "referral": _referrals, "intervention": _interventions,
+            "case": _cases, "oncall": _oncall}
+
+
+async def _flags(pupil_id: int, school_id: int) -> set[str]:
+    return {r["ref"] for r in await ChronologyFlag.select(ChronologyFlag.ref).where(
+        (ChronologyFlag.pupil == pupil_id) & (ChronologyFlag.school == school_id))}
+
+
+def _sort_key(e: ChronologyEntry) -> tuple:
+    return (e.at, list(SOURCES).index(e.source), e.ref)
+
+
+async def _gather(actor: Actor, pupil_id: int, wanted: set[str]) -> list[ChronologyEntry]:
+    found: list[ChronologyEntry] = []
+    for key, read in _READERS.items():
+        if key in wanted:
+            found += await read(actor, pupil_id)
+    if wanted & DSL_ONLY_SOURCES:
+        found += await _concerns(actor, pupil_id, wanted)
+    flagged = await _flags(pupil_id, actor.school_id)
+    if flagged:
+        found = [_replace_significant(e, e.ref in flagged) for e in found]
+    return sorted(found, key=_sort_key)
+
+
+def _replace_significant(entry: ChronologyEntry, significant: bool) -> ChronologyEntry:
+    if entry.significant == significant:
+        return entry
+    return replace(entry, significant=significant)
+
+
+# The public functions -----------------------------------------------------------------------------------------------
+
+async def entries(actor: Actor, pupil_id: int, *, start: dt.date | None = None, end: dt.date | None = None,
+                  sources: set[str] | None = None, significant_only: bool = False,
+                  audit: bool = True) -> list[ChronologyEntry]:
+    """The pupil's chronology as this actor may see it, oldest first. start and end are UK dates, both inclusive;
+    sources (keys of SOURCES) narrows it, unknown and DSL-only keys are dropped for anyone outside the DSL team.
+    NotFound for a pupil the actor may not see; with audit=True one "chronology.viewed" event is written."""
+    await visible_pupil(actor, pupil_id)
+    allowed = set(sources_for(actor))
+    wanted = allowed if sources is None else allowed & set(sources)
+    found = await _gather(actor, pupil_id, wanted)
+    if start is not None or end is not None:
+        found = [e for e in found if (start is None or local_date(e.at) >= start)
+                 and (end is None or local_date(e.at) <= end)]
+    if significant_only:
+        found = [e for e in found if e.significant]
+    if audit:
+        await _audit_view(actor, pupil_id, "chronology.viewed", start=start, end=end, sources=wanted,
+                          all_sources=wanted == allowed, significant_only=significant_only, count=len(found))
+    return found
+
+
+async def _audit_view(actor: Actor, pupil_id: int, action: str, *, start: dt.date | None, end: dt.date | None,
+                      sources: set[str], all_sources: bool, significant_only: bool, count: int) -> None:
+    # Which filters were used, never what the entries say: admins read the audit log.
+    detail = {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
+              "sources": "all" if all_sources else sorted(sources), "significant_only": significant_only,
+              "entries": count}
+    async with atomic():
+        await audit.record(action, actor_id=actor.person_id, actor_label=actor.label, school_id=actor.school_id,
+                           subject_type="pupil", subject_id=pupil_id, origin=actor.origin, detail=detail)
+
+
+def _source_of(ref: str) -> str | None:
+    head = ref.split(":", 1)[0]
+    return "case" if head == "case_review" else (head if head in SOURCES else None)
+
+
+async def entry(actor: Actor, pupil_id: int, ref: str) -> ChronologyEntry:
+    """One entry of the pupil's chronology as this actor sees it (NotFound if it is not one they see)."""
+    source = _source_of(ref) if isinstance(ref, str) and 0 < len(ref) <= REF_LIMIT else None
+    if source is None:
+        raise NotFound(HIDDEN)
+    found = [e for e in await entries(actor, pupil_id, sources={source}, audit=False) if e.ref == ref]
+    if not found:
+        raise NotFound(HIDDEN)
+    return found[0]
+
+
+_FLAG = ("INSERT INTO chronology_flag (school, pupil, ref, set_by, set_at) VALUES ({}, {}, {}, {}, {}) "
+         "ON CONFLICT (pupil, ref) DO NOTHING RETURNING id")
+
+
+async def set_significant(actor: Actor, pupil_id: int, ref: str, significant: bool) -> None:
+    """Mark an entry significant, or unmark it; a change is audited in its transaction (the same mark twice
+    changes nothing and writes nothing). An entry the actor does not see is not found."""
+    await entry(actor, pupil_id, ref)
+    async with atomic():
+        if significant:
+            changed = await ChronologyFlag.raw(_FLAG, actor.school_id, pupil_id, ref, actor.person_id, clock.now())
+        else:
+            changed = await ChronologyFlag.delete().where(
+                (ChronologyFlag.pupil == pupil_id) & (ChronologyFlag.ref == ref)
+                & (ChronologyFlag.school == actor.school_id)).returning(ChronologyFlag.id)
+        if changed:
+            await audit.record("chronology.marked_significant" if significant else "chronology.unmarked_significant",
+                               actor_id=actor.person_id, actor_label=actor.label, school_id=actor.school_id,
+                               subject_type="pupil", subject_id=pupil_id, origin=actor.origin, detail={"ref": ref})
+
+
+CSV_COLUMNS = ("Date", "Time", "Source", "Event", "Detail", "Action taken", "Outcome", "Recorded by", "Significant")
+
+
+def _cell(text: str) -> str:
+    # A cell that starts like a formula is written with a leading quote, so a spreadsheet never runs it.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def to_csv(rows: Iterable[ChronologyEntry]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for e in rows:
+        local = _utc(e.at).astimezone(LONDON)
+        writer.writerow([local.strftime("%Y-%m-%d"), local.strftime("%H:%M"), SOURCES[e.source], *(
+            _cell(v) for v in (e.event, e.detail, e.action, e.outcome, e.recorded_by)), "yes" if e.significant else ""])
+    return out.getvalue()
+
+
+async def export_csv(actor: Actor, pupil_id: int, *, start: dt.date | None = None, end: dt.date | None = None,
+                     sources: set[str] | None = None, significant_only: bool = False) -> str:
+    """The filtered chronology as CSV; the download is audited ("chronology.exported")."""
+    rows = await entries(actor, pupil_id, start=start, end=end, sources=sources, significant_only=significant_only,
+                         audit=False)
+    allowed = set(sources_for(actor))
+    wanted = allowed if sources is None else allowed & set(sources)
+    await _audit_view(actor, pupil_id, "chronology.exported", start=start, end=end, sources=wanted,
+                      all_sources=wanted == allowed, significant_only=significant_only, count=len(rows))
+    return to_csv(rows)
+
+
+async def recent(actor: Actor, pupil_id: int, limit: int = 20) -> list[ChronologyEntry]:
+    """The newest entries, newest first, for the profile's "Recent activity" (not audited: the profile view is)."""
+    found = await entries(actor, pupil_id, audit=False)
+    return list(reversed(found[-limit:]))
+
+
+async def page(actor: Actor, pupil_id: int, *, start: dt.date | None = None, end: dt.date | None = None,
+               sources: set[str] | None = None, significant_only: bool = False) -> dict[str, Any]:
+    """The chronology page: the pupil, the sources this actor may filter by, and the entries (the view audited)."""
+    pupil = await visible_pupil(actor, pupil_id)
+    rows = await entries(actor, pupil_id, start=start, end=end, sources=sources, significant_only=significant_only)
+    return {"pupil": pupil, "entries": rows, "sources": sources_for(actor)}
