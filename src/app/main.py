@@ -37,7 +37,9 @@ from app.live import SteadySubscriptions
 from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.auth import AuthController
+from app.controllers.case_pack import CasePackController
 from app.controllers.casework import CaseworkController
+from app.controllers.chronology import ChronologyController
 from app.controllers.concerns import ConcernsController
 from app.controllers.contact_log import ContactLogController
 from app.controllers.csp import CspReportController
@@ -323,7 +325,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         OnCallController, RotaController,
                         ImportsController, OutboxController, CspReportController, static,
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
-                        ContactLogController, CaseworkController, InterventionsController],
+                        ContactLogController, CaseworkController, InterventionsController, ChronologyController,
+                        CasePackController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

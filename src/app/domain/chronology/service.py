@@ -11,16 +11,16 @@ another school's pupil, is "not found". Every view is audited.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from app import clock
+from app.clock import parse_date
 from app.db import atomic
+from app.domain.accounts.service import recently_verified
 from app.domain.audit import service as audit
 from app.domain.casework import service as casework
 from app.domain.casework.tables import Case, CaseReview, TargetRating
@@ -39,7 +39,8 @@ from app.domain.oncall.tables import OnCallPupil
 from app.domain.referrals import service as referrals
 from app.domain.referrals.tables import ReferralEvent
 from app.domain.schools.service import Actor
-from app.errors import NotFound
+from app.errors import NeedsVerification, NotFound, ValidationFailed
+from app.settings import Settings
 
 LONDON = ZoneInfo("Europe/London")
 HIDDEN = "There is nothing here, or you do not have access to it."
@@ -100,6 +101,11 @@ def _on(day: dt.date, stamp: dt.datetime | None) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=LONDON).astimezone(dt.timezone.utc)
 
 
+def row_id(ref: str) -> str:
+    """The HTML id of an entry's row ("incident:12" -> "e-incident-12")."""
+    return "e-" + "".join(c if c.isalnum() else "-" for c in ref)
+
+
 def local_date(at: dt.datetime) -> dt.date:
     return _utc(at).astimezone(LONDON).date()
 
@@ -143,11 +149,11 @@ async def _incidents(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
         if kind == "neutral":
             event = f"{role}: {', '.join(happened.get(r['incident.id'], [])) or r['category.name']}"
         elif kind == "positive":
-            event = f"Reward: {r['category.name']} ({r['points']:+d})"
+            event = f"Reward: {r['category.name']}, {r['points']:+d} points"
         else:
-            event = f"{r['category.name']} ({role.lower()}, {r['points']:+d} points)"
+            event = f"{r['category.name']} ({role.lower()}), {r['points']:+d} points"
         if r["incident.location.name"]:
-            event += f", {r['incident.location.name']}"
+            event += f" · {r['incident.location.name']}"
         done = actions.get(r["id"], [])
         if done:
             action = "; ".join(done)
@@ -451,35 +457,29 @@ async def set_significant(actor: Actor, pupil_id: int, ref: str, significant: bo
                                subject_type="pupil", subject_id=pupil_id, origin=actor.origin, detail={"ref": ref})
 
 
-CSV_COLUMNS = ("Date", "Time", "Source", "Event", "Detail", "Action taken", "Outcome", "Recorded by", "Significant")
+CSV_COLUMNS = ["Date", "Time", "Source", "Event", "Detail", "Action taken", "Outcome", "Recorded by", "Significant"]
 
 
-def _cell(text: str) -> str:
-    # A cell that starts like a formula is written with a leading quote, so a spreadsheet never runs it.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def to_csv(rows: Iterable[ChronologyEntry]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+def csv_rows(rows: Iterable[ChronologyEntry]) -> list[list[str]]:
+    """The entries as CSV rows under CSV_COLUMNS (UK date and time); rendering.csv_response makes them safe."""
+    out = []
     for e in rows:
         local = _utc(e.at).astimezone(LONDON)
-        writer.writerow([local.strftime("%Y-%m-%d"), local.strftime("%H:%M"), SOURCES[e.source], *(
-            _cell(v) for v in (e.event, e.detail, e.action, e.outcome, e.recorded_by)), "yes" if e.significant else ""])
-    return out.getvalue()
+        out.append([local.strftime("%Y-%m-%d"), local.strftime("%H:%M"), SOURCES[e.source], e.event, e.detail,
+                    e.action, e.outcome, e.recorded_by, "yes" if e.significant else ""])
+    return out
 
 
 async def export_csv(actor: Actor, pupil_id: int, *, start: dt.date | None = None, end: dt.date | None = None,
-                     sources: set[str] | None = None, significant_only: bool = False) -> str:
-    """The filtered chronology as CSV; the download is audited ("chronology.exported")."""
+                     sources: set[str] | None = None, significant_only: bool = False) -> list[list[str]]:
+    """The filtered chronology as CSV rows (under CSV_COLUMNS); the download is audited ("chronology.exported")."""
     rows = await entries(actor, pupil_id, start=start, end=end, sources=sources, significant_only=significant_only,
                          audit=False)
     allowed = set(sources_for(actor))
     wanted = allowed if sources is None else allowed & set(sources)
     await _audit_view(actor, pupil_id, "chronology.exported", start=start, end=end, sources=wanted,
                       all_sources=wanted == allowed, significant_only=significant_only, count=len(rows))
-    return to_csv(rows)
+    return csv_rows(rows)
 
 
 async def recent(actor: Actor, pupil_id: int, limit: int = 20) -> list[ChronologyEntry]:
@@ -488,9 +488,60 @@ async def recent(actor: Actor, pupil_id: int, limit: int = 20) -> list[Chronolog
     return list(reversed(found[-limit:]))
 
 
-async def page(actor: Actor, pupil_id: int, *, start: dt.date | None = None, end: dt.date | None = None,
-               sources: set[str] | None = None, significant_only: bool = False) -> dict[str, Any]:
-    """The chronology page: the pupil, the sources this actor may filter by, and the entries (the view audited)."""
+def parse_filters(actor: Actor, typed: dict[str, Any]) -> dict[str, Any]:
+    """The filter form as typed ({"start", "end": text, "source": list, "significant_only": "yes" or ""}), checked:
+    {"start", "end", "sources", "significant_only"} for entries(); ValidationFailed with a message per field."""
+    errors: dict[str, str] = {}
+    dates: dict[str, dt.date | None] = {}
+    for name, label in (("start", "From"), ("end", "To")):
+        raw = str(typed.get(name) or "").strip()
+        dates[name] = parse_date(raw) if raw else None
+        if raw and dates[name] is None:
+            errors[name] = f"{label}: enter a date like 2026-11-20."
+    if dates["start"] and dates["end"] and dates["end"] < dates["start"]:
+        errors["end"] = "To: the end date is before the start date."
+    chosen = [str(v) for v in typed.get("source") or []]
+    allowed = sources_for(actor)
+    if any(key not in allowed for key in chosen):
+        errors["source"] = "Choose sources from the list."
+    flag = str(typed.get("significant_only") or "")
+    if flag not in ("", "yes"):
+        errors["significant_only"] = "Tick the box or leave it empty."
+    if errors:
+        raise ValidationFailed(errors)
+    return {"start": dates["start"], "end": dates["end"], "sources": set(chosen) or None,
+            "significant_only": flag == "yes"}
+
+
+def require_fresh_check(settings: Settings, actor: Actor) -> None:
+    """The DSL team's chronology holds safeguarding records: like the concerns themselves, it needs a recent
+    passkey check (step-up). Others see no safeguarding records in it and need none."""
+    if in_dsl_team(actor) and not recently_verified(settings, actor):
+        raise NeedsVerification("Safeguarding records need a fresh check with your passkey.")
+
+
+async def page(settings: Settings, actor: Actor, pupil_id: int, typed: dict[str, Any]) -> dict[str, Any]:
+    """The chronology page: the pupil, the sources this actor may filter by, the filters as typed, and the entries
+    (the view audited), or the messages when a filter cannot be used (nothing read, nothing audited)."""
     pupil = await visible_pupil(actor, pupil_id)
-    rows = await entries(actor, pupil_id, start=start, end=end, sources=sources, significant_only=significant_only)
-    return {"pupil": pupil, "entries": rows, "sources": sources_for(actor)}
+    require_fresh_check(settings, actor)
+    base = {"pupil": pupil, "sources": sources_for(actor), "typed": typed, "errors": {}, "entries": [],
+            "filtered": False}
+    try:
+        filters = parse_filters(actor, typed)
+    except ValidationFailed as exc:
+        return {**base, "errors": exc.errors}
+    rows = await entries(actor, pupil_id, **filters)
+    filtered = any(v for v in filters.values())
+    return {**base, "entries": rows, "filtered": filtered}
+
+
+async def significant_row(settings: Settings, actor: Actor, pupil_id: int, ref: str, typed: str) -> ChronologyEntry:
+    """Set an entry's significant flag from the toggle's form ("yes" marks it, "" unmarks it), and return the
+    entry as it now reads (not a view of new records: the row was on the page)."""
+    await visible_pupil(actor, pupil_id)
+    require_fresh_check(settings, actor)
+    if typed not in ("yes", ""):
+        raise ValidationFailed({"significant": "Choose to mark or unmark the entry."})
+    await set_significant(actor, pupil_id, ref, typed == "yes")
+    return await entry(actor, pupil_id, ref)
