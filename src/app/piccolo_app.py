@@ -7,6 +7,7 @@ from piccolo.conf.apps import AppConfig
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.audit.tables import AuditEvent
 from app.domain.casework.tables import Case, CaseAction, CaseReview, CaseTarget, CaseType, TargetRating
+from app.domain.chronology.pack_tables import CasePack
 from app.domain.chronology.tables import ChronologyFlag
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.contact_log.tables import ContactLog
@@ -34,7 +35,7 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           ReferralSettings, ReferralService, Referral, ReferralEvent,
           ContactLog,
           Instrument, Programme, Participant, ProgrammeSession, Attendance, Measure,
-          ChronologyFlag]
+          ChronologyFlag, CasePack]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",
