@@ -1,4 +1,5 @@
-"""The `corridor` command: serve, migrate, seed-demo, setup, invite, revoke-sessions, import, purge, audit verify."""
+"""The `corridor` command: serve, migrate, seed-demo, setup, invite, revoke-sessions, import, purge, audit verify,
+backup, restore."""
 
 from __future__ import annotations
 
@@ -447,6 +448,58 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
     print(f"OK: {entries}, chain intact. Newest hash: {report.head}")
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    import datetime as dt
+    from pathlib import Path
+
+    from app import backup
+    from app.domain.audit.service import CLI, record
+
+    if args.new_key:
+        try:
+            backup.new_key(Path(args.new_key))
+        except backup.BackupError as exc:
+            sys.exit(f"corridor: {exc}")
+        print(f"Wrote a new backup key to {args.new_key} (readable by you only). Keep a copy somewhere other than "
+              "the archives: without it no archive can be restored.")
+        return
+    settings = _settings()
+    to = Path(args.to) if args.to else settings.backup_dir
+    keep_days = settings.backup_keep_days if args.keep_days is None else args.keep_days
+    try:
+        key = backup.read_key(Path(args.key_file) if args.key_file else settings.backup_key_file)
+        made = backup.backup(settings.database_url, to=to, key=key, keep_days=keep_days,
+                             now=dt.datetime.now(dt.timezone.utc), work_dir=settings.data_dir)
+    except backup.BackupError as exc:
+        sys.exit(f"corridor: backup failed, no archive was made: {exc}")
+    asyncio.run(_with_db(settings, lambda: record(
+        "backup.made", origin=CLI, subject_type="backup", subject_label=made.path.name,
+        detail={"file": made.path.name, "bytes": made.size, "sha256": made.sha256})))
+    print(f"Backed up to {made.path} ({made.size:,} bytes), SHA-256 {made.sha256}")
+    for gone in made.pruned:
+        print(f"Pruned {gone.name} (older than {keep_days} days)")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from app import backup
+    from app.domain.audit.service import CLI, record
+
+    settings = _settings()
+    archive = Path(args.archive)
+    try:
+        key = backup.read_key(Path(args.key_file) if args.key_file else settings.backup_key_file)
+        header = backup.restore(archive, key=key, database_url=settings.database_url, work_dir=settings.data_dir)
+    except backup.BackupError as exc:
+        sys.exit(f"corridor: restore failed, nothing was restored: {exc}")
+    asyncio.run(_with_db(settings, lambda: record(
+        "backup.restored", origin=CLI, subject_type="backup", subject_label=archive.name,
+        detail={"file": archive.name, "made_at": header.get("made_at", "")})))
+    print(f"Restored {archive.name} (made {header.get('made_at', '?')}, schema {header.get('schema') or '?'}). "
+          "Run `corridor migrate` next if this version of Corridor is newer than the archive.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from app.domain.schools.service import ROLES
 
@@ -545,6 +598,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anchor", metavar="HASH", help="a hash printed by an earlier run: fail unless the chain still "
                    "contains it (catches entries cut from the end, or a chain rewritten from the start)")
     p.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("backup", help="write an encrypted archive of the database (run it daily)",
+                       description="Copy the whole database while Corridor serves (SQLite: its online backup API; "
+                       "PostgreSQL: pg_dump), encrypt it with the key in BACKUP_KEY_FILE, write it with its SHA-256 "
+                       "into BACKUP_DIR (or --to), and delete archives there older than BACKUP_KEEP_DAYS. "
+                       "See docs/backup.md.")
+    p.add_argument("--to", metavar="FOLDER", help="where to write the archive (default: BACKUP_DIR)")
+    p.add_argument("--key-file", metavar="PATH", help="the key (default: BACKUP_KEY_FILE)")
+    p.add_argument("--keep-days", type=int, metavar="N", help="prune archives older than N days (0: never; "
+                   "default: BACKUP_KEEP_DAYS, else 30)")
+    p.add_argument("--new-key", metavar="PATH", help="write a new key to PATH and stop (never overwrites a file)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="rebuild the database from an archive, into a new empty database",
+                       description="Check ARCHIVE against its .sha256, decrypt it with the key and rebuild the "
+                       "database DATABASE_URL names, which must be new and empty: restore never overwrites data. "
+                       "See docs/backup.md.")
+    p.add_argument("archive", help="a corridor-*.cbk file written by `corridor backup`")
+    p.add_argument("--key-file", metavar="PATH", help="the key (default: BACKUP_KEY_FILE)")
+    p.set_defaults(func=cmd_restore)
     return parser
 
 

@@ -43,6 +43,9 @@ class Settings:
     push_service_hosts: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     signin_failures_per_passkey: int = 10
+    backup_dir: Path = field(default=PROJECT_ROOT / "var" / "backups")
+    backup_key_file: Path | None = None
+    backup_keep_days: int = 30
 
     # Derived values ----------------------------------------------------------------------------
     @property
@@ -111,6 +114,9 @@ class Settings:
             push_service_hosts=_hosts(env, "PUSH_SERVICE_HOSTS"),
             trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
             signin_failures_per_passkey=_int(env, "SIGNIN_FAILURES_PER_PASSKEY", 10, low=1, high=1000),
+            backup_dir=Path(_str(env, "BACKUP_DIR", str(data_dir / "backups"))),
+            backup_key_file=Path(env["BACKUP_KEY_FILE"].strip()) if env.get("BACKUP_KEY_FILE", "").strip() else None,
+            backup_keep_days=_int(env, "BACKUP_KEEP_DAYS", 30, low=0, high=3650),
         )
 
 
