@@ -427,6 +427,62 @@ def cmd_import(args: argparse.Namespace) -> None:
     _print_plan(plan, applied=plan.applied_at is not None)
 
 
+def cmd_import_attendance(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from app.domain.attendance import service as attendance
+    from app.domain.schools import service as schools
+    from app.domain.schools.tables import School
+    from app.errors import CorridorError
+
+    settings = _settings()
+    path = Path(args.path)
+    if not path.is_file():
+        sys.exit(f"corridor: {path} is not a file.")
+    data = path.read_bytes()
+
+    async def work():
+        if args.school:
+            school_id = (await schools.school_by_slug(args.school))["id"]
+        else:
+            every = await School.select(School.id, School.slug).order_by(School.id)
+            if len(every) != 1:
+                raise CorridorError("Say which school with --school SLUG (there are "
+                                    f"{len(every)}: {', '.join(s['slug'] for s in every) or 'none'}).")
+            school_id = every[0]["id"]
+        plan = await attendance.preview_upload(path.name, data, school_id=school_id)
+        if plan.fatal or not args.apply:
+            return plan
+        return await attendance.import_file(path.name, data, school_id=school_id)
+
+    try:
+        plan = asyncio.run(_with_db(settings, work))
+    except CorridorError as exc:
+        sys.exit(f"corridor: {exc.message}")
+    if plan.fatal:
+        print("corridor: this cannot be imported; nothing was changed.", file=sys.stderr)
+        for problem in plan.fatal:
+            print(f"  {problem}", file=sys.stderr)
+        sys.exit(1)
+    applied = plan.applied_at is not None
+    span = f", {plan.first_day} to {plan.last_day}" if plan.first_day else ""
+    print(f"{plan.filename}: marks for {plan.pupils} pupil{'s' if plan.pupils != 1 else ''}{span}")
+    print("Applied:" if applied else "Dry run: nothing has changed. This import would:")
+    print(f"  marks         {plan.marks_added} added, {plan.marks_changed} changed (the old mark kept in its "
+          f"history), {plan.marks_unchanged} unchanged")
+    if plan.no_mark:
+        print(f"  {plan.no_mark} row{'s' if plan.no_mark != 1 else ''} with no mark yet ('-' or empty) left out")
+    if plan.errors:
+        rows = f"{len(plan.errors)} row{'s' if len(plan.errors) != 1 else ''}"
+        print(f"{rows} {'were' if applied else 'will be'} skipped:")
+        for problem in plan.errors:
+            print(f"  {problem}")
+    for note in plan.notes:
+        print(f"Note: {note}")
+    if not applied:
+        print("Run again with --apply to apply it.")
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> None:
     import datetime as dt
 
@@ -581,6 +637,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "number); SLUG=N for one school of a trust import; repeat for several")
     p.add_argument("--apply", action="store_true", help="apply it (all or nothing) instead of a dry run")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("import-attendance", help="import session attendance marks from the MIS (CSV)",
+                       description="Import register marks (pupil by UPN or MIS id, date, AM/PM, DfE code, minutes "
+                       "late) from one CSV file: a day's marks or a whole year's. A dry run by default: it prints how "
+                       "many marks would be added, changed and left as they are, and every bad row by line (bad rows "
+                       "are skipped). The same marks again change nothing; a changed code updates the mark and keeps "
+                       "the old one in its history; nothing is deleted. Exits non-zero, changing nothing, if the file "
+                       "as a whole cannot be read. See docs/attendance.md.")
+    p.add_argument("path", metavar="PATH", help="a CSV file of marks (or a zip holding one)")
+    p.add_argument("--school", help="the school's slug (needed when there is more than one school)")
+    p.add_argument("--apply", action="store_true", help="apply it instead of a dry run")
+    p.set_defaults(func=cmd_import_attendance)
 
     p = sub.add_parser("purge", help="delete submission receipts older than 30 days (run it daily)",
                        description="Delete the receipts that let a phone's unsent entries be sent again without "

@@ -36,6 +36,7 @@ from app import db
 from app.live import SteadySubscriptions
 from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
+from app.controllers.attendance import AttendanceController, AttendanceImportController
 from app.controllers.auth import AuthController
 from app.controllers.case_pack import CasePackController
 from app.controllers.casework import CaseworkController
@@ -324,6 +325,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
                         OnCallController, RotaController,
                         ImportsController, OutboxController, CspReportController, static,
+                        AttendanceImportController, AttendanceController,
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
                         ContactLogController, CaseworkController, InterventionsController, ChronologyController,
                         CasePackController],

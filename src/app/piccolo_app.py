@@ -5,6 +5,8 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
+from app.domain.attendance.tables import (AttendanceImport, AttendanceMark, AttendanceMarkChange,
+                                          AttendanceSchoolDay, AttendanceSettings)
 from app.domain.audit.tables import AuditEvent
 from app.domain.casework.tables import Case, CaseAction, CaseReview, CaseTarget, CaseType, TargetRating
 from app.domain.chronology.pack_tables import CasePack
@@ -35,6 +37,7 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           ReferralSettings, ReferralService, Referral, ReferralEvent,
           ContactLog,
           Instrument, Programme, Participant, ProgrammeSession, Attendance, Measure,
+          AttendanceImport, AttendanceMark, AttendanceMarkChange, AttendanceSchoolDay, AttendanceSettings,
           ChronologyFlag, CasePack]
 
 APP_CONFIG = AppConfig(
