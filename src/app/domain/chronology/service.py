@@ -215,6 +215,7 @@ async def _interventions(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
     joined = await Participant.select(
         Participant.id, Participant.added_at, Participant.goals, Participant.programme.name,
         Participant.programme.kind, Participant.programme.facilitator.display_name,
+        Participant.programme.instrument.name,
     ).where((Participant.pupil == pupil_id) & (Participant.programme.school == actor.school_id))
     if not joined:
         return []
@@ -227,16 +228,17 @@ async def _interventions(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
             event=f"Joined {kind.lower()} intervention: {p['programme.name']}", detail=f"Goals: {goals}" if goals else "",
             action=f"Facilitator {p['programme.facilitator.display_name']}", recorded_by=p["programme.facilitator.display_name"]))
     names = {p["id"]: p["programme.name"] for p in joined}
+    instruments = {p["id"]: p["programme.instrument.name"] for p in joined}
     for m in await Measure.select(
             Measure.id, Measure.participant, Measure.stage, Measure.taken_on, Measure.score, Measure.rater,
-            Measure.created_at, Measure.by.display_name, Measure.participant.programme.instrument.name,
+            Measure.created_at, Measure.by.display_name,
     ).where(Measure.participant.is_in(sorted(names))):
         stage = interventions.STAGES.get(m["stage"], m["stage"])
         rater = f" (rated by {m['rater']})" if m["rater"] else ""
         out.append(ChronologyEntry(
             at=_on(m["taken_on"], m["created_at"]), source="intervention", ref=f"intervention:m{m['id']}",
             event=f"{stage} measure, {names[m['participant']]}",
-            detail=f"{m['participant.programme.instrument.name']}{rater}",
+            detail=f"{instruments[m['participant']]}{rater}",
             outcome=f"Score {m['score']:g}", recorded_by=m["by.display_name"]))
     return out
 
