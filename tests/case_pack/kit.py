@@ -100,3 +100,10 @@ def pdf_text(body: bytes) -> str:
 
     reader = PdfReader(io.BytesIO(body))
     return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def detail(row: dict) -> dict:
+    import json
+
+    value = row["detail"]
+    return json.loads(value) if isinstance(value, str) else value
