@@ -42,7 +42,7 @@ class AttendanceImportController(Controller):
         saved = await attendance.bands_for_admin(actor)
         shown = bands or {k: f"{saved[k]:g}" for k in BAND_FIELDS}
         return render(request, "attendance/import.html", {
-            "actor": actor, "error": error, "errors": errors or {}, "bands": shown,
+            "actor": actor, "upload_error": error, "errors": errors or {}, "bands": shown,
             "done": done if done == "bands" else ""}, status=status)
 
     @get("/", name="attendance.import_start")
