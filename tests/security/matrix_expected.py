@@ -202,6 +202,12 @@ POST /contact-log                                          signin  404     404  
 GET  /contact-log/pupil/{pupil_id:int}                     signin  404     404      404      ok       404      ok       404      404         404     404
 GET  /contact-log/{log_id:int}                             signin  404     404      404      ok       404      ok       404      404         404     404
 
+# Chronology: the year-11 pupil's, with the world's incident (and, for A's DSL, the concern). Pastoral and the DSL see
+# it (the DSL with concerns); the head of year leads year 9 only; b_dsl is another school's DSL
+GET  /chronology/pupil/{pupil_id:int}                      signin  404     404      404      ok       404      ok:dsl   404      404         404     404
+GET  /chronology/pupil/{pupil_id:int}/csv                  signin  404     404      404      ok       404      ok:dsl   404      404         404     404
+POST /chronology/pupil/{pupil_id:int}/significant          signin  404     404      404      ok       404      ok:dsl   404      404         404     404
+
 # Interventions: a programme set up by the DSL with the year-11 pupil on it. Pastoral, the DSL (and the pastoral
 # lead) see every programme; the head of year (year 9 only) sees none of these; b_dsl sees B's (none)
 GET  /interventions                                        signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404

@@ -581,6 +581,11 @@ CASES: dict[str, Case] = {
     "POST /contact-log": Case(body=of(lambda w, p: _contact_log_form(w))),
     "GET /contact-log/pupil/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
     "GET /contact-log/{log_id:int}": Case(path=ids(log_id=lambda w: _contact_log(w))),
+    "GET /chronology/pupil/{pupil_id:int}": Case(path=of(lambda w, p: _chronology_pupil(w))),
+    "GET /chronology/pupil/{pupil_id:int}/csv": Case(path=of(lambda w, p: _chronology_pupil(w))),
+    "POST /chronology/pupil/{pupil_id:int}/significant": Case(
+        path=of(lambda w, p: _chronology_pupil(w)),
+        body=of(lambda w, p: _significant_form(w))),
     "GET /interventions": Case(),
     "GET /interventions/new": Case(),
     "POST /interventions": Case(body=of(lambda w, p: _programme_form(w, p))),
@@ -611,6 +616,17 @@ CASES: dict[str, Case] = {
     "GET /outbox/session": Case(),
     "GET /outbox/receipts/{key:str}": Case(path=ids(key=World.receipt_key)),
 }
+
+
+async def _chronology_pupil(w: World) -> dict:
+    """The pupil, with an incident and a concern about them, so the chronology has something to show."""
+    await w.incident()
+    await w.concern()
+    return {"pupil_id": await w.pupil()}
+
+
+async def _significant_form(w: World) -> dict:
+    return {"ref": f"incident:{await w.incident()}", "significant": "yes"}
 
 
 async def _concern_ref(w: World) -> dict:
