@@ -13,6 +13,8 @@ from app.domain.chronology.pack_tables import CasePack
 from app.domain.chronology.tables import ChronologyFlag
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.contact_log.tables import ContactLog
+from app.domain.home_visits.tables import (HomeVisit, HomeVisitEscalation, HomeVisitEvent, HomeVisitPupil,
+                                           HomeVisitSettings, HomeVisitStaff)
 from app.domain.imports.tables import ImportBatch
 from app.domain.interventions.tables import (Attendance, Instrument, Measure, Participant, Programme,
                                              ProgrammeSession)
@@ -38,7 +40,8 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           ContactLog,
           Instrument, Programme, Participant, ProgrammeSession, Attendance, Measure,
           AttendanceImport, AttendanceMark, AttendanceMarkChange, AttendanceSchoolDay, AttendanceSettings,
-          ChronologyFlag, CasePack]
+          ChronologyFlag, CasePack,
+          HomeVisitSettings, HomeVisit, HomeVisitPupil, HomeVisitStaff, HomeVisitEscalation, HomeVisitEvent]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",
