@@ -77,3 +77,21 @@ async def test_dsl_only_sources_are_offered_to_the_dsl_team_only(client, setting
     assert refused.status_code == 400 and "Choose at least one kind of entry." in refused.text
     await sign_in(client, settings, cast.dsl)
     assert 'value="concern"' in (await client.get(f"/case-pack/new?pupil={people['amy']}")).text
+
+
+async def test_the_dsl_confirms_with_a_passkey_before_a_pack_that_can_hold_concerns(client, settings, cast,
+                                                                                     frozen_clock):
+    from app.domain.audit.tables import AuditEvent
+
+    people = await story(cast)
+    number = pack_id(await make_pack(client, settings, cast.dsl, people["amy"]))
+    frozen_clock.advance(minutes=settings.step_up_minutes + 1)
+    for path in ("", "/pack.pdf", "/pack.csv"):
+        response = await client.get(f"/case-pack/{number}{path}")
+        assert response.status_code == 403 and "fresh check with your passkey" in response.text, path
+        assert "Pupil B" not in response.text
+    refused = await post_form(client, f"/case-pack/{number}/redactions", {"phrase": "Elm Road"},
+                              page=f"/case-pack/new?pupil={people['amy']}")
+    assert refused.status_code == 403
+    assert await AuditEvent.count().where(AuditEvent.action.is_in(["case_pack.exported",
+                                                                    "case_pack.redaction_added"])) == 0

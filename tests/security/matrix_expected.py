@@ -208,6 +208,16 @@ GET  /chronology/pupil/{pupil_id:int}                      signin  404     404  
 GET  /chronology/pupil/{pupil_id:int}/csv                  signin  404     404      404      ok       404      ok:dsl   404      404         404     404
 POST /chronology/pupil/{pupil_id:int}/significant          signin  404     404      404      ok       404      ok:dsl   404      404         404     404
 
+# Case-conference pack: a pack of the year-11 pupil's chronology (with the world's incident and, for A's DSL, the
+# concern), made by A's pastoral officer, and by A's DSL for the DSL's own cells: a pack is its producer's. The head
+# of year leads year 9 only; b_dsl names another school's pupil (404: nothing to see) and opens A's pack (404)
+GET  /case-pack/new                                        signin  404     404      404      ok       404      ok:dsl   404      404         404     404
+POST /case-pack                                            signin  404     404      404      ok       404      ok:dsl   404      404         404     404
+GET  /case-pack/{pack_id:int}                              signin  404     404      404      ok       404      ok:dsl   404      404         404     404
+POST /case-pack/{pack_id:int}/redactions                   signin  404     404      404      ok       404      ok:dsl   404      404         404     404
+GET  /case-pack/{pack_id:int}/pack.pdf                     signin  404     404      404      ok       404      ok:dsl   404      404         404     404
+GET  /case-pack/{pack_id:int}/pack.csv                     signin  404     404      404      ok       404      ok:dsl   404      404         404     404
+
 # Interventions: a programme set up by the DSL with the year-11 pupil on it. Pastoral, the DSL (and the pastoral
 # lead) see every programme; the head of year (year 9 only) sees none of these; b_dsl sees B's (none)
 GET  /interventions                                        signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404

@@ -586,6 +586,13 @@ CASES: dict[str, Case] = {
     "POST /chronology/pupil/{pupil_id:int}/significant": Case(
         path=of(lambda w, p: _chronology_pupil(w)),
         body=of(lambda w, p: _significant_form(w))),
+    "GET /case-pack/new": Case(query=of(lambda w, p: _pack_pupil_q(w))),
+    "POST /case-pack": Case(body=of(lambda w, p: _pack_form(w, p))),
+    "GET /case-pack/{pack_id:int}": Case(path=of(lambda w, p: _pack(w, p))),
+    "POST /case-pack/{pack_id:int}/redactions": Case(path=of(lambda w, p: _pack(w, p)),
+                                                     body=fixed(phrase="Room 12")),
+    "GET /case-pack/{pack_id:int}/pack.pdf": Case(path=of(lambda w, p: _pack(w, p))),
+    "GET /case-pack/{pack_id:int}/pack.csv": Case(path=of(lambda w, p: _pack(w, p))),
     "GET /interventions": Case(),
     "GET /interventions/new": Case(),
     "POST /interventions": Case(body=of(lambda w, p: _programme_form(w, p))),
@@ -627,6 +634,35 @@ async def _chronology_pupil(w: World) -> dict:
 
 async def _significant_form(w: World) -> dict:
     return {"ref": f"incident:{await w.incident()}", "significant": "yes"}
+
+
+async def _pack_pupil_q(w: World) -> dict:
+    await w.incident()
+    await w.concern()
+    return {"pupil": await w.pupil()}
+
+
+async def _pack_form(w: World, p: str) -> dict:
+    from app.domain.chronology.entries import SOURCES
+
+    await _pack_pupil_q(w)
+    return {"pupil_id": str(await w.pupil()), "sources": list(SOURCES),
+            "idempotency_key": str(uuid.uuid4())}
+
+
+async def _pack(w: World, p: str) -> dict:
+    """A pack of the pupil's chronology: the DSL's own for the DSL, else the pastoral officer's (a pack is its
+    producer's working document)."""
+    from app.domain.chronology import pack as packs
+    from app.domain.chronology.entries import SOURCES
+
+    maker = "dsl" if p == "dsl" else "past"
+
+    async def make() -> int:
+        await _pack_pupil_q(w)
+        form = {"pupil_id": str(await w.pupil()), "sources": list(SOURCES)}
+        return (await packs.create_draft(await w.actor(maker), form))["id"]
+    return {"pack_id": await w.once(f"case_pack_{maker}", make)}
 
 
 async def _concern_ref(w: World) -> dict:

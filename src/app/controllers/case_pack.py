@@ -13,14 +13,16 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
-from app.controllers import CurrentActor
+from app.controllers import AppSettings, CurrentActor
+from app.controllers.concerns import ask_for_step_up
 from app.controllers.incidents import submission_key
 from app.db import parse_id
 from app.domain.chronology import pack as packs
 from app.domain.chronology.pack_export import LONDON
 from app.domain.notifications.service import release, request_hash
 from app.domain.schools.service import Actor
-from app.errors import ValidationFailed
+from app.errors import NeedsVerification, ValidationFailed
+from app.settings import Settings
 from app.rendering import render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -47,9 +49,9 @@ async def _form_page(request: Request, actor: Actor, pupil_id: int | None, form:
                                                   "key": key or str(uuid.uuid4())}, status=status)
 
 
-async def _preview_page(request: Request, actor: Actor, pack_id: int, form: dict | None = None,
+async def _preview_page(request: Request, settings: Settings, actor: Actor, pack_id: int, form: dict | None = None,
                         errors: dict | None = None, status: int = 200, added: str = "") -> Response:
-    found = await packs.preview(actor, pack_id)
+    found = await packs.preview(settings, actor, pack_id)
     return render(request, "case_pack/preview.html", {
         "actor": actor, "found": found, "pack": found.pack, "pupil": found.pack.pupil, "form": form or {},
         "errors": errors or {}, "labels": packs.source_labels(), "added": added,
@@ -59,6 +61,7 @@ async def _preview_page(request: Request, actor: Actor, pack_id: int, form: dict
 class CasePackController(Controller):
     path = "/case-pack"
     guards = [may_make_packs]
+    exception_handlers = {NeedsVerification: ask_for_step_up}
 
     @get("/new", name="case_pack.new")
     async def new(self, request: Request, actor: CurrentActor, pupil: FromQuery[str | None] = None) -> Response:
@@ -80,30 +83,31 @@ class CasePackController(Controller):
         return Redirect(f"/case-pack/{made['id']}", status_code=303)
 
     @get("/{pack_id:int}", name="case_pack.view")
-    async def view(self, request: Request, actor: CurrentActor, pack_id: FromPath[int],
+    async def view(self, request: Request, settings: AppSettings, actor: CurrentActor, pack_id: FromPath[int],
                    added: FromQuery[str | None] = None) -> Response:
-        return await _preview_page(request, actor, pack_id, added=added or "")
+        return await _preview_page(request, settings, actor, pack_id, added=added or "")
 
     @post("/{pack_id:int}/redactions", name="case_pack.redact")
-    async def redact(self, request: Request, actor: CurrentActor, pack_id: FromPath[int], data: Form) -> Response:
+    async def redact(self, request: Request, settings: AppSettings, actor: CurrentActor, pack_id: FromPath[int],
+                     data: Form) -> Response:
         typed = _typed(data)
         try:
-            added = await packs.add_redaction(actor, pack_id, typed)
+            added = await packs.add_redaction(settings, actor, pack_id, typed)
         except ValidationFailed as exc:
-            return await _preview_page(request, actor, pack_id, typed, exc.errors, status=400)
+            return await _preview_page(request, settings, actor, pack_id, typed, exc.errors, status=400)
         return Redirect(f"/case-pack/{pack_id}?added={'1' if added else '0'}#redactions", status_code=303)
 
     @get("/{pack_id:int}/pack.pdf", name="case_pack.pdf")
-    async def pdf(self, actor: CurrentActor, pack_id: FromPath[int]) -> Response:
-        return await _download(actor, pack_id, "pdf")
+    async def pdf(self, settings: AppSettings, actor: CurrentActor, pack_id: FromPath[int]) -> Response:
+        return await _download(settings, actor, pack_id, "pdf")
 
     @get("/{pack_id:int}/pack.csv", name="case_pack.csv")
-    async def csv(self, actor: CurrentActor, pack_id: FromPath[int]) -> Response:
-        return await _download(actor, pack_id, "csv")
+    async def csv(self, settings: AppSettings, actor: CurrentActor, pack_id: FromPath[int]) -> Response:
+        return await _download(settings, actor, pack_id, "csv")
 
 
-async def _download(actor: Actor, pack_id: int, fmt: str) -> Response:
-    body, media_type, filename = await packs.export(actor, pack_id, fmt)
+async def _download(settings: Settings, actor: Actor, pack_id: int, fmt: str) -> Response:
+    body, media_type, filename = await packs.export(settings, actor, pack_id, fmt)
     return Response(body, media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff"})

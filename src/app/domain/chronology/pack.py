@@ -28,6 +28,7 @@ from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor
 from app.errors import NotFound, ValidationFailed
+from app.settings import Settings
 
 HIDDEN = chronology.HIDDEN
 REDACTION_LIMIT = 50  # free-text redactions per pack
@@ -207,9 +208,10 @@ async def contents(actor: Actor, pack: Pack) -> Contents:
     return Contents(pack, entries, sorted(named.items()), counts, log)
 
 
-async def preview(actor: Actor, pack_id: int) -> Contents:
+async def preview(settings: Settings, actor: Actor, pack_id: int) -> Contents:
     """The pack as it will be exported; a view of the chronology, so audited."""
     pack = await open_pack(actor, pack_id)
+    chronology.require_fresh_check(settings, actor)  # the DSL team's pack can hold safeguarding records
     found = await contents(actor, pack)
     async with atomic():
         await audit.record("case_pack.previewed", actor_id=actor.person_id, actor_label=actor.label,
@@ -219,12 +221,13 @@ async def preview(actor: Actor, pack_id: int) -> Contents:
     return found
 
 
-async def add_redaction(actor: Actor, pack_id: int, form: dict) -> bool:
+async def add_redaction(settings: Settings, actor: Actor, pack_id: int, form: dict) -> bool:
     """Add a phrase to replace with "[redacted]"; False if the pack had it already (a double submission).
 
     The audit event says who added a free-text redaction to which pack, and how long it was, never the phrase:
     what a producer redacts is by definition what must not travel, and admins read the audit log."""
     pack = await open_pack(actor, pack_id)
+    chronology.require_fresh_check(settings, actor)
     phrase = " ".join(str(form.get("phrase") or "").split())
     errors = {}
     if len(phrase) < 2:
@@ -266,11 +269,12 @@ def _meta(actor: Actor, found: Contents) -> PackMeta:
                     other_pupils=len(found.letters), redaction_log=tuple(log))
 
 
-async def export(actor: Actor, pack_id: int, fmt: str) -> tuple[bytes, str, str]:
+async def export(settings: Settings, actor: Actor, pack_id: int, fmt: str) -> tuple[bytes, str, str]:
     """The pack as a file (body, media type, file name); audited with the SHA-256 of exactly these bytes."""
     if fmt not in FORMATS:
         raise NotFound(HIDDEN)
     pack = await open_pack(actor, pack_id)
+    chronology.require_fresh_check(settings, actor)
     found = await contents(actor, pack)
     body = pdf(_meta(actor, found), found.entries) if fmt == "pdf" else csv_text(found.entries).encode("utf-8")
     digest = hashlib.sha256(body).hexdigest()
