@@ -243,6 +243,16 @@ GET  /admin/import/{key:str}                               signin  404     404  
 POST /admin/import/{key:str}/apply                         signin  404     404      404      404      404      404      ok       404         404     404
 GET  /admin/import/{key:str}/result                        signin  404     404      404      404      404      404      ok       404         404     404
 
+# Attendance (issue 15): A's admin imports register marks and sets the bands; the Attendance panel of the year-11
+# pupil's profile is for pastoral and the DSL (the head of year leads year 9 only), never staff or admins
+GET  /admin/attendance                                     signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/attendance                                     signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/attendance/bands                               signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+GET  /admin/attendance/{key:str}                           signin  404     404      404      404      404      404      ok       404         404     404
+POST /admin/attendance/{key:str}/apply                     signin  404     404      404      404      404      404      ok       404         404     404
+GET  /admin/attendance/{key:str}/result                    signin  404     404      404      404      404      404      ok       404         404     404
+GET  /attendance/pupil/{pupil_id:int}                      signin  404     404      404      ok       404      ok       404      404         404     404
+
 # The offline outbox: the receipt is for the teacher's incident
 GET  /outbox                                               signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
 GET  /outbox/session                                       signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
