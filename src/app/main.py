@@ -45,6 +45,7 @@ from app.controllers.concerns import ConcernsController
 from app.controllers.contact_log import ContactLogController
 from app.controllers.csp import CspReportController
 from app.controllers.home import HomeController
+from app.controllers.home_visits import HomeVisitsController
 from app.controllers.imports import ImportsController
 from app.controllers.incidents import IncidentsController, IncidentSettingsController
 from app.controllers.interventions import InterventionsController
@@ -60,6 +61,7 @@ from app.domain.audit.service import Origin
 from app.domain.notifications import push as web_push
 from app.domain.notifications import service as notifications
 from app.domain.concerns import service as concerns
+from app.domain.home_visits import service as home_visits
 from app.domain.oncall import service as oncall
 from app.domain.referrals import service as referrals
 from app.domain.schools.service import Actor
@@ -230,6 +232,16 @@ async def escalate_forever(every: float = 2.0) -> None:
         await referrals.chase_if_due()  # at most once a minute; one process alerts each referral's owner
 
 
+async def time_home_visits_forever(every: float = 2.0) -> None:
+    """Home visits' timers run on the server, not the phone: every process ticks; each step is taken once."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await home_visits.tick()
+        except Exception:
+            logging.getLogger("corridor").warning("home visit timer check failed", exc_info=True)
+
+
 async def refresh_statistics_daily(engine: db.Engine, every: float = 24 * 3600) -> None:
     """ANALYZE at start and then daily: the planners' statistics follow the audit log and incidents as they grow."""
     while True:
@@ -278,11 +290,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         web_push.load_sender()
         # Escalation timers: every process checks; the conditional update lets exactly one escalate.
         escalator = asyncio.create_task(escalate_forever())
+        visit_timer = asyncio.create_task(time_home_visits_forever())
         statistics = asyncio.create_task(refresh_statistics_daily(engine))
         try:
             yield
         finally:
             escalator.cancel()
+            visit_timer.cancel()
             statistics.cancel()
             if own_pool:
                 await engine.close_connection_pool()
@@ -318,6 +332,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     notifications.set_publisher(publish)
     oncall.set_publisher(publish, push)
     concerns.set_pusher(push)
+    home_visits.set_pusher(push)
 
     app = Litestar(
         plugins=[channels],
@@ -328,7 +343,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         AttendanceImportController, AttendanceController,
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
                         ContactLogController, CaseworkController, InterventionsController, ChronologyController,
-                        CasePackController],
+                        CasePackController, HomeVisitsController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

@@ -338,7 +338,7 @@ async def plan_visit(actor: Actor, form: dict[str, Any], *, key: str | None = No
     return await notifications.answer_once(actor, key, digest, write)
 
 
-# Reading ---------------------------------------------------------------------------------------------------------------
+# Reading ---------------------------------------------------------------------------------------------------------
 
 async def _visit(actor: Actor, visit_id: int) -> dict:
     """The visit, if the actor may see it: the school's pastoral staff, leads and DSL team; a head of year for a
@@ -737,7 +737,8 @@ async def _advance(row: dict, now: dt.datetime) -> int:
                 changes[HomeVisit.tier] = tier
             moved = await HomeVisit.update(changes).where(
                 (HomeVisit.id == row["id"]) & (HomeVisit.step == step) & HomeVisit.state.is_in(list(ACTIVE))
-                & HomeVisit.acknowledged_by.is_null() & (HomeVisit.extensions == row["extensions"])).returning(HomeVisit.id)
+                & HomeVisit.acknowledged_by.is_null() & (HomeVisit.extensions == row["extensions"])
+            ).returning(HomeVisit.id)
             if not moved:
                 return taken  # another process took this step (or the visitor tapped): it does the rest
             staff = {s["person"] for s in await HomeVisitStaff.select(HomeVisitStaff.person).where(
@@ -762,10 +763,12 @@ async def _advance(row: dict, now: dt.datetime) -> int:
                     await _event(row["id"], row["school"], "lapsed", None, tier=tier - 1)
                 people = await _tier_people(row, tier, conf) - staff  # nobody is alarmed about their own visit
                 await HomeVisitEscalation.insert(HomeVisitEscalation(
-                    visit=row["id"], tier=tier, fired_at=now, ack_due_at=now + dt.timedelta(seconds=conf["ack_seconds"]),
+                    visit=row["id"], tier=tier, fired_at=now,
+                    ack_due_at=now + dt.timedelta(seconds=conf["ack_seconds"]),
                     alerted=",".join(str(p) for p in sorted(people))))
                 due_back = _hhmm(row["ends_at"])
-                text = (f"Home visit overdue: {names} not back (due {due_back}). Acknowledge if you are dealing with it."
+                text = (f"Home visit overdue: {names} not back (due {due_back}). "
+                        "Acknowledge if you are dealing with it."
                         if tier < 4 else f"Home visit: nobody has acknowledged. {names} not back (due {due_back}).")
                 pending = await _tell(people, row["school"], row["id"], text, link=f"/home-visits/{row['id']}/alarm")
                 await _event(row["id"], row["school"], "escalated", None, tier=tier, alerted=len(people))

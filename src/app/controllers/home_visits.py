@@ -1,0 +1,171 @@
+"""Home visits: plan, checklist, override, authorise, start, on site, extend, "I'm safe", and the alarm page.
+
+Addresses are on these pages: they are served no-store (as every page is, app.main.security_headers) and never
+put in a URL. The visitors' taps carry idempotency keys so that a double tap, or (point 7) the outbox's replay,
+counts once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect
+
+from app.controllers import CurrentActor
+from app.controllers.admin import requires_role
+from app.controllers.incidents import submission_key
+from app.db import parse_id
+from app.domain.home_visits import service as visits
+from app.domain.incidents.service import local_now
+from app.domain.notifications.service import release, request_hash
+from app.domain.schools.service import Actor
+from app.errors import NotFound, ValidationFailed
+from app.rendering import render
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _typed(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, list) else str(v)) for k, v in data.items()}
+
+
+async def _plan_context(actor: Actor, pupil_id: int | None, form: dict, errors: dict | None = None,
+                        key: str | None = None) -> dict[str, Any]:
+    chosen = [str(p) for p in (form.get("pupil_id") if isinstance(form.get("pupil_id"), list)
+                               else [form.get("pupil_id")]) if p]
+    return {"actor": actor, "pupils": await visits.pupils_for_form(actor, pupil_id), "chosen": chosen,
+            "staff": await visits.visitors_to_choose(actor), "buddies": await visits.buddies_to_choose(actor),
+            "form": form, "errors": errors or {}, "key": key or str(uuid.uuid4()),
+            "today": local_now().date().isoformat(), "max_minutes": visits.MAX_MINUTES}
+
+
+async def _visit_page(request: Request, actor: Actor, visit_id: int, *, errors: dict | None = None,
+                      form: dict | None = None, refused: str = "", status: int = 200) -> Response:
+    visit = await visits.view(actor, visit_id)
+    return render(request, "home_visits/visit.html", {
+        "actor": actor, "v": visit, "errors": errors or {}, "form": form or {}, "refused": refused,
+        "states": visits.STATES, "social_worker": visits.SOCIAL_WORKER, "key": str(uuid.uuid4()),
+        "max_extensions": visits.MAX_EXTENSIONS}, status=status)
+
+
+class HomeVisitsController(Controller):
+    path = "/home-visits"
+
+    @get("/", name="home_visits.index", guards=[requires_role(*visits.PLANNERS)])
+    async def index(self, request: Request, actor: CurrentActor) -> Response:
+        return render(request, "home_visits/index.html", {"actor": actor, **await visits.list_visits(actor),
+                                                          "states": visits.STATES})
+
+    @get("/new", name="home_visits.new", guards=[requires_role(*visits.PLANNERS)])
+    async def new(self, request: Request, actor: CurrentActor, pupil: FromQuery[str | None] = None) -> Response:
+        pupil_id = parse_id(pupil)
+        form = {"pupil_id": str(pupil_id or ""), "date": local_now().date().isoformat(),
+                "minutes": str(visits.DEFAULT_MINUTES), "staff_1": str(actor.person_id)}
+        context = await _plan_context(actor, pupil_id, form)
+        if not context["pupils"]:
+            raise NotFound(visits.HIDDEN)
+        return render(request, "home_visits/new.html", context)
+
+    @post("/", name="home_visits.create", guards=[requires_role(*visits.PLANNERS)])
+    async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        key, digest = submission_key(request, data), request_hash(request.url.path, data)
+        typed = _typed(data)
+        try:
+            made = await visits.plan_visit(actor, typed, key=key, digest=digest)
+        except ValidationFailed as exc:
+            await release(actor, key, digest)
+            first = typed.get("pupil_id")
+            first = first[0] if isinstance(first, list) and first else first
+            context = await _plan_context(actor, parse_id(first), typed, exc.errors, key)
+            if not context["pupils"]:
+                raise NotFound(visits.HIDDEN) from None
+            return render(request, "home_visits/new.html", context, status=400)
+        return Redirect(f"/home-visits/{made['id']}", status_code=303)
+
+    @get("/{visit_id:int}", name="home_visits.view", guards=[requires_role(*visits.PLANNERS)])
+    async def view(self, request: Request, actor: CurrentActor, visit_id: FromPath[int]) -> Response:
+        return await _visit_page(request, actor, visit_id)
+
+    @post("/{visit_id:int}/checklist", name="home_visits.checklist", guards=[requires_role(*visits.PLANNERS)])
+    async def checklist(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
+        typed = _typed(data)
+        try:
+            await visits.complete_checklist(actor, visit_id, typed)
+        except ValidationFailed as exc:
+            return await _visit_page(request, actor, visit_id, errors=exc.errors, form=typed, status=400)
+        except visits.Conflict as exc:
+            return await _visit_page(request, actor, visit_id, refused=exc.message, status=409)
+        return Redirect(f"/home-visits/{visit_id}", status_code=303)
+
+    @post("/{visit_id:int}/override", name="home_visits.override", guards=[requires_role(*visits.AUTHORISERS)])
+    async def override(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
+        typed = _typed(data)
+        try:
+            await visits.override_lone(actor, visit_id, str(typed.get("override_reason") or ""))
+        except ValidationFailed as exc:
+            return await _visit_page(request, actor, visit_id, errors=exc.errors, form=typed, status=400)
+        except visits.Conflict as exc:
+            return await _visit_page(request, actor, visit_id, refused=exc.message, status=409)
+        return Redirect(f"/home-visits/{visit_id}", status_code=303)
+
+    @post("/{visit_id:int}/authorise", name="home_visits.authorise", guards=[requires_role(*visits.AUTHORISERS)])
+    async def authorise(self, request: Request, actor: CurrentActor, visit_id: FromPath[int]) -> Response:
+        try:
+            await visits.authorise(actor, visit_id)
+        except ValidationFailed as exc:
+            return await _visit_page(request, actor, visit_id, errors=exc.errors, status=400)
+        except visits.Conflict as exc:
+            return await _visit_page(request, actor, visit_id, refused=exc.message, status=409)
+        return Redirect(f"/home-visits/{visit_id}", status_code=303)
+
+    @post("/{visit_id:int}/cancel", name="home_visits.cancel", guards=[requires_role(*visits.PLANNERS)])
+    async def cancel(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
+        try:
+            await visits.cancel(actor, visit_id, str(data.get("cancel_reason") or ""))
+        except visits.Conflict as exc:
+            return await _visit_page(request, actor, visit_id, refused=exc.message, status=409)
+        return Redirect(f"/home-visits/{visit_id}", status_code=303)
+
+    async def _tap(self, request: Request, actor: Actor, visit_id: int, data: dict, step) -> Response:
+        key, digest = submission_key(request, data), request_hash(request.url.path, data)
+        try:
+            await step(actor, visit_id, key=key, digest=digest)
+        except visits.Conflict as exc:
+            return await _visit_page(request, actor, visit_id, refused=exc.message, status=409)
+        return Redirect(f"/home-visits/{visit_id}", status_code=303)
+
+    @post("/{visit_id:int}/start", name="home_visits.start", guards=[requires_role(*visits.PLANNERS)])
+    async def start(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
+        return await self._tap(request, actor, visit_id, data, visits.start)
+
+    @post("/{visit_id:int}/arrive", name="home_visits.arrive", guards=[requires_role(*visits.PLANNERS)])
+    async def arrive(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
+        return await self._tap(request, actor, visit_id, data, visits.arrive)
+
+    @post("/{visit_id:int}/extend", name="home_visits.extend", guards=[requires_role(*visits.PLANNERS)])
+    async def extend(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
+        return await self._tap(request, actor, visit_id, data, visits.extend)
+
+    @post("/{visit_id:int}/safe", name="home_visits.safe", guards=[requires_role(*visits.PLANNERS)])
+    async def safe(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
+        return await self._tap(request, actor, visit_id, data, visits.finish_safe)
+
+    # The alarm: its recipients include the buddy and the on-call responders, who may hold no pastoral role, so
+    # the service decides (alerted for this visit, or the DSL team and pastoral leads; else 404).
+    @get("/{visit_id:int}/alarm", name="home_visits.alarm")
+    async def alarm(self, request: Request, actor: CurrentActor, visit_id: FromPath[int]) -> Response:
+        return render(request, "home_visits/alarm.html", {"actor": actor, "v": await visits.alarm(actor, visit_id),
+                                                          "refused": ""})
+
+    @post("/{visit_id:int}/acknowledge", name="home_visits.acknowledge")
+    async def acknowledge(self, request: Request, actor: CurrentActor, visit_id: FromPath[int]) -> Response:
+        try:
+            await visits.acknowledge(actor, visit_id)
+        except visits.Conflict as exc:
+            return render(request, "home_visits/alarm.html", {"actor": actor, "v": await visits.alarm(actor, visit_id),
+                                                              "refused": exc.message}, status=409)
+        return Redirect(f"/home-visits/{visit_id}/alarm", status_code=303)
