@@ -364,6 +364,9 @@ async def forwards():
     async def indexes():
         # Composite indexes Piccolo's table classes cannot declare; the same SQL serves both engines.
         engine = engine_finder()
+        # LOCKS: pupil: written in the first week, before any school ran Corridor: the tables were empty everywhere.
+        # LOCKS: audit_event: as above.
+        # LOCKS: contact: as above.
         await engine.run_ddl("CREATE UNIQUE INDEX pupil_school_mis_id ON pupil (school, mis_id)")
         await engine.run_ddl("CREATE INDEX audit_event_actor_action ON audit_event (actor, action, id)")
         await engine.run_ddl("CREATE INDEX contact_pupil_priority ON contact (pupil, priority)")

@@ -49,6 +49,9 @@ class AuditEvent(Table, tablename="audit_event"):
     entry_hash = Varchar(length=64)
 
 
+# LOCKS: audit_event: chaining rewrites every existing entry (UPDATE in batches) and builds a unique index, inside
+# the migration's transaction: audited writes wait until it ends. It ran before any school used Corridor; on a
+# big log, upgrade outside the school day.
 async def chain_existing(engine) -> None:
     # The app's own hash function: verify must agree with what is written here.
     from app.domain.audit.service import GENESIS, HASHED, entry_hash

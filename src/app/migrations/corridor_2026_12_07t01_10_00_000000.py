@@ -13,6 +13,11 @@ DESCRIPTION = "indexes for logged today, the follow-up list and recently viewed"
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="corridor", description=DESCRIPTION)
 
+    # LOCKS: incident: each CREATE INDEX blocks writes to its table while it builds (a migration runs in a transaction,
+    # so CONCURRENTLY is not available); the build time grows with the table: upgrade outside the school day.
+    # LOCKS: incident_pupil: as above (partial index: only open items).
+    # LOCKS: category_watcher: small (a row per person per watched category).
+    # LOCKS: audit_event: as incident; the audit log is the biggest table, so upgrade outside the school day.
     async def indexes():
         engine = engine_finder()
         # Without it "logged today" read every incident_pupil row of the school (1.08 million in the benchmark).

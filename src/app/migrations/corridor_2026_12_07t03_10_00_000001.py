@@ -15,6 +15,7 @@ async def forwards():
     async def indexes():
         engine = engine_finder()
         await engine.run_ddl("CREATE UNIQUE INDEX chronology_flag_pupil_ref ON chronology_flag (pupil, ref)")
+        # LOCKS: on_call_pupil: a few rows per on-call request naming a pupil: the build is brief.
         await engine.run_ddl("CREATE INDEX on_call_pupil_pupil ON on_call_pupil (pupil)")
 
     manager.add_raw(indexes)
