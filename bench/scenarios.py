@@ -218,6 +218,16 @@ def lesson_change(stage) -> list[dict]:
     return clients.lesson_change(stage)
 
 
+@custom("pack", "Case-conference pack PDF (the bench school's busiest chronology)", datasets=("school",),
+        concurrency=(1,))
+def case_pack(stage) -> list[dict]:
+    """A pastoral officer makes a pack of the pupil with the most chronology events at the bench school (about 300)
+    and downloads its PDF five times; the worst of the five against the budget (bench/pack_bench.py)."""
+    from bench import pack_bench
+
+    return pack_bench.run(stage)
+
+
 @custom("import", "OneRoster import, 2,640 pupils", datasets=("school",), concurrency=(1,))
 def import_time(stage) -> list[dict]:
     """A synthetic OneRoster 1.1 zip (2,640 pupils, their contacts, forms, enrolments) previewed and applied with

@@ -128,3 +128,10 @@ def test_it_draws_names_outside_latin_1_with_the_built_in_font_when_no_dejavu_is
     text = pdf_text(body)
     assert "Siân Ní Bhriain" in text and "Wojciech Lecki" in text
     assert "She said \"leave me alone\" - twice... to Ørjan and Sule" in text
+
+
+def test_it_gives_letters_past_z_without_running_out():
+    from app.domain.chronology.pack_redaction import letter
+
+    assert [letter(i) for i in (0, 1, 24, 25, 26, 50)] == ["B", "C", "Z", "AA", "AB", "AZ"]
+    assert len({letter(i) for i in range(5000)}) == 5000  # the bench school's busiest pupil names over 700 others

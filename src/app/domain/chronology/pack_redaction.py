@@ -25,12 +25,12 @@ _APOSTROPHES = "['\u2019\u2018`]"
 
 
 def letter(index: int) -> str:
-    """B, C, ... Z, then BA, BB ...: the subject is pupil A, so the others start at B."""
-    letters = string.ascii_uppercase
-    index += 1
-    if index < 26:
-        return letters[index]
-    return letters[index // 26] + letters[index % 26]
+    """B, C, ... Z, AA, AB ...: the subject is pupil A, so the others start at B (as spreadsheet columns count)."""
+    n, out = index + 2, ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = string.ascii_uppercase[r] + out
+    return out
 
 
 def _literal(text: str) -> str:
@@ -42,17 +42,31 @@ def _pattern(name: str) -> str:
     return r"\s+".join(_literal(p) for p in name.split())
 
 
-def _tokens(name: str) -> set[str]:
-    return {t.casefold() for t in re.split(r"[\s\-]+", name.replace("\u2019", "'")) if len(t) >= 2}
+_WORD = re.compile(r"\w+")
+# What may stand between the words of one name in the text: spaces or a line break, a hyphen, an apostrophe.
+_BETWEEN = re.compile(r"[\s\-'\u2019\u2018`]{1,3}")
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w.casefold() for w in _WORD.findall(text))
+
+
+def _parts(name: str) -> set[tuple[str, ...]]:
+    """The parts of a name (Tom, O'Brien, Lee and Smith of Lee-Smith) as word sequences; one letter is no name."""
+    return {w for part in re.split(r"[\s\-]+", name) if len("".join(w := _words(part))) >= 2}
 
 
 @dataclass(frozen=True)
 class Redactor:
-    """Replaces other pupils' names (whole names, then first or last names alone) and the chosen phrases."""
+    """Replaces other pupils' names (whole names, then first or last names alone) and the chosen phrases.
+
+    Names are matched word by word (a dictionary of word sequences, longest first), not with one regular
+    expression of every name: the bench school's busiest pupil names 2,578 others, and an alternation that size
+    took over a second a pack."""
 
     letters: dict[int, str]  # other pupil id -> "Pupil B"
-    _names: re.Pattern | None
-    _lookup: dict[str, str]  # casefolded match -> replacement
+    _lookup: dict[tuple[str, ...], str]  # a name's casefolded words -> its replacement
+    _longest: int
     phrases: tuple[str, ...]
 
     @classmethod
@@ -67,45 +81,55 @@ class Redactor:
                     continue
                 if pupil_id not in letters:
                     letters[pupil_id] = f"Pupil {letter(len(letters))}"
-                written.setdefault(pupil_id, set()).add(" ".join(name.split()))
+                written.setdefault(pupil_id, set()).add(name)
         for pupil_id, names in (aliases or {}).items():
             if pupil_id in written:
-                written[pupil_id].update(" ".join(n.split()) for n in names if n.strip())
+                written[pupil_id].update(n for n in names if n.strip())
         # Names are often typed without their accents (Zoe for Zoë, Lukasz for Łukasz): hide those too.
         for names in written.values():
             names.update({plain(n) for n in names})
-        lookup: dict[str, str] = {}
-        patterns: list[str] = []
-        # Whole names first (longest first, so "Tom Lee-Smith" wins over "Tom Lee").
+        lookup: dict[tuple[str, ...], str] = {}
         for pupil_id, names in written.items():
             for name in names:
-                lookup[_key(name)] = letters[pupil_id]
-                patterns.append(name)
+                if words := _words(name):
+                    lookup[words] = letters[pupil_id]
         # Then each part alone, as staff often write only a first name. A part the subject shares (a sibling's
         # surname) stays, or the subject's own name would vanish; a part two others share gets no letter.
-        subject_parts = _tokens(subject_name) | _tokens(plain(subject_name))
-        owners: dict[str, set[int]] = {}
+        subject_parts = _parts(subject_name) | _parts(plain(subject_name))
+        owners: dict[tuple[str, ...], set[int]] = {}
         for pupil_id, names in written.items():
             for name in names:
-                for token in _tokens(name) - subject_parts:
-                    owners.setdefault(token, set()).add(pupil_id)
-        for token, ids in owners.items():
-            if token in lookup:
-                continue
-            lookup[token] = letters[next(iter(ids))] if len(ids) == 1 else AMBIGUOUS
-            patterns.append(token)
-        regex = None
-        if patterns:
-            alternatives = sorted(set(patterns), key=len, reverse=True)
-            regex = re.compile(r"(?<!\w)(?:" + "|".join(_pattern(p) for p in alternatives) + r")(?!\w)",
-                               re.IGNORECASE)
-        return cls(letters, regex, lookup, tuple(p for p in phrases if p.strip()))
+                for part in _parts(name) - subject_parts:
+                    owners.setdefault(part, set()).add(pupil_id)
+        for part, ids in owners.items():
+            if part not in lookup:
+                lookup[part] = letters[next(iter(ids))] if len(ids) == 1 else AMBIGUOUS
+        return cls(letters, lookup, max((len(k) for k in lookup), default=0),
+                   tuple(p for p in phrases if p.strip()))
+
+    def _names(self, value: str) -> str:
+        words = list(_WORD.finditer(value))
+        folded = [w.group(0).casefold() for w in words]
+        out, done, i = [], 0, 0
+        while i < len(words):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                found = self._lookup.get(tuple(folded[i:i + n]))
+                if found and all(_BETWEEN.fullmatch(value[words[j].end():words[j + 1].start()])
+                                 for j in range(i, i + n - 1)):
+                    out += [value[done:words[i].start()], found]
+                    done = words[i + n - 1].end()
+                    i += n
+                    break
+            else:
+                i += 1
+        out.append(value[done:])
+        return "".join(out)
 
     def text(self, value: str) -> str:
         if not value:
             return value
-        if self._names is not None:
-            value = self._names.sub(lambda m: self._lookup.get(_key(m.group(0)), AMBIGUOUS), value)
+        if self._lookup:
+            value = self._names(value)
         for phrase in self.phrases:
             value = re.sub(_pattern(phrase), REDACTED, value, flags=re.IGNORECASE)
         return value
@@ -130,7 +154,3 @@ def plain(text: str) -> str:
     """The text without accents: Zoë -> Zoe, Łukasz -> Lukasz, Siân -> Sian."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
-def _key(name: str) -> str:
-    return " ".join(name.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'").split()).casefold()
