@@ -426,8 +426,8 @@ async def apply(actor: Actor | None, key: str, *, school_id: int | None = None,
             raise BadRequest("This import has already been applied.")
         if parsed.rows:
             await _stage(parsed.rows)
-            await _count(plan, len(parsed.rows))
-            await _write(batch["school"], batch["id"], now)
+            plan.marks_changed, plan.marks_added = await _write(batch["school"], batch["id"], now)
+            plan.marks_unchanged = len(parsed.rows) - plan.marks_added - plan.marks_changed
         counts = plan.counts()
         # The file holds pupil data: once applied, only the counts are kept.
         await AttendanceImport.update({AttendanceImport.result: json.dumps(counts),
@@ -506,27 +506,43 @@ async def _count(plan: Plan, total: int) -> None:
     plan.marks_unchanged = total - plan.marks_added - plan.marks_changed
 
 
-async def _write(school_id: int, batch_id: int, now: dt.datetime) -> None:
-    # The old mark first, into its history; then the mark itself; then the marks that are new.
-    await AttendanceMark.raw(
+async def _execute(sql: str, *args: Any) -> int:
+    """One statement on the transaction's connection ({} placeholders); returns how many rows it wrote."""
+    connection = AttendanceMark._meta.db.current_transaction.get().connection
+    if _is_sqlite():
+        cursor = await connection.execute(sql.replace("{}", "?"), args)
+        return cursor.rowcount
+    parts = sql.split("{}")
+    numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+    status = await connection.execute(numbered, *args)
+    return int(status.rsplit(" ", 1)[-1]) if status and status.rsplit(" ", 1)[-1].isdigit() else 0
+
+
+async def _write(school_id: int, batch_id: int, now: dt.datetime) -> tuple[int, int]:
+    """Keep the old marks' history, update them, insert the new ones; returns (changed, added)."""
+    changed = await _execute(
         "INSERT INTO attendance_mark_change (mark, school, old_code, new_code, old_minutes_late, new_minutes_late, "
-        f"changed_at, import_batch) SELECT m.id, m.school, m.code, i.code, m.minutes_late, i.minutes_late, {{}}, {{}} "
+        "changed_at, import_batch) SELECT m.id, m.school, m.code, i.code, m.minutes_late, i.minutes_late, {}, {} "
         f"FROM attendance_incoming i JOIN attendance_mark m ON {_SAME_SESSION} WHERE {_DIFFERS}",  # nosec B608
         now, batch_id)
-    await AttendanceMark.raw(
-        "UPDATE attendance_mark AS m SET code = i.code, minutes_late = i.minutes_late, updated_at = {} "
-        f"FROM attendance_incoming i WHERE {_SAME_SESSION} AND {_DIFFERS}", now)  # nosec B608
-    await AttendanceMark.raw(
+    if changed:
+        await _execute(
+            "UPDATE attendance_mark AS m SET code = i.code, minutes_late = i.minutes_late, updated_at = {} "
+            f"FROM attendance_incoming i WHERE {_SAME_SESSION} AND {_DIFFERS}", now)  # nosec B608
+    # In the unique index's order: a year's marks go into it one page after another, not all over it.
+    added = await _execute(
         "INSERT INTO attendance_mark (school, pupil, day, session, code, minutes_late, created_at) "
         "SELECT CAST({} AS INTEGER), i.pupil, i.day, i.session, i.code, i.minutes_late, {} FROM attendance_incoming i "
-        f"WHERE NOT EXISTS (SELECT 1 FROM attendance_mark m WHERE {_SAME_SESSION})", school_id, now)  # nosec B608
+        f"WHERE NOT EXISTS (SELECT 1 FROM attendance_mark m WHERE {_SAME_SESSION}) "  # nosec B608
+        "ORDER BY i.pupil, i.day, i.session", school_id, now)
     # The school's days: a day with a mark that counts (a closure, #, is not a school day).
-    await AttendanceMark.raw(
+    await _execute(
         "INSERT INTO attendance_school_day (school, day) SELECT CAST({} AS INTEGER), i.day FROM "
         "(SELECT DISTINCT day FROM attendance_incoming WHERE counts = 1) i WHERE NOT EXISTS "
         "(SELECT 1 FROM attendance_school_day d WHERE d.school = {} AND d.day = i.day)", school_id, school_id)
     if _is_sqlite():
-        await AttendanceMark.raw("DROP TABLE temp.attendance_incoming")
+        await _execute("DROP TABLE temp.attendance_incoming")
+    return changed, added
 
 
 # The bands a school sets ------------------------------------------------------------------------------------
@@ -672,7 +688,7 @@ WITH s AS (
   SELECT n - ROW_NUMBER() OVER (ORDER BY n) AS grp FROM s WHERE absent = 1
 )
 SELECT COUNT(*) AS spells, COALESCE(MAX(len), 0) AS longest FROM (SELECT grp, COUNT(*) AS len FROM a GROUP BY grp) g
-""".format(absent=_placeholders(ABSENT), statistical=_placeholders(STATISTICAL))
+""".format(absent=_placeholders(ABSENT), statistical=_placeholders(STATISTICAL))  # nosec B608  # placeholders only
 
 _BY_CODE = """
 SELECT code, CASE WHEN day >= {} THEN 1 ELSE 0 END AS recent, COUNT(*) AS n, COALESCE(SUM(minutes_late), 0) AS minutes
@@ -684,7 +700,7 @@ SELECT day, SUM(CASE WHEN code IN ({penalty}) THEN 1 ELSE 0 END) AS penalty,
        SUM(CASE WHEN code IN ({unexplained}) THEN 1 ELSE 0 END) AS unexplained,
        SUM(CASE WHEN code IN ({statistical}) THEN 1 ELSE 0 END) AS counted
 FROM attendance_mark WHERE pupil = {{}} AND day >= {{}} AND day <= {{}} GROUP BY day
-""".format(penalty=_placeholders(PENALTY), unexplained=_placeholders(UNEXPLAINED),
+""".format(penalty=_placeholders(PENALTY), unexplained=_placeholders(UNEXPLAINED),  # nosec B608  # placeholders
            statistical=_placeholders(STATISTICAL))
 
 
