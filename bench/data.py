@@ -49,6 +49,13 @@ BENCH_USER_ROLES = ["staff", "responder"]
 # (the follow-up list's budget is for "a head of year with 2,000 open items").
 HOY_ROLES = ["staff", "head_of_year"]
 HOY_OPEN = 2000
+# The third member of staff at the first school is the benchmark's pastoral officer, with a caseload of CASELOAD
+# open cases; the school has OTHER_CASES more held by colleagues. One pupil of theirs (the first of the school) has a
+# chronology of about CHRONOLOGY_EVENTS entries as the pastoral officer sees it (plus concerns only the DSL sees).
+CASEWORKER_ROLES = ["staff", "pastoral"]
+CASELOAD = 30
+OTHER_CASES = 150
+CHRONOLOGY_EVENTS = 300
 
 
 @dataclass(frozen=True)
@@ -80,10 +87,12 @@ TRUST = Dataset("trust", "postgres", schools=90, pupils=75_000, staff_per_school
 def fingerprint(ds: Dataset) -> str:
     """What decides whether a seed is still good: the sizes, the code that makes the data (our _generate and the
     app's generator) and the schema (the migrations). Editing anything else here does not regenerate."""
-    h = hashlib.sha256(f"{DATA_VERSION}|{ds}|{STAFF_ROLES}|{BENCH_USER_ROLES}".encode())
+    h = hashlib.sha256(f"{DATA_VERSION}|{ds}|{STAFF_ROLES}|{BENCH_USER_ROLES}|{CASEWORKER_ROLES}|{CASELOAD}|"
+                       f"{OTHER_CASES}|{CHRONOLOGY_EVENTS}".encode())
     h.update(inspect.getsource(_generate).encode())
     h.update(inspect.getsource(_incidents).encode())
     h.update(inspect.getsource(_hoy_open).encode())
+    h.update(inspect.getsource(_casework).encode())
     import importlib.util
 
     app_dir = Path(importlib.util.find_spec("app").origin).parent  # the app this process runs (PYTHONPATH may differ)
@@ -134,6 +143,8 @@ async def _generate(ds: Dataset) -> dict:
                                                                 [w for _, w in STAFF_ROLES])[0]
             if n == 1 and sid == school_ids[0]:
                 roles = HOY_ROLES
+            if n == 2 and sid == school_ids[0]:
+                roles = CASEWORKER_ROLES
             roles_of.append((sid, roles))
     async with schools.db().transaction():
         for start in range(0, len(people), 500):
@@ -152,6 +163,9 @@ async def _generate(ds: Dataset) -> dict:
     await Membership.update({Membership.years: made["hoy_years"]}).where(
         (Membership.person == hoy) & (Membership.role == "head_of_year"))
     timings["incidents_s"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    made |= await _casework(ds, school_ids[0], staff_of[school_ids[0]])
+    timings["casework_s"] = round(time.perf_counter() - t, 2)
     return {"schools": len(school_ids), "pupils": ds.pupils, "staff": len(people), "memberships": len(memberships),
             **made, **timings}
 
@@ -254,6 +268,132 @@ async def _incidents(ds: Dataset, school_ids: list[int], staff_of: dict[int, lis
                     con.executemany(f'INSERT INTO "{name}" ({", ".join(cols)}) VALUES ({marks})', rows)
     return {"incidents": len(inc_rows), "incident_pupil_rows": len(link_rows), "hoy_years": hoy_years,
             "reward_rows": len(link_rows) - sum(1 for r in link_rows if r[3] != "involved" or r[5] < 0)}
+
+
+async def _casework(ds: Dataset, school_id: int, staff: list[int]) -> dict:
+    """The first school's casework: the pastoral officer's caseload (CASELOAD open cases, each with targets and
+    reviews), OTHER_CASES held by colleagues, and the chronology pupil (the school's first): ~CHRONOLOGY_EVENTS
+    entries as the pastoral officer sees them (their random behaviour incidents, plus incidents, contacts, referral
+    changes, an intervention, two cases with reviews and on-call requests made here) and concerns for the DSL."""
+    import datetime as dt
+
+    from app import clock
+    from app.domain.casework.service import ensure_types
+    from app.domain.casework.tables import Case, CaseReview, CaseTarget, CaseType, TargetRating
+    from app.domain.concerns.tables import Concern, ConcernEntry
+    from app.domain.contact_log.tables import ContactLog
+    from app.domain.incidents.tables import Category, Incident, IncidentPupil, Location
+    from app.domain.interventions.service import ensure_goals
+    from app.domain.interventions.tables import Instrument, Measure, Participant, Programme
+    from app.domain.oncall.tables import OnCallPupil, OnCallReason, OnCallRequest
+    from app.domain.pupils.tables import Pupil
+    from app.domain.referrals.service import ensure_defaults as ensure_services
+    from app.domain.referrals.tables import Referral, ReferralEvent, ReferralService
+
+    rng = random.Random(ds.seed * 29)
+    now = clock.now()
+    officer, others = staff[2], [p for i, p in enumerate(staff) if i not in (0, 2)][:40]
+    pupils = [r["id"] for r in await Pupil.select(Pupil.id).where(
+        (Pupil.school == school_id) & Pupil.left_on.is_null()).order_by(Pupil.id)]
+    busy, rest = pupils[0], pupils[1:]
+
+    def ago(days: float) -> dt.datetime:
+        return (now - dt.timedelta(days=days)).replace(microsecond=0)
+
+    await ensure_types(school_id)
+    types = [r["id"] for r in await CaseType.select(CaseType.id).where(CaseType.school == school_id)]
+
+    async def case(pupil: int, keyworker: int, *, reviews: int, closed: bool = False) -> None:
+        started = ago(rng.randrange(60, 300))
+        row = Case(school=school_id, pupil=pupil, keyworker=keyworker, case_type=rng.choice(types),
+                   reason="Synthetic case for the benchmark", started_on=started.date(), status="closed" if closed
+                   else "open", next_review_on=None if closed else (now + dt.timedelta(days=rng.randrange(-10, 40))).date(),
+                   outcome="met" if closed else "", closing_summary="Targets met" if closed else "",
+                   closed_on=ago(5).date() if closed else None, opened_by=keyworker, created_at=started,
+                   updated_at=started)
+        await row.save()
+        targets = []
+        for k in range(2):
+            target = CaseTarget(case=row.id, position=k + 1, text=f"Target {k + 1}", created_at=started)
+            await target.save()
+            targets.append(target.id)
+        for k in range(reviews):
+            held = started + dt.timedelta(weeks=6 * (k + 1))
+            review = CaseReview(case=row.id, held_on=min(held, now).date(), notes="Review notes", by=keyworker,
+                                created_at=min(held, now))
+            await review.save()
+            await TargetRating.insert(*[TargetRating(review=review.id, target=t, rating=rng.randrange(0, 11),
+                                                     state=rng.choice(("in_progress", "met"))) for t in targets])
+
+    for pupil in rng.sample(rest, CASELOAD):
+        await case(pupil, officer, reviews=rng.randrange(1, 4))
+    for pupil in rng.sample(rest, OTHER_CASES):
+        await case(pupil, rng.choice(others), reviews=rng.randrange(0, 3))
+    await case(busy, officer, reviews=6)
+    await case(busy, officer, reviews=2, closed=True)
+
+    # The chronology pupil's own records, spread over the last year.
+    cats = [r["id"] for r in await Category.select(Category.id).where(
+        (Category.school == school_id) & (Category.kind == "negative"))]
+    locs = [r["id"] for r in await Location.select(Location.id).where(Location.school == school_id)]
+    seen = await IncidentPupil.count().where((IncidentPupil.pupil == busy) & (IncidentPupil.category.kind != "positive"))
+    incidents = max(0, CHRONOLOGY_EVENTS - seen - 161)  # 161: the contacts, referral steps, intervention, cases and on-call below
+    for _ in range(incidents):
+        at = ago(rng.uniform(0, 365))
+        inc = Incident(school=school_id, location=rng.choice(locs), occurred_at=at, note="Synthetic incident",
+                       recorded_by=rng.choice(others), recorded_at=at)
+        await inc.save()
+        together = [busy] + ([rng.choice(rest)] if rng.random() < 0.5 else [])
+        await IncidentPupil.insert(*[IncidentPupil(incident=inc.id, pupil=p, role="instigator" if i == 0 else "target",
+                                                   category=rng.choice(cats), points=-1, status="resolved", updated_at=at)
+                                     for i, p in enumerate(together)])
+    await ContactLog.insert(*[ContactLog(
+        school=school_id, pupil=busy, with_label="Parent (synthetic)", method=rng.choice(("phone", "email", "meeting")),
+        direction=rng.choice(("out", "in")), outcome="spoke", occurred_at=(at := ago(rng.uniform(0, 365))),
+        summary="Synthetic contact", recorded_by=officer, created_at=at) for _ in range(70)])
+    await ensure_services(school_id)
+    services = [r["id"] for r in await ReferralService.select(ReferralService.id).where(
+        ReferralService.school == school_id)]
+    steps = ["draft", "sent", "acknowledged", "accepted", "waiting", "active"]
+    for k in range(4):
+        start = ago(330 - k * 70)
+        ref = Referral(school=school_id, pupil=busy, service=services[k % len(services)], owner=officer,
+                       reason="Synthetic referral", state="active", sent_at=start, created_by=officer, created_at=start,
+                       updated_at=start)
+        await ref.save()
+        await ReferralEvent.insert(*[ReferralEvent(referral=ref.id, from_state=steps[i - 1] if i else "", to_state=st,
+                                                   note="Synthetic step", by=officer, at=start + dt.timedelta(days=4 * i))
+                                     for i, st in enumerate(steps)])
+    await ensure_goals(school_id)
+    goals = (await Instrument.select(Instrument.id).where(
+        (Instrument.school == school_id) & (Instrument.kind == "goals")).first())["id"]
+    for k in range(2):
+        start = ago(250 - k * 120)
+        prog = Programme(school=school_id, name=f"Synthetic programme {k + 1}", kind="group", facilitator=officer,
+                         instrument=goals, starts_on=start.date(), created_by=officer, created_at=start)
+        await prog.save()
+        part = Participant(programme=prog.id, pupil=busy, goals="A goal", added_at=start)
+        await part.save()
+        await Measure.insert(*[Measure(participant=part.id, stage=stage, taken_on=(start + dt.timedelta(weeks=w)).date(),
+                                       score=rng.randrange(0, 11), by=officer, created_at=start + dt.timedelta(weeks=w))
+                               for stage, w in (("baseline", 0), ("exit", 8))])
+    reasons = [r["id"] for r in await OnCallReason.select(OnCallReason.id).where(OnCallReason.school == school_id)]
+    for _ in range(50):
+        at = ago(rng.uniform(0, 365))
+        req = OnCallRequest(school=school_id, requester=rng.choice(others), location=rng.choice(locs),
+                            reason=rng.choice(reasons), urgency="urgent", state="resolved", responder=officer,
+                            raised_at=at, acknowledged_at=at, resolved_at=at, outcome="returned")
+        await req.save()
+        await OnCallPupil.insert(OnCallPupil(request=req.id, pupil=busy))
+    for k in range(8):
+        at = ago(rng.uniform(0, 365))
+        concern = Concern(school=school_id, pupil=busy, reference=f"C-BENCH{k}", author=rng.choice(others),
+                          occurred_at=at, seen_or_said="Synthetic concern", recorded_at=at, status="open")
+        await concern.save()
+        await ConcernEntry.insert(*[ConcernEntry(concern=concern.id, kind="action", body="Synthetic action",
+                                                 by=officer, at=at + dt.timedelta(hours=h)) for h in (1, 24)])
+    return {"caseload": CASELOAD, "other_cases": OTHER_CASES, "chronology_pupil": busy,
+            "chronology_incidents_added": incidents}
 
 
 def _hoy_open(link_rows: list[tuple], year_of: dict[int, str], negative: set[int]) -> str:

@@ -51,6 +51,7 @@ async def make_ctx(url: str, dataset: str, sessions_per_school: int) -> Ctx:
     from app import db
     from app.domain.accounts.service import _create_session
     from app.domain.audit.service import Origin
+    from app.domain.contact_log.tables import ContactLog
     from app.domain.incidents.tables import Category, Location
     from app.domain.pupils.tables import Pupil
     from app.domain.schools.tables import Membership, Person
@@ -107,6 +108,13 @@ async def make_ctx(url: str, dataset: str, sessions_per_school: int) -> Ctx:
             if m:
                 hoy.append(Session(await _create_session(settings, m["person"], m["person.email"], origin,
                                                          "corridor-bench (wrk)"), first, m["person"]))
+        # The pupil with a chronology of ~300 events (bench/data.py, _casework): the first school's pupil with the
+        # most contacts logged (the only one with any).
+        chronology_pupil = None
+        if sessions:
+            logged = [r["pupil"] for r in await ContactLog.select(ContactLog.pupil).where(
+                ContactLog.school == sessions[0].school_id)]
+            chronology_pupil = max(set(logged), key=logged.count) if logged else None
     finally:
         if pooled:
             await engine.close_connection_pool()
@@ -119,7 +127,7 @@ async def make_ctx(url: str, dataset: str, sessions_per_school: int) -> Ctx:
     pupils = {sid: rng.sample(p, min(len(p), 200)) for sid, p in by_school.items()}
     by = lambda rows: {sid: [r["id"] for r in rows if r["school"] == sid] for sid in by_school}  # noqa: E731
     return Ctx(dataset=dataset, sessions=sessions, pupils=pupils, categories=by(cats), locations=by(locs),
-               pastoral=pastoral_sessions, all_staff=all_staff, hoy=hoy)
+               pastoral=pastoral_sessions, all_staff=all_staff, hoy=hoy, chronology_pupil=chronology_pupil)
 
 
 def csrf_for(session: str | None) -> tuple[str, str]:

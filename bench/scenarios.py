@@ -40,6 +40,7 @@ class Ctx:
     pastoral: list[Session] = field(default_factory=list)  # one pastoral member of staff per school
     all_staff: list[Session] = field(default_factory=list)  # 250 members of staff (school: all of the first school's)
     hoy: list[Session] = field(default_factory=list)  # the head of year with 2,000 open items (bench/data.py)
+    chronology_pupil: int | None = None  # the first school's pupil with ~300 chronology events (bench/data.py)
 
 
 @dataclass
@@ -142,6 +143,23 @@ def follow_up_list(ctx: Ctx) -> list[Req]:
     """GET /incidents/follow-up (its first page) as the head of year whose years have 2,000 open or in-progress
     behaviour items (bench/data.py, HOY_OPEN), at the first school of the data set."""
     return [Req("GET", "/incidents/follow-up", session=s.token, headers=HTML) for s in ctx.hoy]
+
+@scenario("caseload", "Caseload page (pastoral officer, 30 cases)", datasets=("school",), concurrency=(1,))
+def caseload(ctx: Ctx) -> list[Req]:
+    """GET /casework/ as the first school's pastoral officer, who holds 30 open cases of the school's 182
+    (bench/data.py, CASELOAD): their overdue, due-soon and own lists."""
+    return [Req("GET", "/casework/", session=s.token, headers=HTML) for s in ctx.pastoral[:1]]
+
+
+@scenario("chronology", "A pupil's chronology (300 events)", datasets=("school",), concurrency=(1,))
+def chronology(ctx: Ctx) -> list[Req]:
+    """GET /chronology/pupil/{id} as the pastoral officer, for the pupil with ~300 entries they may see (incidents,
+    contacts, referral changes, interventions, cases and reviews, on-call: bench/data.py); each view audited."""
+    if ctx.chronology_pupil is None or not ctx.pastoral:
+        return [Req("GET", "/chronology/pupil/0", session=ctx.sessions[0].token, headers=HTML)]
+    return [Req("GET", f"/chronology/pupil/{ctx.chronology_pupil}", session=s.token, headers=HTML)
+            for s in ctx.pastoral[:1]]
+
 
 # (The follow-up list comes before the writes: incident POSTs add open items to it.)
 

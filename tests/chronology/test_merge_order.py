@@ -59,3 +59,17 @@ async def test_the_page_shows_each_entry_with_its_columns(client, settings, cast
     assert html.index("02 Nov 2026 10:00") < html.index("03 Nov 2026 10:00") < html.index("15 Nov 2026 09:00")
     assert "Phone call home: Spoke to Mum" in html and "Spoke to them" in html and "Pat Pastoral" in html
     assert "Dad rang back" in html and "No follow-up action recorded yet" in html
+
+
+async def test_reward_points_are_not_in_the_chronology(settings, cast):
+    from app.domain.incidents.tables import Category, Incident, IncidentPupil
+
+    ids = await everything(cast)
+    kind = Category(school=cast.school_id, kind="positive", name="Kindness", points=1)
+    await kind.save()
+    reward = Incident(school=cast.school_id, occurred_at=at(20), recorded_by=cast.teacher.id, recorded_at=at(20))
+    await reward.save()
+    await IncidentPupil.insert(IncidentPupil(incident=reward.id, pupil=ids["pupil"], role="involved", category=kind.id,
+                                             points=1, status="resolved", updated_at=at(20)))
+    rows = await chronology.entries(await actor_for(settings, cast.pastoral), ids["pupil"])
+    assert "Kindness" not in " ".join(e.event for e in rows) and len(rows) == 9

@@ -123,7 +123,9 @@ async def _incidents(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
         IncidentPupil.incident.note, IncidentPupil.incident.outcome,
         IncidentPupil.incident.recorded_by.display_name, IncidentPupil.incident.location.name,
     ).where((IncidentPupil.pupil == pupil_id) & (IncidentPupil.incident.school == actor.school_id)
-            & IncidentPupil.incident.deleted_at.is_null())
+            & IncidentPupil.incident.deleted_at.is_null() & (IncidentPupil.category.kind != "positive"))
+    # Reward points are left out: a chronology is of significant events (pastoral-practice.md, section 4), and a
+    # pupil can earn hundreds of points a year; they are on the profile and in the rewards totals.
     if not rows:
         return []
     incident_ids = sorted({r["incident.id"] for r in rows})
@@ -148,8 +150,6 @@ async def _incidents(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
         kind, role = r["category.kind"], incidents.PUPIL_ROLES.get(r["role"], r["role"])
         if kind == "neutral":
             event = f"{role}: {', '.join(happened.get(r['incident.id'], [])) or r['category.name']}"
-        elif kind == "positive":
-            event = f"Reward: {r['category.name']}, {r['points']:+d} points"
         else:
             event = f"{r['category.name']} ({role.lower()}), {r['points']:+d} points"
         if r["incident.location.name"]:
@@ -160,7 +160,7 @@ async def _incidents(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
         elif kind == "negative":
             action = "No follow-up action recorded yet" if r["status"] != "resolved" else "Resolved with no follow-up action"
         else:
-            action = ""
+            action = ""  # a target's or witness's part: the follow-up is the instigator's
         outcome = r["incident.outcome"] or (incidents.STATUSES.get(r["status"], "") if kind == "negative" else "")
         out.append(ChronologyEntry(
             at=_utc(r["incident.occurred_at"]), source="incident", ref=f"incident:{r['incident.id']}", event=event,
