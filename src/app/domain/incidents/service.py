@@ -312,34 +312,50 @@ WHERE school = {} AND retired_at IS NULL AND id = {}"""
 _CHOICES_PUPILS = """
 UNION ALL SELECT 'pupil', p.id, '', '', 0, '', 0, p.year_code, COALESCE(tg.name, '') FROM pupil p
 LEFT JOIN tutor_group tg ON tg.id = p.tutor_group WHERE p.school = {} AND p.left_on IS NULL AND p.id IN ("""
+# And, for a new entry, everyone it might be routed to (see _recipients), in the same statement: the school's
+# pastoral team and heads of year (with the years they lead, as year_code) and whoever watches one of the chosen
+# categories (the category as position), leaving out anyone disabled. A statement fewer on every entry.
+_CHOICES_PEOPLE = """
+UNION ALL SELECT 'person', m.person, m.role, '', 0, '', 0, m.years, '' FROM membership m JOIN person p ON p.id = m.person
+WHERE m.school = {} AND m.role IN ('pastoral', 'head_of_year') AND p.disabled_at IS NULL
+UNION ALL SELECT 'person', w.person, 'watcher', '', 0, '', w.category, '', '' FROM category_watcher w
+JOIN person p ON p.id = w.person WHERE w.category IN (%s) AND p.disabled_at IS NULL"""
 
 
-async def _choices(school_id: int, pupil_ids: list[int], category_ids: list[int], location_id: int | None
-                   ) -> tuple[dict[int, dict], dict[int, str], dict[int, dict]]:
-    """(categories by id, location names by id, the pupils found by id) for validating an incident: the chosen
-    categories and every part category, the chosen location, the chosen pupils, where they are this school's."""
+async def _choices(school_id: int, pupil_ids: list[int], category_ids: list[int], location_id: int | None,
+                   *, people: bool = False) -> tuple[dict[int, dict], dict[int, str], dict[int, dict], list[dict]]:
+    """(categories by id, location names by id, the pupils found by id, the people to route to) for validating an
+    incident: the chosen categories and every part category, the chosen location, the chosen pupils, where they
+    are this school's, and with `people` those an entry may be routed to."""
     wanted = sorted(set(category_ids)) or [0]
-    sql = _CHOICES % ", ".join("{}" for _ in wanted)  # nosec B608  # placeholders only
+    placeholders = ", ".join("{}" for _ in wanted)
+    sql = _CHOICES % placeholders  # nosec B608  # placeholders only
     args = [school_id, *wanted, school_id, location_id or 0]
     if pupil_ids:
         sql += _CHOICES_PUPILS + ", ".join("{}" for _ in pupil_ids) + ")"
         args += [school_id, *pupil_ids]
+    if people:
+        sql += _CHOICES_PEOPLE % placeholders  # nosec B608  # placeholders only
+        args += [school_id, *wanted]
     # The categories' order is categories()'s, so the same one wins where two name the same part.
     rows = await Category.raw(sql + "\nORDER BY list, kind, position, id", *args)  # nosec B608  # placeholders only
     cats = {r["id"]: r for r in rows if r["list"] == "category"}
     places = {r["id"]: r["name"] for r in rows if r["list"] == "location"}
     found = {r["id"]: {"year_code": r["year_code"], "tutor_group.name": r["form"]} for r in rows if r["list"] == "pupil"}
-    return cats, places, found
+    routed = [{"person": r["id"], "role": r["kind"], "years": r["year_code"] or "", "category": r["position"]}
+              for r in rows if r["list"] == "person"]
+    return cats, places, found, routed
 
 
-async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
+async def _validate(actor: Actor, form: IncidentForm, *, route: bool = False) -> dict[str, Any]:
     errors: dict[str, str] = {}
     pupil_ids = [_to_int(p) for p in form.pupil_ids]
     readable = None not in pupil_ids and len(set(pupil_ids)) == len(pupil_ids)
     category_id = _to_int(form.category_id)
     chosen = [c for c in [category_id, *(_to_int(c) for c in form.pupil_categories if c)] if c is not None]
-    cats, places, found = await _choices(actor.school_id, [p for p in pupil_ids if p is not None] if readable else [],
-                                         chosen, _to_int(form.location_id) if form.location_id else None)
+    cats, places, found, people = await _choices(
+        actor.school_id, [p for p in pupil_ids if p is not None] if readable else [], chosen,
+        _to_int(form.location_id) if form.location_id else None, people=route)
     every_own = bool(form.pupil_ids) and len([c for c in form.pupil_categories if c]) == len(form.pupil_ids)
     # A part category (target, witness) says who someone was, not what happened: it is never the main choice,
     # unless every pupil has their own category anyway (an edit, which sends each pupil's).
@@ -394,7 +410,8 @@ async def _validate(actor: Actor, form: IncidentForm) -> dict[str, Any]:
         raise ValidationFailed(errors)
     return {"links": links, "location_id": location_id, "place": places.get(location_id, ""),
             "occurred_at": occurred_at, "note": note, "cats": cats,
-            "oncall_id": _to_int(form.oncall_id) if form.oncall_id else None}
+            "oncall_id": _to_int(form.oncall_id) if form.oncall_id else None,
+            "recipients": _recipients(actor, links, cats, people) if route else set()}
 
 
 @notifications.releases_claim
@@ -404,9 +421,9 @@ async def record_incident(actor: Actor, form: IncidentForm, *, key: str | None =
         raise NotFound()
     if key and (stored := await notifications.replay(actor, key, digest)):
         return json.loads(stored["body"])["incident"]
-    valid = await _validate(actor, form)
-    # Who is told is read before the write transaction, so SQLite's write lock is held for writes only.
-    valid["recipients"] = await _route(actor, valid["links"], valid["cats"])
+    # Who is told is read with the choices, before the write transaction, so SQLite's write lock is held for
+    # writes only.
+    valid = await _validate(actor, form, route=True)
 
     async def write() -> tuple[dict, list]:
         incident_id, pending = await _insert_incident(actor, valid)
@@ -466,28 +483,19 @@ def alert_text(valid: dict[str, Any]) -> str:
     return " · ".join(parts) + ": needs follow-up."
 
 
-# Everyone an incident might be routed to, in one statement: the school's pastoral team and heads of year (with
-# the years they lead) and whoever watches one of its categories, leaving out anyone disabled.
-_ROUTE = """SELECT m.person, m.role, m.years FROM membership m JOIN person p ON p.id = m.person
-WHERE m.school = {} AND m.role IN ('pastoral', 'head_of_year') AND p.disabled_at IS NULL
-UNION ALL
-SELECT w.person, 'watcher', '' FROM category_watcher w JOIN person p ON p.id = w.person
-WHERE w.category IN ({}) AND p.disabled_at IS NULL"""
-
-
-async def _route(actor: Actor, links: list[dict], cats: dict[int, dict]) -> set[int]:
-    """The pupil's head of year and the pastoral team, and anyone the category names (never the recorder).
-    A target's head of year is told too: their pupil was hurt, though their part needs no sanction."""
+def _recipients(actor: Actor, links: list[dict], cats: dict[int, dict], people: list[dict]) -> set[int]:
+    """The pupil's head of year and the pastoral team, and anyone the category names (never the recorder), of the
+    people `_choices` read. A target's head of year is told too: their pupil was hurt, though their part needs no
+    sanction."""
     negative = [link for link in links if cats[link["category"]]["kind"] == "negative"]
     if not negative:
         return set()
-    watched = sorted({link["category"] for link in negative})
-    rows = await Membership.raw(_ROUTE.format("{}", ", ".join("{}" for _ in watched)),  # nosec B608  # placeholders
-                                actor.school_id, *watched)
+    watched = {link["category"] for link in negative}
     years = {link["year"] for link in links if link in negative or link["role"] == "target"}
-    people = {r["person"] for r in rows if r["role"] in ("pastoral", "watcher")
-              or (r["role"] == "head_of_year" and (not r["years"] or years & set(r["years"].split(","))))}
-    return people - {actor.person_id}
+    told = {r["person"] for r in people if r["role"] == "pastoral"
+            or (r["role"] == "watcher" and r["category"] in watched)
+            or (r["role"] == "head_of_year" and (not r["years"] or years & set(r["years"].split(","))))}
+    return told - {actor.person_id}
 
 
 async def last_location(actor: Actor) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import datetime as dt
@@ -11,6 +12,8 @@ import json
 from typing import Any, Awaitable, Callable
 
 import logging
+
+from piccolo.engine.sqlite import SQLiteEngine
 
 from app import clock
 from app.domain.notifications.tables import Alert, AlertRecipient, IdempotencyReceipt, Notification
@@ -107,9 +110,20 @@ async def withdraw(*, school_id: int, link: str) -> None:
 # rests on the lease: only one attempt can turn a claim into an answer, and the others roll back and answer
 # as it did.
 
+#
+# On SQLite the claim is held in memory instead (`_in_flight`): Corridor serves a SQLite database from one
+# process (server.py refuses --workers without PostgreSQL), so every attempt that could race is in this process.
+# A committed claim cost a write of its own, with its own sync to disk (about 1.8 ms of waiting on the
+# benchmark's disk, as much as the record's commit) and a thread hand-off, on every idempotent POST. The answer
+# is then INSERTed with the record; whatever the claim, the receipt's unique index (person, key) is what lets
+# only one attempt answer. A process that dies takes its memory claims with it, as its transactions roll back.
+
 CLAIM_LEASE = dt.timedelta(seconds=10)
-# Whether the running attempt holds a claim it has not answered yet (set by `replay`, read by `releases_claim`).
-_claimed: contextvars.ContextVar[bool] = contextvars.ContextVar("claimed", default=False)
+# The claim the running attempt holds and has not answered yet: "" none, "row" a stored claim, "memory" one in
+# `_in_flight` (set by `replay`, read by `store_receipt`, `release` and `releases_claim`).
+_claimed: contextvars.ContextVar[str] = contextvars.ContextVar("claimed", default="")
+# SQLite: (person, key) -> (request hash, the task of the attempt holding it), while that attempt runs.
+_in_flight: dict[tuple[int, str], tuple[str, asyncio.Task | None]] = {}
 RECEIPT_DAYS = 30  # receipts are kept at least this long (DESIGN.md, offline outbox protocol)
 
 
@@ -171,6 +185,31 @@ _CLAIM = """INSERT INTO idempotency_receipt ("key", person, request_hash, status
 VALUES ({}, {}, {}, '', '', '', {})"""
 _ANSWER = """UPDATE idempotency_receipt SET request_hash = {}, status_code = {}, location = {}, response_body = {}
 WHERE person = {} AND "key" = {} AND status_code = '' RETURNING id"""
+_STORE = """INSERT INTO idempotency_receipt ("key", person, request_hash, status_code, response_body, location, created_at)
+VALUES ({}, {}, {}, {}, {}, {}, {})"""
+
+
+def _claims_in_memory() -> bool:
+    """One process serves a SQLite database: its attempts' claims can be held in memory (see above)."""
+    return isinstance(IdempotencyReceipt._meta.db, SQLiteEngine)
+
+
+def _claim_in_memory(actor: Actor, key: str, digest: str) -> None:
+    """Claim the key for this attempt in this process, or raise StillRunning while another attempt with the same
+    content runs. Another attempt with different content (corrected since) does not stop this one: whichever
+    stores its answer first wins, and the other is told the key was used (as with a stored claim)."""
+    held = _in_flight.get((actor.person_id, key))
+    task = asyncio.current_task()
+    if held is not None and held[1] is not task and held[1] is not None and not held[1].done() and held[0] == digest:
+        raise StillRunning("This entry is still being saved. It will be retried.")
+    _in_flight[(actor.person_id, key)] = (digest, task)
+    _claimed.set("memory")
+
+
+def _forget(actor: Actor, key: str | None) -> None:
+    """Drop this attempt's memory claim (never another attempt's)."""
+    if key and (held := _in_flight.get((actor.person_id, key))) is not None and held[1] is asyncio.current_task():
+        del _in_flight[(actor.person_id, key)]
 
 
 def _taking_turns():
@@ -190,10 +229,13 @@ async def replay(actor: Actor, key: str, digest: str) -> dict | None:
         found = await IdempotencyReceipt.raw(_RECEIPT, actor.person_id, key)
         row = found[0] if found else None
         if not row:
+            if _claims_in_memory():
+                _claim_in_memory(actor, key, digest)
+                return None
             try:
                 async with _taking_turns():
                     await IdempotencyReceipt.raw(_CLAIM, key, actor.person_id, digest, clock.now())
-                _claimed.set(True)
+                _claimed.set("row")
                 return None
             except Exception as exc:
                 if "unique" not in str(exc).lower():
@@ -216,9 +258,25 @@ async def replay(actor: Actor, key: str, digest: str) -> dict | None:
                     & (IdempotencyReceipt.request_hash == row["request_hash"])
                     & (IdempotencyReceipt.created_at == row["created_at"])).returning(IdempotencyReceipt.id)
         if taken:
-            _claimed.set(True)
+            _claimed.set("row")
             return None
     raise StillRunning("This entry is still being saved. It will be retried.")
+
+
+async def _answer_of_the_winner(actor: Actor, key: str, digest: str) -> dict | None:
+    """The answer the attempt that won a race stored, read in a transaction of its own: on SQLite that waits its
+    turn behind the winner's, reads the winner's rows even while their group commit is still open, and ends only
+    once they are on disk, so this attempt never answers before the record it names is durable."""
+    from app.db import atomic
+
+    async with atomic():
+        found = await IdempotencyReceipt.raw(_RECEIPT, actor.person_id, key)
+    row = found[0] if found else None
+    if not row or not row["status_code"]:
+        return None
+    if row["request_hash"] != digest:
+        raise KeyReused("An entry with the same key but different content was already received. Nothing was saved.")
+    return {"status_code": int(row["status_code"]), "location": row["location"], "body": row["response_body"]}
 
 
 def releases_claim(record: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -228,7 +286,7 @@ def releases_claim(record: Callable[..., Awaitable[Any]]) -> Callable[..., Await
 
     @functools.wraps(record)
     async def recording(actor: Actor, *args: Any, key: str | None = None, digest: str = "", **kwargs: Any) -> Any:
-        token = _claimed.set(False)
+        token = _claimed.set("")
         try:
             return await record(actor, *args, key=key, digest=digest, **kwargs)
         except BaseException:
@@ -236,6 +294,7 @@ def releases_claim(record: Callable[..., Awaitable[Any]]) -> Callable[..., Await
                 await release(actor, key, digest)
             raise
         finally:
+            _forget(actor, key)
             _claimed.reset(token)
 
     return recording
@@ -248,7 +307,8 @@ async def answered(actor: Actor, key: str) -> bool:
 
 async def release(actor: Actor, key: str | None, digest: str) -> None:
     """Give up this attempt's claim when nothing was saved (the form was refused), so the key is free again."""
-    if key:
+    _forget(actor, key)
+    if key and _claimed.get() != "memory":
         async with _taking_turns():
             await IdempotencyReceipt.delete().where(
                 _receipt(actor, key) & (IdempotencyReceipt.status_code == "")
@@ -258,6 +318,12 @@ async def release(actor: Actor, key: str | None, digest: str) -> None:
 async def store_receipt(actor: Actor, key: str, digest: str, *, status_code: int, location: str = "",
                         body: str = "") -> None:
     """Record the answer, inside the transaction of the record itself; only one attempt per key can."""
+    if _claimed.get() == "memory":
+        # No stored claim to answer: the answer goes in now; if another attempt stored one first, the unique index
+        # refuses this one (answer_once then answers as it did).
+        await IdempotencyReceipt.raw(_STORE, key, actor.person_id, digest, str(status_code), body, location,
+                                     clock.now())
+        return
     # On PostgreSQL a second attempt's update waits for the first's commit, then finds the claim answered.
     done = await IdempotencyReceipt.raw(_ANSWER, digest, str(status_code), location, body, actor.person_id, key)
     if done:
@@ -295,8 +361,13 @@ async def answer_once(actor: Actor, key: str | None, digest: str,
                 await store_receipt(actor, key, digest, status_code=303, body=json.dumps(answer))
     except Exception as exc:
         # Two attempts with one key raced: only one could store its answer; answer as it did.
-        if key and "unique" in str(exc).lower() and (stored := await replay(actor, key, digest)):
-            return json.loads(stored["body"])
+        if key and "unique" in str(exc).lower():
+            if _claimed.get() == "memory":
+                stored = await _answer_of_the_winner(actor, key, digest)
+            else:
+                stored = await replay(actor, key, digest)
+            if stored:
+                return json.loads(stored["body"])
         raise
     await deliver(pending)
     return answer
