@@ -135,3 +135,21 @@ def test_it_gives_letters_past_z_without_running_out():
 
     assert [letter(i) for i in (0, 1, 24, 25, 26, 50)] == ["B", "C", "Z", "AA", "AB", "AZ"]
     assert len({letter(i) for i in range(5000)}) == 5000  # the bench school's busiest pupil names over 700 others
+
+
+async def test_two_redactions_added_at_once_both_stay(client, settings, cast):
+    import asyncio
+    import json
+
+    from app.domain.chronology import pack as packs
+    from tests.case_pack.kit import actor_for
+
+    people = await story(cast)
+    number = pack_id(await make_pack(client, settings, cast.pastoral, people["amy"]))
+    actor = await actor_for(settings, cast.pastoral)
+    added = await asyncio.gather(*(packs.add_redaction(settings, actor, number, {"phrase": p})
+                                   for p in ("Elm Road", "the caretaker", "Room 12")))
+    assert added == [True, True, True]
+    stored = json.loads((await CasePack.select(CasePack.redactions).where(CasePack.id == number).first())["redactions"])
+    assert sorted(r["phrase"] for r in stored) == ["Elm Road", "Room 12", "the caretaker"]
+    assert await AuditEvent.count().where(AuditEvent.action == "case_pack.redaction_added") == 3

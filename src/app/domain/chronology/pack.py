@@ -238,21 +238,26 @@ async def add_redaction(settings: Settings, actor: Actor, pack_id: int, form: di
         errors["phrase"] = f"A pack can have up to {REDACTION_LIMIT} redactions."
     if errors:
         raise ValidationFailed(errors)
-    async with atomic():
-        # Read again inside the write transaction, so two additions at once both stay.
-        row = await CasePack.select(CasePack.redactions).where(CasePack.id == pack.id).first()
-        current = json.loads(row["redactions"] or "[]")
-        if any(r["phrase"].casefold() == phrase.casefold() for r in current):
-            return False
-        current.append({"phrase": phrase, "by": actor.display_name, "by_id": actor.person_id,
-                        "at": clock.now().isoformat()})
-        await CasePack.update({CasePack.redactions: json.dumps(current)}).where(CasePack.id == pack.id)
-        await audit.record("case_pack.redaction_added", actor_id=actor.person_id, actor_label=actor.label,
-                           school_id=actor.school_id, subject_type="pupil", subject_id=pack.pupil["id"],
-                           subject_label=f"Case pack {pack.id}", origin=actor.origin,
-                           detail={"pack": pack.id, "kind": "free_text", "characters": len(phrase),
-                                   "redactions": len(current)})
-    return True
+    for _ in range(5):
+        async with atomic():
+            row = await CasePack.select(CasePack.redactions).where(CasePack.id == pack.id).first()
+            current = json.loads(row["redactions"] or "[]")
+            if any(r["phrase"].casefold() == phrase.casefold() for r in current):
+                return False
+            stored = json.dumps([*current, {"phrase": phrase, "by": actor.display_name, "by_id": actor.person_id,
+                                             "at": clock.now().isoformat()}])
+            # Written only over what was read, so two additions at once both stay (the second reads again).
+            changed = await CasePack.update({CasePack.redactions: stored}).where(
+                (CasePack.id == pack.id) & (CasePack.redactions == row["redactions"])).returning(CasePack.id)
+            if not changed:
+                continue
+            await audit.record("case_pack.redaction_added", actor_id=actor.person_id, actor_label=actor.label,
+                               school_id=actor.school_id, subject_type="pupil", subject_id=pack.pupil["id"],
+                               subject_label=f"Case pack {pack.id}", origin=actor.origin,
+                               detail={"pack": pack.id, "kind": "free_text", "characters": len(phrase),
+                                       "redactions": len(current) + 1})
+            return True
+    raise ValidationFailed({"phrase": "The pack was being changed at the same time. Try again."})
 
 
 def _meta(actor: Actor, found: Contents) -> PackMeta:
