@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/corridor_test
 # `make run PORT=8123`: the server listens there and, without PUBLIC_URL, the printed link points there too.
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres test-e2e install install-test chromium clean bench
+.PHONY: run test test-sqlite test-postgres test-e2e install install-test chromium proxy clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ run: $(STAMP)
 chromium:
 	@tools/ensure_chromium.sh
 
-test: $(STAMP) chromium
+# Caddy, for the browser test that runs Corridor behind an HTTPS proxy (docs/deploy.md).
+proxy:
+	@tools/ensure_proxy.sh
+
+test: $(STAMP) chromium proxy
 	@tools/run_tests.sh
 
 # The benchmark (bench/README.md): installs wrk, chromium and Lighthouse when missing, then measures

@@ -71,7 +71,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 loop=LOOP, http=HTTP, timeout_graceful_shutdown=GRACE_SECONDS,
                 # Forwarded headers are read by the app, from TRUSTED_PROXIES only (uvicorn's default trusts
                 # any local process, which could then forge its address).
-                proxy_headers=False, log_level=settings.log_level.lower(), log_config=uvicorn_log_config())
+                proxy_headers=False, log_level=settings.log_level.lower(),
+                log_config=uvicorn_log_config(with_pid=workers > 1))
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -28,10 +28,16 @@ def quiet_loggers() -> dict[str, dict[str, Any]]:
     return {name: {"level": "WARNING", "propagate": True} for name in QUIET_LOGGERS}
 
 
-def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging config with QUIET_LOGGERS pinned, so they are quiet before the app is built."""
+def uvicorn_log_config(*, with_pid: bool = False) -> dict[str, Any]:
+    """uvicorn's own logging config with QUIET_LOGGERS pinned, so they are quiet before the app is built.
+
+    With several workers their lines are interleaved in one stream (the journal, a log file): `with_pid` puts
+    each line's process id after its level, so a line can be traced to the worker that wrote it."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"].update(quiet_loggers())
+    if with_pid:
+        for formatter in config["formatters"].values():
+            formatter["fmt"] = formatter["fmt"].replace("%(levelprefix)s ", "%(levelprefix)s [%(process)d] ", 1)
     return config

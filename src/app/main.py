@@ -369,7 +369,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers(settings)],
         lifespan=[lifespan],
         logging_config=LoggingConfig(root={"level": settings.log_level, "handlers": ["queue_listener"]},
-                                     loggers=quiet_loggers(), log_exceptions="debug"),
+                                     loggers=quiet_loggers(), log_exceptions="debug",
+                                     # Litestar's format with the process id: with `--workers` the lines of
+                                     # every worker share one stream (the journal, a file).
+                                     formatters={"standard": {"format": "%(levelname)s - %(asctime)s - "
+                                                              "[%(process)d] %(name)s - %(module)s - %(message)s"}}),
         openapi_config=None,
         debug=False,
     )
