@@ -252,3 +252,5 @@ def test_passkey_incident_and_on_call_across_two_workers_through_the_https_proxy
         browser.close()
     log = deployed.log.read_text()
     assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
+    # What the journal would receive, at DEBUG even: no pupil's name, no enrolment token.
+    assert f"{first} {last}" not in log and link.rsplit("/", 1)[1] not in log
