@@ -246,6 +246,16 @@ def case_pack(stage) -> list[dict]:
     return pack_bench.run(stage)
 
 
+@custom("attendance_import", "Attendance import, 2,640 pupils: a year, then a day", datasets=("school",),
+        concurrency=(1,))
+def attendance_import(stage) -> list[dict]:
+    """A synthetic CSV of a year's register marks (2,640 pupils x 378 sessions) imported into an empty school,
+    then the next day's marks, then that day again, in a subprocess (bench/attendance_bench.py)."""
+    from bench import attendance_bench
+
+    return attendance_bench.measure(stage)
+
+
 @custom("import", "OneRoster import, 2,640 pupils", datasets=("school",), concurrency=(1,))
 def import_time(stage) -> list[dict]:
     """A synthetic OneRoster 1.1 zip (2,640 pupils, their contacts, forms, enrolments) previewed and applied with
