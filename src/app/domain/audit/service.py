@@ -52,16 +52,8 @@ def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
 
 
 async def _chain_head() -> str:
-    """The newest entry's hash, read so that no other writer can append until this transaction ends."""
-    engine = AuditEvent._meta.db
-    if isinstance(engine, PostgresEngine):
-        # One query: the function takes pg_advisory_xact_lock, then reads the head with a fresh snapshot
-        # (see the migration that creates it). Several processes append at once on PostgreSQL; without the
-        # lock two of them could read the same head and fork the chain.
-        rows = await AuditEvent.raw("SELECT corridor_audit_chain_head() AS head")
-        return rows[0]["head"] or GENESIS
-    # SQLite: write transactions already take turns (db.PooledSQLiteEngine, and BEGIN IMMEDIATE in
-    # db.atomic() across processes), so the head cannot move under us.
+    """SQLite: the newest entry's hash. Write transactions already take turns (db.PooledSQLiteEngine, and BEGIN
+    IMMEDIATE in db.atomic() across processes), so the head cannot move under us. (PostgreSQL: _UNSEALED_SQL.)"""
     rows = await AuditEvent.raw("SELECT entry_hash FROM audit_event ORDER BY id DESC LIMIT 1")
     return rows[0]["entry_hash"] if rows else GENESIS
 
@@ -72,12 +64,26 @@ _INSERT_SQL = ("INSERT INTO audit_event (at, actor, actor_label, action, school,
                "subject_label, ip, detail, prev_hash, entry_hash) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})")
 
 
+def _values(event: AuditEvent) -> list[Any]:
+    return [event.at, event.actor, event.actor_label, event.action, event.school, event.subject_type,
+            event.subject_id, event.subject_label, event.ip, event.detail]
+
+
+# PostgreSQL: the entry goes into audit_unsealed, and the database chains it into audit_event as the transaction
+# commits (a deferred trigger; see the migration corridor_2026_12_07t03_47_12_000000). The chain's lock, which
+# every audited write of the install waits for, is taken there, at COMMIT, and held only to the COMMIT's end:
+# taken here, it was held across the rest of the transaction's statements, each a round trip to the app.
+_UNSEALED_SQL = ("INSERT INTO audit_unsealed (at, actor, actor_label, action, school, subject_type, subject_id, "
+                 "subject_label, ip, detail) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})")
+
+
 async def _append(event: AuditEvent) -> None:
+    if isinstance(AuditEvent._meta.db, PostgresEngine):
+        await AuditEvent.raw(_UNSEALED_SQL, *_values(event))
+        return
     event.prev_hash = await _chain_head()
     event.entry_hash = entry_hash(event.prev_hash, {name: getattr(event, name) for name in HASHED})
-    await AuditEvent.raw(_INSERT_SQL, event.at, event.actor, event.actor_label, event.action, event.school,
-                         event.subject_type, event.subject_id, event.subject_label, event.ip, event.detail,
-                         event.prev_hash, event.entry_hash)
+    await AuditEvent.raw(_INSERT_SQL, *_values(event), event.prev_hash, event.entry_hash)
 
 
 async def record(
@@ -105,9 +111,10 @@ async def record(
         ip=origin.ip,
         detail=json.dumps(detail, sort_keys=True) if detail else "",
     )
-    # Reading the head and appending must be one transaction, or two writers can chain to the same entry.
-    # Some entries describe no change (a failed sign-in) and are written on their own: give them one.
-    if AuditEvent._meta.db.transaction_exists():
+    # SQLite: reading the head and appending must be one transaction, or two writers can chain to the same entry.
+    # Some entries describe no change (a failed sign-in) and are written on their own: give them one. PostgreSQL
+    # chains an entry as the transaction it was written in commits, its own statement's if there is no other.
+    if AuditEvent._meta.db.transaction_exists() or isinstance(AuditEvent._meta.db, PostgresEngine):
         await _append(event)
     else:
         async with db.atomic():
