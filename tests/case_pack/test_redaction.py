@@ -153,3 +153,16 @@ async def test_two_redactions_added_at_once_both_stay(client, settings, cast):
     stored = json.loads((await CasePack.select(CasePack.redactions).where(CasePack.id == number).first())["redactions"])
     assert sorted(r["phrase"] for r in stored) == ["Elm Road", "Room 12", "the caretaker"]
     assert await AuditEvent.count().where(AuditEvent.action == "case_pack.redaction_added") == 3
+
+
+def test_it_draws_a_name_the_font_lacks_without_putting_it_in_the_log(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    meta = pack_export.PackMeta(
+        school="Northbridge Academy", pupil="王秀英", pupil_line="Year 9", produced_by="Pat Pastoral",
+        produced_at=dt.datetime(2026, 11, 30, 9, tzinfo=dt.timezone.utc), range_label="the first entry to today",
+        significant_only=False, sources=("incident",), other_pupils=0, redaction_log=())
+    body = pack_export.pdf(meta, [_entry("Said 😀\x00 and left")])
+    assert body.startswith(b"%PDF")
+    assert not any("王" in r.getMessage() or "秀" in r.getMessage() for r in caplog.records)

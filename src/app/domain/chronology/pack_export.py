@@ -23,8 +23,11 @@ from fpdf.enums import XPos, YPos
 from app.domain.chronology.entries import SOURCES, ChronologyEntry
 
 LONDON = ZoneInfo("Europe/London")
-# fontTools logs every glyph it keeps at INFO when fpdf2 subsets the font: noise in the server's log.
+# fontTools logs every glyph it keeps at INFO when fpdf2 subsets the font: noise in the server's log. fpdf2 warns
+# with the characters the font lacks, which for a name in a script DejaVu does not cover is the name itself: no
+# pupil data in logs.
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
+logging.getLogger("fpdf.output").setLevel(logging.ERROR)
 # DejaVu Sans covers every name a UK school's MIS holds (Polish, Irish, Welsh, Turkish, Greek, Cyrillic...).
 # Debian's fonts-dejavu-core puts it here; without it the built-in Helvetica is used and text outside
 # Latin-1 is transliterated (Ł -> L, curly quotes -> straight), never dropped silently nor a crash.
