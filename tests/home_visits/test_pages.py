@@ -117,3 +117,22 @@ async def test_the_alarm_page_has_calls_and_the_999_script_as_the_ladder_climbs(
     assert second.status_code == 409 and "already dealing with it" in second.text
     await sign_in(client, settings, cast.pastoral)  # going on it: never acknowledges their own visit
     assert (await post(client, f"/home-visits/{vid}/acknowledge", {}, page="/account")).status_code == 404
+
+
+async def test_the_dsl_sets_the_ladder_on_its_page(client, settings, cast, frozen_clock):
+    w = await world(cast, settings, frozen_clock)
+    await sign_in(client, settings, cast.dsl)
+    page = await client.get("/home-visits/ladder")
+    assert page.status_code == 200 and 'value="15"' in page.text
+    refused = await post(client, "/home-visits/ladder", {"tier1_minutes": "5", "tier2_minutes": "4",
+                                                         "tier3_minutes": "30", "ack_seconds": "120"})
+    assert refused.status_code == 400 and "Each tier comes after the one before it." in refused.text
+    saved = await post(client, "/home-visits/ladder", {"tier1_minutes": "10", "tier2_minutes": "20",
+                                                       "tier3_minutes": "40", "ack_seconds": "90",
+                                                       "headteacher": str(cast.admin.id), "slt": str(w.lead.id)})
+    assert saved.status_code == 200 and "Saved." in saved.text
+    conf = await visits.ladder(cast.school_id)
+    assert (conf["tier1_minutes"], conf["ack_seconds"], conf["headteacher"], conf["slt"]) == (
+        10, 90, cast.admin.id, str(w.lead.id))
+    await sign_in(client, settings, cast.pastoral)
+    assert (await client.get("/home-visits/ladder")).status_code == 404

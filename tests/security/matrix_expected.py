@@ -253,6 +253,28 @@ POST /admin/attendance/{key:str}/apply                     signin  404     404  
 GET  /admin/attendance/{key:str}/result                    signin  404     404      404      404      404      404      ok       404         404     404
 GET  /attendance/pupil/{pupil_id:int}                      signin  404     404      404      ok       404      ok       404      404         404     404
 
+# Home visits (issue 14): visits to the year-11 pupil's home planned by A's pastoral officer, who goes (with a second
+# pastoral colleague, or alone where the override is the point). The head of year leads year 9 only; A's DSL plans,
+# authorises and overrides but is not going, so never starts or finishes one; the alarm is for those it alerted (the
+# responder is on call, the DSL is tier 2), never the staff on the visit; b_dsl has its own school's empty list.
+# The ladder (tier minutes, headteacher, SLT) is each school's own, set by its DSL or admin
+GET  /home-visits                                          signin  404     404      404      ok       ok       ok       404      404         ok:none 404
+GET  /home-visits/ladder                                   signin  404     404      404      404      404      ok:none  ok:none  ok:none     ok:none ok:none
+POST /home-visits/ladder                                   signin  404     404      404      404      404      ok:none  ok:none  ok:none     ok:none ok:none
+GET  /home-visits/new                                      signin  404     404      404      ok       404      ok       404      404         404     404
+POST /home-visits                                          signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /home-visits/{visit_id:int}                           signin  404     404      404      ok       404      ok       404      404         404     404
+POST /home-visits/{visit_id:int}/checklist                 signin  404     404      404      ok       404      ok       404      404         404     404
+POST /home-visits/{visit_id:int}/override                  signin  404     404      404      404      404      ok       404      404         404     404
+POST /home-visits/{visit_id:int}/authorise                 signin  404     404      404      404      404      ok       404      404         404     404
+POST /home-visits/{visit_id:int}/cancel                    signin  404     404      404      ok       404      ok       404      404         404     404
+POST /home-visits/{visit_id:int}/start                     signin  404     404      404      ok       404      404      404      404         404     404
+POST /home-visits/{visit_id:int}/arrive                    signin  404     404      404      ok       404      404      404      404         404     404
+POST /home-visits/{visit_id:int}/extend                    signin  404     404      404      ok       404      404      404      404         404     404
+POST /home-visits/{visit_id:int}/safe                      signin  404     404      404      ok       404      404      404      404         404     404
+GET  /home-visits/{visit_id:int}/alarm                     signin  404     404      ok       404      404      ok       404      404         404     404
+POST /home-visits/{visit_id:int}/acknowledge               signin  404     404      ok       404      404      ok       404      404         404     404
+
 # The offline outbox: the receipt is for the teacher's incident
 GET  /outbox                                               signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
 GET  /outbox/session                                       signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none

@@ -627,10 +627,86 @@ CASES: dict[str, Case] = {
     "POST /admin/attendance/{key:str}/apply": Case(path=ids(key=lambda w: _attendance_upload(w, fresh=True))),
     "GET /admin/attendance/{key:str}/result": Case(path=ids(key=lambda w: _attendance_applied(w))),
     "GET /attendance/pupil/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
+    "GET /home-visits": Case(),
+    "GET /home-visits/ladder": Case(),
+    "POST /home-visits/ladder": Case(body=fixed(tier1_minutes="5", tier2_minutes="15", tier3_minutes="30",
+                                                ack_seconds="120")),
+    "GET /home-visits/new": Case(query=pupil_q),
+    "POST /home-visits": Case(body=of(lambda w, p: _visit_form(w))),
+    "GET /home-visits/{visit_id:int}": Case(path=of(lambda w, p: _visit(w, fresh=False))),
+    "POST /home-visits/{visit_id:int}/checklist": Case(path=of(lambda w, p: _visit(w, fresh=False)),
+                                                       body=of(lambda w, p: _visit_checklist())),
+    "POST /home-visits/{visit_id:int}/override": Case(path=of(lambda w, p: _visit(w, lone=True)),
+                                                      body=fixed(override_reason="Doorstep only")),
+    "POST /home-visits/{visit_id:int}/authorise": Case(path=of(lambda w, p: _visit(w, stage="checked"))),
+    "POST /home-visits/{visit_id:int}/cancel": Case(path=of(lambda w, p: _visit(w)),
+                                                    body=fixed(cancel_reason="Back at school")),
+    "POST /home-visits/{visit_id:int}/start": Case(path=of(lambda w, p: _visit(w, stage="authorised")),
+                                                   body=of(lambda w, p: _tap_key())),
+    "POST /home-visits/{visit_id:int}/arrive": Case(path=of(lambda w, p: _visit(w, stage="started")),
+                                                    body=of(lambda w, p: _tap_key())),
+    "POST /home-visits/{visit_id:int}/extend": Case(path=of(lambda w, p: _visit(w, stage="started")),
+                                                    body=of(lambda w, p: _tap_key())),
+    "POST /home-visits/{visit_id:int}/safe": Case(path=of(lambda w, p: _visit(w, stage="started")),
+                                                  body=of(lambda w, p: _tap_key())),
+    "GET /home-visits/{visit_id:int}/alarm": Case(path=of(lambda w, p: _visit(w, stage="escalated", fresh=False))),
+    "POST /home-visits/{visit_id:int}/acknowledge": Case(path=of(lambda w, p: _visit(w, stage="escalated"))),
     "GET /outbox": Case(),
     "GET /outbox/session": Case(),
     "GET /outbox/receipts/{key:str}": Case(path=ids(key=World.receipt_key)),
 }
+
+
+async def _visit_form(w: World, lone: bool = False) -> dict:
+    """A visit to the year-11 pupil's home by A's pastoral officer, with a second pastoral colleague (or alone)."""
+    from app.domain.incidents.service import local_now
+
+    async def mate() -> int:
+        return await schools.add_person(email="vic.mate@northbridge.example", display_name="Vic Mate",
+                                        school_id=w.a, roles=["staff", "pastoral"], actor=None,
+                                        origin=Origin(ip="test"))
+    now = local_now()
+    form = {"pupil_id": str(await w.pupil()), "address": "7 Matrix Row", "purpose": "Absent three days",
+            "date": now.date().isoformat(), "start": now.strftime("%H:%M"), "minutes": "45",
+            "staff_1": str(w.members["past"].id), "phone_1": "07700900111", "idempotency_key": str(uuid.uuid4())}
+    if not lone:
+        form.update(staff_2=str(await w.once("visit_mate", mate)), phone_2="07700900222")
+    return form
+
+
+async def _visit_checklist() -> dict:
+    return {"check_adults_dogs": "None known", "check_past_incidents": "None", "check_social_worker": "no_worker",
+            "check_purpose_agreed": "yes"}
+
+
+async def _tap_key() -> dict:
+    return {"idempotency_key": str(uuid.uuid4())}
+
+
+async def _visit(w: World, *, stage: str = "planned", lone: bool = False, fresh: bool = True) -> dict:
+    """A visit planned by A's pastoral officer, taken as far as `stage` (checked, authorised by A's DSL, started,
+    escalated to tier 2: the on-call responder and the DSL alerted); a fresh one for each request that changes it."""
+    from app.domain.home_visits import service as visits
+
+    async def make() -> int:
+        past = await w.actor("past")
+        form = await _visit_form(w, lone=lone)
+        vid = (await visits.plan_visit(past, {k: v for k, v in form.items() if k != "idempotency_key"}))["id"]
+        if stage == "planned":
+            return vid
+        await visits.complete_checklist(past, vid, await _visit_checklist())
+        if stage == "checked":
+            return vid
+        await visits.authorise(await w.actor("dsl"), vid)
+        if stage == "authorised":
+            return vid
+        await visits.start(past, vid)
+        if stage == "escalated":
+            ends = (await visits.view(past, vid))["ends_at"]
+            await visits.tick(ends + dt.timedelta(minutes=16))
+            await visits.tick(ends + dt.timedelta(minutes=20))
+        return vid
+    return {"visit_id": await make() if fresh else await w.once(f"visit_{stage}", make)}
 
 
 async def _chronology_pupil(w: World) -> dict:

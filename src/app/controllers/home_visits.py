@@ -7,6 +7,7 @@ counts once.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -52,6 +53,13 @@ async def _visit_page(request: Request, actor: Actor, visit_id: int, *, errors: 
         "max_extensions": visits.MAX_EXTENSIONS}, status=status)
 
 
+async def _ladder_page(request: Request, actor: Actor, form: dict, errors: dict | None = None, *,
+                       saved: bool = False, status: int = 200) -> Response:
+    return render(request, "home_visits/ladder.html", {
+        "actor": actor, "form": form, "errors": errors or {}, "saved": saved,
+        "people": await visits.buddies_to_choose(actor)}, status=status)
+
+
 class HomeVisitsController(Controller):
     path = "/home-visits"
 
@@ -63,7 +71,9 @@ class HomeVisitsController(Controller):
     @get("/new", name="home_visits.new", guards=[requires_role(*visits.PLANNERS)])
     async def new(self, request: Request, actor: CurrentActor, pupil: FromQuery[str | None] = None) -> Response:
         pupil_id = parse_id(pupil)
-        form = {"pupil_id": str(pupil_id or ""), "date": local_now().date().isoformat(),
+        soon = local_now() + dt.timedelta(minutes=10)
+        soon = soon.replace(minute=soon.minute - soon.minute % 5)
+        form = {"pupil_id": str(pupil_id or ""), "date": soon.date().isoformat(), "start": soon.strftime("%H:%M"),
                 "minutes": str(visits.DEFAULT_MINUTES), "staff_1": str(actor.person_id)}
         context = await _plan_context(actor, pupil_id, form)
         if not context["pupils"]:
@@ -85,6 +95,24 @@ class HomeVisitsController(Controller):
                 raise NotFound(visits.HIDDEN) from None
             return render(request, "home_visits/new.html", context, status=400)
         return Redirect(f"/home-visits/{made['id']}", status_code=303)
+
+    @get("/ladder", name="home_visits.ladder", guards=[requires_role("dsl", "admin")])
+    async def ladder(self, request: Request, actor: CurrentActor) -> Response:
+        conf = await visits.ladder(actor.school_id)
+        form = {k: str(v) if v is not None else "" for k, v in conf.items() if k != "slt"}
+        form["slt"] = [p for p in (conf.get("slt") or "").split(",") if p]
+        return await _ladder_page(request, actor, form)
+
+    @post("/ladder", name="home_visits.ladder_save", guards=[requires_role("dsl", "admin")])
+    async def ladder_save(self, request: Request, actor: CurrentActor, data: Form) -> Response:
+        typed = _typed(data)
+        typed["slt"] = typed.get("slt") if isinstance(typed.get("slt"), list) else [typed["slt"]] if typed.get(
+            "slt") else []
+        try:
+            await visits.update_ladder(actor, typed)
+        except ValidationFailed as exc:
+            return await _ladder_page(request, actor, typed, exc.errors, status=400)
+        return await _ladder_page(request, actor, typed, saved=True)
 
     @get("/{visit_id:int}", name="home_visits.view", guards=[requires_role(*visits.PLANNERS)])
     async def view(self, request: Request, actor: CurrentActor, visit_id: FromPath[int]) -> Response:
