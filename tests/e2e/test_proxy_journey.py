@@ -2,6 +2,8 @@
 LISTEN/NOTIFY, behind Caddy terminating TLS on https://localhost with the shipped deploy/Caddyfile, secrets from
 files, forwarded headers trusted from the proxy only. A phone-sized browser enrols with a passkey, signs out and in
 again, logs an incident; an on-call request raised through one worker reaches a board streaming from the other.
+Then the service restarts as `systemctl restart` does it, with the board's stream open: the workers stop
+cleanly within the grace period and the board, reconnected by itself, gets the next request live.
 
 The certificate: a throwaway CA and a certificate for localhost, made with openssl at test time. Chromium is told
 to accept that one key (`--ignore-certificate-errors-spki-list` with its SPKI hash), so the page has no certificate
@@ -19,6 +21,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import ssl
 import subprocess
 import tempfile
@@ -30,6 +33,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserType, expect
 
+from app.server import GRACE_SECONDS
 from tests.e2e.conftest import BIN, CHROMIUM, CHROMIUM_ARGS, ROOT, Authenticator, _free_port, enrol, wait_until_healthy
 from tests.e2e.test_accessibility import PHONE
 
@@ -82,8 +86,26 @@ def https_get(url: str, ca: Path):
 
 
 class Deployed:
-    def __init__(self, url: str, env: dict[str, str], serve: subprocess.Popen, log: Path, spki: str) -> None:
-        self.url, self.env, self.serve, self.log, self.spki = url, env, serve, log, spki
+    def __init__(self, url: str, env: dict[str, str], log: Path, spki: str) -> None:
+        self.url, self.env, self.log, self.spki = url, env, log, spki
+        self.serve: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """`corridor serve --workers 2`, as deploy/corridor.service runs it; its log appended to self.log."""
+        with open(self.log, "a") as log:
+            self.serve = subprocess.Popen([str(BIN / "corridor"), "serve", "--workers", "2"], env=self.env, cwd=ROOT,
+                                          stdout=log, stderr=subprocess.STDOUT)
+        assert wait_until_healthy(self.serve, int(self.env["PORT"]), seconds=30), self.log.read_text()
+
+    def stop(self, seconds: float) -> float | None:
+        """SIGTERM to the main process, as systemd sends it (KillMode=mixed); how long it took, or None."""
+        started = time.monotonic()
+        self.serve.send_signal(signal.SIGTERM)
+        try:
+            self.serve.wait(seconds)
+        except subprocess.TimeoutExpired:
+            return None
+        return time.monotonic() - started
 
     def corridor(self, *args: str) -> str:
         return subprocess.run([str(BIN / "corridor"), *args], env=self.env, cwd=ROOT, capture_output=True,
@@ -129,7 +151,7 @@ def deployed():
     ca, cert, key, spki = make_certificate(folder)
     upstream, proxy = _free_port(), _free_port()
     url = f"https://localhost:{proxy}"
-    # Secrets from files, as the systemd unit's credentials or a container's secrets give them.
+    # Secrets from files, as deploy/corridor.env names them (or a container's secrets give them).
     (folder / "secret_key").write_text(uuid.uuid4().hex + uuid.uuid4().hex + "\n")
     _run("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "vapid_private.pem", cwd=folder)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(folder), "LANG": "C.UTF-8",
@@ -140,10 +162,7 @@ def deployed():
     subprocess.run([str(BIN / "corridor"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run([str(BIN / "corridor"), "seed-demo", "--pupils", "20"], env=env, cwd=ROOT, check=True,
                    capture_output=True)
-    log_path = folder / "serve.log"
-    log = open(log_path, "w")
-    serve = subprocess.Popen([str(BIN / "corridor"), "serve", "--workers", "2"], env=env, cwd=ROOT, stdout=log,
-                             stderr=subprocess.STDOUT)
+    deployed = Deployed(url, env, folder / "serve.log", spki)
     (folder / "Caddyfile").write_text(caddyfile(proxy, upstream, cert, key, folder / "caddy-storage"))
     caddy_log = open(folder / "caddy.log", "w")
     caddy = subprocess.Popen(["caddy", "run", "--config", str(folder / "Caddyfile"), "--adapter", "caddyfile"],
@@ -151,7 +170,7 @@ def deployed():
                                   "XDG_CONFIG_HOME": str(folder / "xdg-config")},
                              cwd=folder, stdout=caddy_log, stderr=subprocess.STDOUT)
     try:
-        assert wait_until_healthy(serve, upstream, seconds=30), log_path.read_text()
+        deployed.start()
         deadline = time.monotonic() + 15
         while True:
             try:
@@ -161,16 +180,16 @@ def deployed():
             except OSError:
                 assert caddy.poll() is None and time.monotonic() < deadline, (folder / "caddy.log").read_text()
                 time.sleep(0.1)
-        yield Deployed(url, env, serve, log_path, spki)
+        yield deployed
     finally:
-        for proc in (caddy, serve):
+        procs = [p for p in (caddy, deployed.serve) if p is not None]
+        for proc in procs:
             proc.terminate()
-        for proc in (caddy, serve):
+        for proc in procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        log.close()
         caddy_log.close()
 
 
@@ -226,13 +245,17 @@ def test_passkey_incident_and_on_call_across_two_workers_through_the_https_proxy
             time.sleep(0.05)
         stream_worker = streams[-1][0]
         crossed = None
-        for attempt in range(12):
-            seen = len(deployed.requests())
+
+        def raise_on_call(where: int) -> str:
             teacher.goto("/oncall/new")
-            teacher.get_by_label("Where you are").select_option(index=1 + attempt % 2)
+            teacher.get_by_label("Where you are").select_option(index=where)
             teacher.get_by_role("button", name="Safeguarding").click()
             expect(teacher.get_by_role("heading", name="On-call request")).to_be_visible()
-            request_id = re.search(r"/oncall/(\d+)$", teacher.url).group(1)
+            return re.search(r"/oncall/(\d+)$", teacher.url).group(1)
+
+        for attempt in range(12):
+            seen = len(deployed.requests())
+            request_id = raise_on_call(1 + attempt % 2)
             expect(responder.locator(f"#oncall-{request_id}")).to_be_visible(timeout=10_000)
             raised = [r for r in deployed.requests()[seen:] if r[1] == "POST" and r[2].rstrip("/") == "/oncall"]
             assert len(raised) == 1 and raised[0][3] == 303, raised
@@ -248,6 +271,20 @@ def test_passkey_incident_and_on_call_across_two_workers_through_the_https_proxy
         assert served_by == deployed.workers() and len(served_by) == 2, (served_by, deployed.workers())
         # Every request came through the proxy over https: none was refused, none failed.
         assert all(status < 500 for *_, status in deployed.requests())
+
+        # `systemctl restart corridor` with the board's stream open: SIGTERM to the main process ends the streams
+        # at once and both workers shut down cleanly, well within the grace period. The board reconnects by
+        # itself to the new processes (Caddy holds requests while nothing listens), and a request raised after
+        # the restart arrives on it without a reload.
+        before = len(deployed.log.read_text())
+        took = deployed.stop(GRACE_SECONDS)
+        assert took is not None and took < 5, f"still running {GRACE_SECONDS} s after SIGTERM" if took is None else took
+        stopping = deployed.log.read_text()[before:]
+        assert stopping.count("Application shutdown complete") == 2, stopping
+        assert "Traceback" not in stopping and "ERROR" not in stopping, stopping
+        deployed.start()
+        request_id = raise_on_call(3)
+        expect(responder.locator(f"#oncall-{request_id}")).to_be_visible(timeout=20_000)
     finally:
         browser.close()
     log = deployed.log.read_text()
