@@ -97,3 +97,27 @@ def test_a_visit_is_planned_authorised_started_and_finished_safe(browser: Browse
     finally:
         officer_ctx.close()
         lead_ctx.close()
+
+
+def test_the_dsl_sets_the_ladder(page: Page, server: Server):
+    axe = Axe()
+    page.set_viewport_size(PHONE)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    name = f"Dee {uuid.uuid4().hex[:6].upper()}"
+    enrol(page, server.invite(fresh_email("dsl"), "staff", "dsl", name=name), name)
+    page.goto("/home-visits/ladder")
+    expect(page.get_by_label("Tier 2, the DSL team and SLT: minutes after the end")).to_have_value("15")
+    page.get_by_label("Tier 2, the DSL team and SLT: minutes after the end").fill("3")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#tier3_minutes-error")).to_have_text("Each tier comes after the one before it.")
+    check(axe, page, "visits-ladder-errors")
+    page.get_by_label("Tier 2, the DSL team and SLT: minutes after the end").fill("20")
+    page.get_by_label("Headteacher", exact=True).select_option(label="Alex Morgan")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#saved")).to_have_text("Saved.")
+    check(axe, page, "visits-ladder")
+    page.screenshot(path="/work/notes/shots/visits-ladder.png", full_page=True)

@@ -217,3 +217,25 @@ async def test_a_school_sets_its_own_ladder_and_names_its_headteacher(cast, sett
     assert await at(frozen_clock, ends, minutes=4) == 1
     assert await tiers(vid) == [1, 2, 3]
     assert (await texts(head.id))[-1].startswith("Home visit overdue")
+
+
+async def test_reminders_and_tiers_are_pushed_without_the_pupil_or_the_address(cast, settings, frozen_clock,
+                                                                                monkeypatch):
+    pushed: list[tuple[set, dict]] = []
+
+    async def push(people, payload):
+        pushed.append((set(people), payload))
+
+    monkeypatch.setattr(visits, "_push", push)
+    w, vid, ends = await setup(cast, settings, frozen_clock)
+    await at(frozen_clock, ends, minutes=-5)
+    await at(frozen_clock, ends)
+    await at(frozen_clock, ends, minutes=5)
+    assert [p[0] for p in pushed] == [{cast.pastoral.id, w.pastoral2.id}, {cast.pastoral.id, w.pastoral2.id},
+                                      {cast.responder.id}]
+    assert pushed[0][1] == {"title": "Home visit", "body": "5 minutes left. Tap 'I'm safe' when you leave, or extend.",
+                            "url": f"/home-visits/{vid}"}
+    assert pushed[2][1] == {"title": "Home visit overdue", "body": "Pat Pastoral, Pip Second, due back 10:45",
+                            "url": f"/home-visits/{vid}/alarm"}
+    everything = repr(pushed) + repr(await texts(cast.responder.id))
+    assert "Ada" not in everything and "Mill Lane" not in everything
