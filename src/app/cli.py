@@ -1,5 +1,5 @@
-"""The `corridor` command: serve, migrate, seed-demo, setup, invite, revoke-sessions, import, purge, audit verify,
-backup, restore."""
+"""The `corridor` command: serve, migrate, seed-demo, setup, invite, revoke-sessions, import, purge, retention,
+audit verify, backup, restore."""
 
 from __future__ import annotations
 
@@ -301,6 +301,17 @@ def cmd_purge(args: argparse.Namespace) -> None:
     except CorridorError as exc:
         sys.exit(f"corridor: {exc.message}")
     print(f"Deleted {count} submission receipt{'s' if count != 1 else ''} older than {args.days} days.")
+
+
+def cmd_retention(args: argparse.Namespace) -> None:
+    from app.domain.retention import service as retention
+
+    if args.apply and args.dry_run:
+        sys.exit("corridor: choose --dry-run or --apply, not both.")
+    settings = _settings()
+    work = retention.apply if args.apply else retention.plan
+    outcomes = asyncio.run(_with_db(settings, lambda: work()))
+    print(retention.report(outcomes, applied=args.apply), end="")
 
 
 def _confirmations(values: list[str]) -> tuple[dict[str, int], set[int]]:
@@ -656,6 +667,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "making a second record, once they are older than --days (at least 30). See docs/offline.md.")
     p.add_argument("--days", type=int, default=30, help="keep receipts this many days (default and minimum: 30)")
     p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("retention", help="list (dry run) or delete (--apply) records past their retention period",
+                       description="For each school and kind of record (safeguarding, behaviour, casework, on-call, "
+                       "alerts; then sessions, enrolment links and receipts for the whole install), count the records "
+                       "whose retention period has passed and those a legal hold keeps. A dry run by default: nothing "
+                       "changes. With --apply they are deleted, a transaction and an audit event (counts only) per "
+                       "school and kind; a pupil under a legal hold keeps everything. Run it nightly. "
+                       "See docs/retention.md.")
+    p.add_argument("--dry-run", action="store_true", help="only list what is due (the default)")
+    p.add_argument("--apply", action="store_true", help="delete what is due")
+    p.set_defaults(func=cmd_retention)
 
     p = sub.add_parser("audit", help="check the audit log", description="Commands about the audit log.")
     audit = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")

@@ -37,8 +37,10 @@ from app.live import SteadySubscriptions
 from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.attendance import AttendanceController, AttendanceImportController
+from app.controllers.retention import LegalHoldController, RetentionPolicyController
 from app.controllers.auth import AuthController
 from app.controllers.case_pack import CasePackController
+from app.controllers.subject_access import SubjectAccessController
 from app.controllers.casework import CaseworkController
 from app.controllers.chronology import ChronologyController
 from app.controllers.concerns import ConcernsController
@@ -340,10 +342,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
                         OnCallController, RotaController,
                         ImportsController, OutboxController, CspReportController, static,
-                        AttendanceImportController, AttendanceController,
+                        AttendanceImportController, AttendanceController, SubjectAccessController,
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
                         ContactLogController, CaseworkController, InterventionsController, ChronologyController,
-                        CasePackController, HomeVisitsController],
+                        CasePackController, HomeVisitsController, RetentionPolicyController, LegalHoldController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

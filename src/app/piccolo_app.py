@@ -25,7 +25,9 @@ from app.domain.oncall.tables import (OnCallEvent, OnCallPupil, OnCallReason, On
                                       Presence, PushSubscription, RotaOverride, RotaSlot)
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.referrals.tables import Referral, ReferralEvent, ReferralService, ReferralSettings
+from app.domain.retention.tables import LegalHold, RetentionPolicy
 from app.domain.schools.tables import Membership, Person, School, Trust
+from app.domain.subject_access.tables import SubjectAccessRequest
 
 # Ordered so that deleting in reverse order respects foreign keys.
 TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, Challenge,
@@ -40,8 +42,9 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           ContactLog,
           Instrument, Programme, Participant, ProgrammeSession, Attendance, Measure,
           AttendanceImport, AttendanceMark, AttendanceMarkChange, AttendanceSchoolDay, AttendanceSettings,
-          ChronologyFlag, CasePack,
-          HomeVisitSettings, HomeVisit, HomeVisitPupil, HomeVisitStaff, HomeVisitEscalation, HomeVisitEvent]
+          ChronologyFlag, CasePack, SubjectAccessRequest,
+          HomeVisitSettings, HomeVisit, HomeVisitPupil, HomeVisitStaff, HomeVisitEscalation, HomeVisitEvent,
+          RetentionPolicy, LegalHold]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",
