@@ -44,10 +44,14 @@ async def test_htmx_swaps_just_the_row(client, settings, cast):
     await sign_in(client, settings, cast.pastoral)
     token = await csrf(client, f"/chronology/pupil/{pupil}")
     response = await client.post(f"/chronology/pupil/{pupil}/significant", headers={"HX-Request": "true"},
-                                 data={"ref": ref, "significant": "yes", "_csrf_token": token})
+                                 data={"toggle": f"yes:{ref}", "_csrf_token": token})  # as the row's button sends it
     assert response.status_code == 200
     assert response.text.lstrip().startswith(f'<li class="row chron-row significant" id="e-incident-{ids["incident"]}"')
     assert "<html" not in response.text and 'aria-pressed="true"' in response.text
+    assert f'name="toggle" value="no:{ref}"' in response.text  # the swapped row's button now unmarks
+    response = await client.post(f"/chronology/pupil/{pupil}/significant", headers={"HX-Request": "true"},
+                                 data={"toggle": f"no:{ref}", "_csrf_token": token})
+    assert 'aria-pressed="false"' in response.text and await ChronologyFlag.count() == 0
 
 
 async def test_without_the_csrf_token_nothing_is_marked(client, settings, cast):

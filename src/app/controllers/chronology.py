@@ -46,7 +46,7 @@ class ChronologyController(Controller):
         typed = _typed(request)
         page = await chronology.page(settings, actor, pupil_id, typed)
         return render(request, "chronology/pupil.html", {"actor": actor, **page, "query": _query(typed),
-                                                         "row_id": chronology.row_id, "labels": chronology.SOURCES},
+                                                         "labels": chronology.SOURCES},
                       block="filtered", status=400 if page["errors"] else 200)
 
     @get("/pupil/{pupil_id:int}/csv", name="chronology.csv")
@@ -70,10 +70,14 @@ class ChronologyController(Controller):
     @post("/pupil/{pupil_id:int}/significant", name="chronology.significant")
     async def significant(self, request: Request, settings: AppSettings, actor: CurrentActor,
                           pupil_id: FromPath[int], data: Form) -> Response:
-        ref = str(data.get("ref") or "")
-        entry = await chronology.significant_row(settings, actor, pupil_id, ref, str(data.get("significant") or ""))
+        # The row's button sends toggle="yes:<ref>" (mark) or "no:<ref>" (unmark); ref and significant also work.
+        flag, _, ref = str(data.get("toggle") or "").partition(":")
+        if not ref:
+            ref, flag = str(data.get("ref") or ""), str(data.get("significant") or "")
+        significant = {"yes": "yes", "no": ""}.get(flag, flag)
+        entry = await chronology.significant_row(settings, actor, pupil_id, ref, significant)
         if request.headers.get("hx-request") == "true":
-            return render(request, "chronology/_row.html", {"e": entry, "pupil_id": pupil_id, "row_id": chronology.row_id,
+            return render(request, "chronology/_row.html", {"e": entry, "pupil_id": pupil_id,
                                                             "labels": chronology.SOURCES})
         back = str(data.get("back") or "")
         query = back if back and all(c.isalnum() or c in "=&-_%+." for c in back) else ""
