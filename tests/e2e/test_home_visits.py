@@ -56,9 +56,9 @@ def test_a_visit_is_planned_authorised_started_and_finished_safe(browser: Browse
             "Absent three days: check she is safe and well")
         check(axe, officer, "visits-plan-errors")
         officer.get_by_label("Address").fill("12 Mill Lane, Oakfield OF1 2AB")
-        officer.get_by_label("Their mobile on the visit").first.fill("07700 900111")
+        officer.get_by_label("Their mobile on the visit").fill("07700 900111")
         officer.get_by_label("Second staff member (optional)").select_option(label="Priya Kaur")
-        officer.locator("#phone_2").fill("07700 900222")
+        officer.get_by_label("The second person's mobile").fill("07700 900222")
         officer.get_by_role("button", name="Save the plan").click()
         expect(officer).to_have_url(re.compile(r"/home-visits/\d+$"))
         visit_url = officer.url
