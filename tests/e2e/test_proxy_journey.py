@@ -257,7 +257,11 @@ def test_passkey_incident_and_on_call_across_two_workers_through_the_https_proxy
             seen = len(deployed.requests())
             request_id = raise_on_call(1 + attempt % 2)
             expect(responder.locator(f"#oncall-{request_id}")).to_be_visible(timeout=10_000)
-            raised = [r for r in deployed.requests()[seen:] if r[1] == "POST" and r[2].rstrip("/") == "/oncall"]
+            deadline = time.monotonic() + 5  # log lines go through a queue and a thread: allow them a moment
+            while not (raised := [r for r in deployed.requests()[seen:]
+                                  if r[1] == "POST" and r[2].rstrip("/") == "/oncall"]):
+                assert time.monotonic() < deadline, "the raise was not logged"
+                time.sleep(0.05)
             assert len(raised) == 1 and raised[0][3] == 303, raised
             if raised[0][0] != stream_worker:
                 crossed = request_id
