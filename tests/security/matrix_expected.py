@@ -253,6 +253,15 @@ POST /admin/attendance/{key:str}/apply                     signin  404     404  
 GET  /admin/attendance/{key:str}/result                    signin  404     404      404      404      404      404      ok       404         404     404
 GET  /attendance/pupil/{pupil_id:int}                      signin  404     404      404      ok       404      ok       404      404         404     404
 
+# Retention (issue 17): each school's admin sets its own periods (b_adm and out see and change their own school's
+# only); a legal hold on the year-11 pupil is for A's DSL team alone
+GET  /admin/retention                                      signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/retention                                      signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+GET  /retention/hold/{pupil_id:int}                        signin  404     404      404      404      404      ok       404      404         404     404
+GET  /retention/hold/{pupil_id:int}/panel                  signin  404     404      404      404      404      ok       404      404         404     404
+POST /retention/hold/{pupil_id:int}                        signin  404     404      404      404      404      ok       404      404         404     404
+POST /retention/hold/{pupil_id:int}/lift                   signin  404     404      404      404      404      ok       404      404         404     404
+
 # Home visits (issue 14): visits to the year-11 pupil's home planned by A's pastoral officer, who goes (with a second
 # pastoral colleague, or alone where the override is the point). The head of year leads year 9 only; A's DSL plans,
 # authorises and overrides but is not going, so never starts or finishes one; the alarm is for those it alerted (the

@@ -627,6 +627,15 @@ CASES: dict[str, Case] = {
     "POST /admin/attendance/{key:str}/apply": Case(path=ids(key=lambda w: _attendance_upload(w, fresh=True))),
     "GET /admin/attendance/{key:str}/result": Case(path=ids(key=lambda w: _attendance_applied(w))),
     "GET /attendance/pupil/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
+    "GET /admin/retention": Case(),
+    "POST /admin/retention": Case(body=fixed(safeguarding_years="30", behaviour_basis="years", behaviour_years="6",
+                                             casework_basis="age", casework_years="25", oncall_years="3",
+                                             alerts_years="1")),
+    "GET /retention/hold/{pupil_id:int}": Case(path=ids(pupil_id=lambda w: _held_pupil(w))),
+    "GET /retention/hold/{pupil_id:int}/panel": Case(path=ids(pupil_id=lambda w: _held_pupil(w))),
+    "POST /retention/hold/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil), body=fixed(reason="Police inquiry")),
+    "POST /retention/hold/{pupil_id:int}/lift": Case(path=ids(pupil_id=lambda w: _held_pupil(w)),
+                                                     body=fixed(lift_reason="Inquiry closed")),
     "GET /home-visits": Case(),
     "GET /home-visits/ladder": Case(),
     "POST /home-visits/ladder": Case(body=fixed(tier1_minutes="5", tier2_minutes="15", tier3_minutes="30",
@@ -747,6 +756,18 @@ async def _pack(w: World, p: str) -> dict:
         form = {"pupil_id": str(await w.pupil()), "sources": list(SOURCES)}
         return (await packs.create_draft(await w.actor(maker), form))["id"]
     return {"pack_id": await w.once(f"case_pack_{maker}", make)}
+
+
+async def _held_pupil(w: World) -> int:
+    """The year-11 pupil, under a legal hold A's DSL set."""
+    from app.domain.retention.tables import LegalHold
+
+    async def make() -> int:
+        pupil = await w.pupil()
+        await LegalHold.insert(LegalHold(school=w.a, pupil=pupil, reason="Police inquiry",
+                                         set_by=w.members["dsl"].id, set_at=clock.now()))
+        return pupil
+    return await w.once("held_pupil", make)
 
 
 async def _attendance_csv(w: World) -> bytes:
