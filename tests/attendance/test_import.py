@@ -149,3 +149,13 @@ async def test_a_malformed_file_changes_nothing(cast, text, reason):
             await import_csv(cast.school_id, text)
     assert await AttendanceMark.count() == 0
     assert await AuditEvent.count().where(AuditEvent.action == "attendance.imported") == 0
+
+
+async def test_two_imports_of_the_same_marks_at_once_make_one_set(cast):
+    import asyncio
+
+    await fixture_pupils(cast.school_id)
+    first, second = await asyncio.gather(import_fixture(cast.school_id), import_fixture(cast.school_id))
+    assert first.marks_added + second.marks_added == 750
+    assert first.marks_unchanged + second.marks_unchanged == 750
+    assert await AttendanceMark.count() == 750 and await AttendanceSchoolDay.count() == 74

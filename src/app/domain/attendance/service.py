@@ -534,12 +534,14 @@ async def _write(school_id: int, batch_id: int, now: dt.datetime) -> tuple[int, 
         "INSERT INTO attendance_mark (school, pupil, day, session, code, minutes_late, created_at) "
         "SELECT CAST({} AS INTEGER), i.pupil, i.day, i.session, i.code, i.minutes_late, {} FROM attendance_incoming i "
         f"WHERE NOT EXISTS (SELECT 1 FROM attendance_mark m WHERE {_SAME_SESSION}) "  # nosec B608
-        "ORDER BY i.pupil, i.day, i.session", school_id, now)
+        # Another import adding the same mark at the same moment (PostgreSQL) wins; this one counts it unchanged.
+        "ORDER BY i.pupil, i.day, i.session ON CONFLICT (pupil, day, session) DO NOTHING", school_id, now)
     # The school's days: a day with a mark that counts (a closure, #, is not a school day).
     await _execute(
         "INSERT INTO attendance_school_day (school, day) SELECT CAST({} AS INTEGER), i.day FROM "
         "(SELECT DISTINCT day FROM attendance_incoming WHERE counts = 1) i WHERE NOT EXISTS "
-        "(SELECT 1 FROM attendance_school_day d WHERE d.school = {} AND d.day = i.day)", school_id, school_id)
+        "(SELECT 1 FROM attendance_school_day d WHERE d.school = {} AND d.day = i.day) "
+        "ON CONFLICT (school, day) DO NOTHING", school_id, school_id)
     if _is_sqlite():
         await _execute("DROP TABLE temp.attendance_incoming")
     return changed, added
