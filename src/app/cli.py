@@ -1,5 +1,5 @@
-"""The `corridor` command: serve, migrate, seed-demo, setup, invite, revoke-sessions, import, purge, retention,
-audit verify, backup, restore."""
+"""The `corridor` command: serve, migrate, seed-demo, setup, invite, revoke-sessions, import, import-attendance,
+purge, retention, audit verify, backup, restore."""
 
 from __future__ import annotations
 
