@@ -56,9 +56,11 @@ async def incident(school_id: int, by: int, when: dt.datetime, pupils: list[tupl
     return inc.id
 
 
-async def contact(school_id: int, pupil_id: int, by: int, when: dt.datetime, *, summary: str = "Mum worried about sleep") -> int:
+async def contact(school_id: int, pupil_id: int, by: int, when: dt.datetime, *, summary: str = "Mum worried about sleep",
+                  follow_up_on: dt.date | None = None) -> int:
     row = ContactLog(school=school_id, pupil=pupil_id, with_label="Mrs Brook (Mother)", method="phone", direction="out",
-                     outcome="spoke", occurred_at=when, summary=summary, recorded_by=by, created_at=when)
+                     outcome="spoke", occurred_at=when, summary=summary, recorded_by=by, created_at=when,
+                     follow_up_on=follow_up_on)
     await row.save()
     return row.id
 

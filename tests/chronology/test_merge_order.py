@@ -3,6 +3,8 @@ outcome and who recorded it; other pupils named in an entry are listed (for the 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from app.domain.chronology import service as chronology
 from tests.chronology.kit import actor_for, at, contact, everything, incident
 from tests.conftest import sign_in
@@ -49,7 +51,8 @@ async def test_the_page_shows_each_entry_with_its_columns(client, settings, cast
     ids = await everything(cast)
     await incident(cast.school_id, cast.teacher.id, at(14, 15), [(ids["pupil"], "instigator")], category="Lateness",
                    note="")
-    await contact(cast.school_id, ids["pupil"], cast.pastoral.id, at(15, 9), summary="Dad rang back")
+    await contact(cast.school_id, ids["pupil"], cast.pastoral.id, at(15, 9), summary="Dad rang back",
+                  follow_up_on=dt.date(2026, 11, 20))
     await sign_in(client, settings, cast.pastoral)
     response = await client.get(f"/chronology/pupil/{ids['pupil']}")
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
@@ -58,7 +61,7 @@ async def test_the_page_shows_each_entry_with_its_columns(client, settings, cast
     # Oldest first, in UK time, each with action, outcome and who recorded it.
     assert html.index("02 Nov 2026 10:00") < html.index("03 Nov 2026 10:00") < html.index("15 Nov 2026 09:00")
     assert "Phone call home: Spoke to Mum" in html and "Spoke to them" in html and "Pat Pastoral" in html
-    assert "Dad rang back" in html and "No follow-up action recorded yet" in html
+    assert "Dad rang back" in html and "No follow-up action recorded yet" in html and "Follow up by 20 Nov 2026" in html
 
 
 async def test_reward_points_are_not_in_the_chronology(settings, cast):

@@ -182,12 +182,15 @@ async def _incidents(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
     return out
 
 
+_CONTACTS = """
+SELECT c.id, c.with_label, c.agency, c.method, c.direction, c.outcome, c.occurred_at, c.summary, c.voice,
+       c.follow_up_on, p.display_name AS "recorded_by.display_name"
+FROM contact_log c JOIN person p ON p.id = c.recorded_by WHERE c.pupil = {} AND c.school = {}
+"""
+
+
 async def _contacts(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
-    rows = await ContactLog.select(
-        ContactLog.id, ContactLog.with_label, ContactLog.agency, ContactLog.method, ContactLog.direction,
-        ContactLog.outcome, ContactLog.occurred_at, ContactLog.summary, ContactLog.voice, ContactLog.follow_up_on,
-        ContactLog.recorded_by.display_name,
-    ).where((ContactLog.pupil == pupil_id) & (ContactLog.school == actor.school_id))
+    rows = await ContactLog.raw(_CONTACTS, pupil_id, actor.school_id)
     out = []
     for r in rows:
         who = r["with_label"] or r["agency"] or "a contact"
@@ -202,12 +205,16 @@ async def _contacts(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
     return out
 
 
+_REFERRALS = """
+SELECT e.id, e.from_state, e.to_state, e.note, e.at, p.display_name AS "by.display_name", r.id AS "referral.id",
+       r.reason AS "referral.reason", s.name AS "referral.service.name"
+FROM referral_event e JOIN referral r ON r.id = e.referral JOIN referral_service s ON s.id = r.service
+JOIN person p ON p.id = e."by" WHERE r.pupil = {} AND r.school = {}
+"""
+
+
 async def _referrals(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
-    rows = await ReferralEvent.select(
-        ReferralEvent.id, ReferralEvent.from_state, ReferralEvent.to_state, ReferralEvent.note, ReferralEvent.at,
-        ReferralEvent.by.display_name, ReferralEvent.referral.id, ReferralEvent.referral.reason,
-        ReferralEvent.referral.service.name,
-    ).where((ReferralEvent.referral.pupil == pupil_id) & (ReferralEvent.referral.school == actor.school_id))
+    rows = await ReferralEvent.raw(_REFERRALS, pupil_id, actor.school_id)
     out = []
     for r in rows:
         state = referrals.STATES.get(r["to_state"], r["to_state"])
@@ -417,6 +424,13 @@ async def entries(actor: Actor, pupil_id: int, *, start: dt.date | None = None, 
     sources (keys of SOURCES) narrows it, unknown and DSL-only keys are dropped for anyone outside the DSL team.
     NotFound for a pupil the actor may not see; with audit=True one "chronology.viewed" event is written."""
     await visible_pupil(actor, pupil_id)
+    return await _read(actor, pupil_id, start=start, end=end, sources=sources, significant_only=significant_only,
+                       audit=audit)
+
+
+async def _read(actor: Actor, pupil_id: int, *, start: dt.date | None, end: dt.date | None,
+                sources: set[str] | None, significant_only: bool, audit: bool) -> list[ChronologyEntry]:
+    """entries() once the pupil is known to be visible to the actor."""
     allowed = set(sources_for(actor))
     wanted = allowed if sources is None else allowed & set(sources)
     found = await _gather(actor, pupil_id, wanted)
@@ -553,7 +567,7 @@ async def page(settings: Settings, actor: Actor, pupil_id: int, typed: dict[str,
         filters = parse_filters(actor, typed)
     except ValidationFailed as exc:
         return {**base, "errors": exc.errors}
-    rows = await entries(actor, pupil_id, **filters)
+    rows = await _read(actor, pupil_id, **filters, audit=True)
     filtered = any(v for v in filters.values())
     return {**base, "entries": rows, "filtered": filtered}
 
