@@ -58,16 +58,16 @@ class Kind:
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("safeguarding", "Safeguarding", "concerns with the DSL team's actions, decisions and outcomes",
+    Kind("safeguarding", "Safeguarding", "Concerns with the DSL team's actions, decisions and outcomes",
          "age", 25, ("age",), "KCSIE and the IRMS toolkit: at least until the pupil's 25th birthday", min_age=25),
-    Kind("behaviour", "Behaviour", "incidents and each pupil's part in them, follow-ups, statements, earlier versions",
+    Kind("behaviour", "Behaviour", "Incidents and each pupil's part in them, follow-ups, statements, earlier versions",
          "age", 25, ("age", "years"), "IRMS toolkit (secondary pupil record): until the pupil's 25th birthday"),
-    Kind("casework", "Casework", "cases with plans and reviews, referrals, intervention places and measures, the "
+    Kind("casework", "Casework", "Cases with plans and reviews, referrals, intervention places and measures, the "
          "contact log, chronology marks and case-conference packs",
          "age", 25, ("age", "years"), "IRMS toolkit (pupil record and support files): until the pupil's 25th birthday"),
-    Kind("oncall", "On-call requests", "requests for help and their history", "years", 3, ("years",),
+    Kind("oncall", "On-call requests", "Requests for help and their history", "years", 3, ("years",),
          "operational: 3 years after the request, long enough to answer a complaint"),
-    Kind("alerts", "Alerts", "in-app alerts and who has read them (never a pupil's name)", "years", 1, ("years",),
+    Kind("alerts", "Alerts", "In-app alerts and who has read them (never a pupil's name)", "years", 1, ("years",),
          "operational: 1 year"),
 )
 KIND = {k.key: k for k in KINDS}
@@ -241,6 +241,7 @@ async def set_hold(actor: Actor, pupil_id: int, reason: Any) -> None:
     await _dsl_pupil(actor, pupil_id)
     text = _reason(reason, "reason", "the records must be kept")
     async with atomic():
+        await _holds_turn(actor.school_id)
         if await LegalHold.exists().where((LegalHold.pupil == pupil_id) & LegalHold.lifted_at.is_null()):
             raise ValidationFailed({"reason": "This pupil's records are already under a legal hold."})
         hold = LegalHold(school=actor.school_id, pupil=pupil_id, reason=text, set_by=actor.person_id,
@@ -264,6 +265,23 @@ async def lift_hold(actor: Actor, pupil_id: int, reason: Any) -> None:
         await audit.record("legal_hold.lifted", actor_id=actor.person_id, actor_label=actor.label,
                            school_id=actor.school_id, subject_type="pupil", subject_id=pupil_id,
                            origin=actor.origin, detail={"hold": lifted[0]["id"]})
+
+
+HOLD_LOCK = 17_05  # the first key of the advisory lock a school's holds and its retention run share (PostgreSQL)
+
+
+async def _holds_turn(school_id: int) -> None:
+    """Inside a transaction: a hold being set and a retention run at the same school take turns, so a run never
+    deletes by a list of holds read just before a new hold committed. SQLite's write transactions already queue
+    (BEGIN IMMEDIATE); PostgreSQL takes a transaction-level advisory lock."""
+    if not _is_sqlite():
+        await LegalHold.raw("SELECT pg_advisory_xact_lock({}, {})", HOLD_LOCK, school_id)
+
+
+def _is_sqlite() -> bool:
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    return isinstance(LegalHold._meta.db, SQLiteEngine)
 
 
 async def held_pupils(school_id: int) -> set[int]:
@@ -468,6 +486,7 @@ async def apply(*, school_id: int | None = None, origin: Origin = CLI) -> list[O
     for school in await query:
         for kind in KINDS:
             async with atomic():
+                await _holds_turn(school["id"])
                 rules = await policy_of(school["id"])
                 held = await held_pupils(school["id"])
                 out = await _plan_kind(school, kind, rules[kind.key], day, held)
