@@ -841,3 +841,41 @@ async def acknowledge(actor: Actor, visit_id: int) -> None:
             raise Conflict(f"{who['display_name']} is already dealing with it.")
         raise Conflict(f"This visit is {STATES[current['state']].lower()}: there is nothing to acknowledge.")
     await notifications.deliver(pending)
+
+
+# For the pupil's chronology -----------------------------------------------------------------------------------------
+
+EVENT_TEXT = {"planned": "Home visit planned", "checked": "Home visit: pre-visit checklist completed",
+              "lone_override": "Home visit: lone visit agreed", "authorised": "Home visit authorised",
+              "cancelled": "Home visit cancelled", "started": "Home visit started",
+              "on_site": "Home visit: at the door",
+              "extended": "Home visit extended by 15 minutes", "finished_safe": "Home visit finished: staff safe",
+              "escalated": "Home visit overdue: alarm raised", "acknowledged": "Home visit alarm acknowledged"}
+
+
+async def chronology_rows(school_id: int, pupil_id: int) -> list[dict]:
+    """A pupil's visits as plain rows for the chronology (which sits above this feature and wraps them in its own
+    entries; this module imports nothing of it): at, ref ('visit:<visit>:<event>'), event, detail, recorded_by.
+    Reminders and lapses are left out: they are the timer's, not the visit's story. Who may see them is the
+    chronology's rule (pastoral, leads, DSL team; heads of year their years), the same as this feature's."""
+    visit_ids = [r["visit"] for r in await HomeVisitPupil.select(HomeVisitPupil.visit).where(
+        (HomeVisitPupil.pupil == pupil_id) & (HomeVisitPupil.visit.school == school_id))]
+    if not visit_ids:
+        return []
+    purposes = {r["id"]: r["purpose"] for r in await HomeVisit.select(HomeVisit.id, HomeVisit.purpose).where(
+        HomeVisit.id.is_in(visit_ids))}
+    events = await HomeVisitEvent.select(HomeVisitEvent.id, HomeVisitEvent.visit, HomeVisitEvent.kind,
+                                         HomeVisitEvent.at, HomeVisitEvent.detail, HomeVisitEvent.actor.display_name,
+                                         HomeVisitEvent.actor.email).where(
+        HomeVisitEvent.visit.is_in(visit_ids) & HomeVisitEvent.kind.is_in(list(EVENT_TEXT))).order_by(
+        HomeVisitEvent.at).order_by(HomeVisitEvent.id)
+    rows = []
+    for e in events:
+        detail = json.loads(e["detail"]) if e["detail"] else {}
+        text = EVENT_TEXT[e["kind"]]
+        if e["kind"] == "escalated":
+            text += f" (tier {detail.get('tier')}: {TIER_NAMES.get(detail.get('tier'), '')})"
+        who = f"{e['actor.display_name']} <{e['actor.email']}>" if e["actor.display_name"] else ""
+        rows.append({"at": e["at"], "ref": f"visit:{e['visit']}:{e['id']}", "event": text,
+                     "detail": purposes[e["visit"]] if e["kind"] == "planned" else "", "recorded_by": who})
+    return rows
