@@ -262,6 +262,17 @@ GET  /retention/hold/{pupil_id:int}/panel                  signin  404     404  
 POST /retention/hold/{pupil_id:int}                        signin  404     404      404      404      404      ok       404      404         404     404
 POST /retention/hold/{pupil_id:int}/lift                   signin  404     404      404      404      404      ok       404      404         404     404
 
+# Subject access requests (issue 17): the DSL team's alone (the admin too gets 404: the export holds safeguarding and
+# pastoral records), for the year-11 pupil (with the world's incident and concern, decided); b_dsl sees B's empty list
+GET  /subject-access                                       signin  404     404      404      404      404      ok:dsl   404      404         ok:none 404
+GET  /subject-access/new                                   signin  404     404      404      404      404      ok:dsl   404      404         404     404
+POST /subject-access                                       signin  404     404      404      404      404      ok:dsl   404      404         404     404
+GET  /subject-access/{request_id:int}                      signin  404     404      404      404      404      ok:dsl   404      404         404     404
+POST /subject-access/{request_id:int}/decisions            signin  404     404      404      404      404      ok:dsl   404      404         404     404
+POST /subject-access/{request_id:int}/staff-names          signin  404     404      404      404      404      ok:dsl   404      404         404     404
+GET  /subject-access/{request_id:int}/export.pdf           signin  404     404      404      404      404      ok:dsl   404      404         404     404
+GET  /subject-access/{request_id:int}/export.json          signin  404     404      404      404      404      ok:dsl   404      404         404     404
+
 # Home visits (issue 14): visits to the year-11 pupil's home planned by A's pastoral officer, who goes (with a second
 # pastoral colleague, or alone where the override is the point). The head of year leads year 9 only; A's DSL plans,
 # authorises and overrides but is not going, so never starts or finishes one; the alarm is for those it alerted (the

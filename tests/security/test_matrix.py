@@ -593,6 +593,16 @@ CASES: dict[str, Case] = {
                                                      body=fixed(phrase="Room 12")),
     "GET /case-pack/{pack_id:int}/pack.pdf": Case(path=of(lambda w, p: _pack(w, p))),
     "GET /case-pack/{pack_id:int}/pack.csv": Case(path=of(lambda w, p: _pack(w, p))),
+    "GET /subject-access": Case(path=of(lambda w, p: _sar(w))),
+    "GET /subject-access/new": Case(query=of(lambda w, p: _pack_pupil_q(w))),
+    "POST /subject-access": Case(body=of(lambda w, p: _sar_form(w))),
+    "GET /subject-access/{request_id:int}": Case(path=of(lambda w, p: _sar(w))),
+    "POST /subject-access/{request_id:int}/decisions": Case(path=of(lambda w, p: _sar(w)),
+                                                            body=of(lambda w, p: _sar_decision(w))),
+    "POST /subject-access/{request_id:int}/staff-names": Case(path=of(lambda w, p: _sar(w)),
+                                                              body=fixed(staff_names="redact")),
+    "GET /subject-access/{request_id:int}/export.pdf": Case(path=of(lambda w, p: _sar(w))),
+    "GET /subject-access/{request_id:int}/export.json": Case(path=of(lambda w, p: _sar(w))),
     "GET /interventions": Case(),
     "GET /interventions/new": Case(),
     "POST /interventions": Case(body=of(lambda w, p: _programme_form(w, p))),
@@ -629,7 +639,7 @@ CASES: dict[str, Case] = {
     "GET /attendance/pupil/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
     "GET /admin/retention": Case(),
     "POST /admin/retention": Case(body=fixed(safeguarding_years="30", behaviour_basis="years", behaviour_years="6",
-                                             casework_basis="age", casework_years="25", oncall_years="3",
+                                             casework_basis="age", casework_years="25", attendance_years="6", oncall_years="3",
                                              alerts_years="1")),
     "GET /retention/hold/{pupil_id:int}": Case(path=ids(pupil_id=lambda w: _held_pupil(w))),
     "GET /retention/hold/{pupil_id:int}/panel": Case(path=ids(pupil_id=lambda w: _held_pupil(w))),
@@ -756,6 +766,35 @@ async def _pack(w: World, p: str) -> dict:
         form = {"pupil_id": str(await w.pupil()), "sources": list(SOURCES)}
         return (await packs.create_draft(await w.actor(maker), form))["id"]
     return {"pack_id": await w.once(f"case_pack_{maker}", make)}
+
+
+async def _sar_form(w: World) -> dict:
+    await _pack_pupil_q(w)
+    return {"pupil_id": str(await w.pupil()), "requester_name": "Ann Aunt", "requester_relationship": "Aunt",
+            "received_on": "2026-11-20", "staff_names": "keep", "idempotency_key": str(uuid.uuid4())}
+
+
+async def _sar(w: World) -> dict:
+    """A subject access request for the pupil, started by A's DSL, with the world's concern already released."""
+    import json
+
+    from app.domain.subject_access.tables import SubjectAccessRequest
+
+    async def make() -> int:
+        await _pack_pupil_q(w)
+        concern = await w.concern()
+        row = SubjectAccessRequest(school=w.a, pupil=await w.pupil(), requester_name="Ann Aunt",
+                                   requester_relationship="Aunt", received_on=clock.now().date(),
+                                   decisions=json.dumps({str(concern["id"]): {"decision": "release", "reason": "",
+                                                                              "by": "Dee", "by_id": 0, "at": ""}}),
+                                   created_by=w.members["dsl"].id, created_at=clock.now())
+        await row.save()
+        return row.id
+    return {"request_id": await w.once("sar", make)}
+
+
+async def _sar_decision(w: World) -> dict:
+    return {"concern_id": str((await w.concern())["id"]), "decision": "release", "reason": ""}
 
 
 async def _held_pupil(w: World) -> int:
