@@ -54,6 +54,7 @@ from app.controllers.interventions import InterventionsController
 from app.controllers.notifications import NotificationsController
 from app.controllers.oncall import OnCallController, RotaController
 from app.controllers.outbox import OutboxController
+from app.controllers.physical_intervention import PhysicalInterventionController
 from app.controllers.pupils import PupilsController
 from app.controllers.referrals import ReferralsController, ReferralSettingsController
 from app.controllers.school_settings import SchoolSettingsController
@@ -65,6 +66,7 @@ from app.domain.notifications import service as notifications
 from app.domain.concerns import service as concerns
 from app.domain.home_visits import service as home_visits
 from app.domain.oncall import service as oncall
+from app.domain.physical_intervention import service as physical_intervention
 from app.domain.referrals import service as referrals
 from app.domain.schools.service import Actor
 from app.domain.schools.service import db as db_engine
@@ -232,6 +234,7 @@ async def escalate_forever(every: float = 2.0) -> None:
         except Exception:
             logging.getLogger("corridor").warning("escalation check failed", exc_info=True)
         await referrals.chase_if_due()  # at most once a minute; one process alerts each referral's owner
+        await physical_intervention.remind_if_due()  # likewise: one process reminds each record's owner
 
 
 async def time_home_visits_forever(every: float = 2.0) -> None:
@@ -345,7 +348,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         AttendanceImportController, AttendanceController, SubjectAccessController,
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
                         ContactLogController, CaseworkController, InterventionsController, ChronologyController,
-                        CasePackController, HomeVisitsController, RetentionPolicyController, LegalHoldController],
+                        CasePackController, HomeVisitsController, RetentionPolicyController, LegalHoldController,
+                        PhysicalInterventionController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

@@ -23,6 +23,9 @@ from app.domain.incidents.tables import (Category, CategoryWatcher, FollowUpActi
 from app.domain.notifications.tables import Alert, AlertRecipient, IdempotencyReceipt, Notification
 from app.domain.oncall.tables import (OnCallEvent, OnCallPupil, OnCallReason, OnCallRequest, OnCallSettings, OnDuty,
                                       Presence, PushSubscription, RotaOverride, RotaSlot)
+from app.domain.physical_intervention.tables import (PhysicalIntervention, PhysicalInterventionPupil,
+                                                     PhysicalInterventionSettings, PhysicalInterventionStaff,
+                                                     RestraintTechnique)
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.referrals.tables import Referral, ReferralEvent, ReferralService, ReferralSettings
 from app.domain.retention.tables import LegalHold, RetentionPolicy
@@ -44,7 +47,9 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           AttendanceImport, AttendanceMark, AttendanceMarkChange, AttendanceSchoolDay, AttendanceSettings,
           ChronologyFlag, CasePack, SubjectAccessRequest,
           HomeVisitSettings, HomeVisit, HomeVisitPupil, HomeVisitStaff, HomeVisitEscalation, HomeVisitEvent,
-          RetentionPolicy, LegalHold]
+          RetentionPolicy, LegalHold,
+          PhysicalInterventionSettings, RestraintTechnique, PhysicalIntervention, PhysicalInterventionPupil,
+          PhysicalInterventionStaff]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",

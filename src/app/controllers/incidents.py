@@ -14,6 +14,7 @@ from app.controllers import CurrentActor
 from app.domain.incidents import service as incidents
 from app.domain.incidents.service import IncidentForm, ValidationFailed
 from app.domain.notifications.service import clean_key, release, request_hash, require_maker
+from app.domain.physical_intervention import service as physical_intervention
 from app.domain.pupils import service as pupils
 from app.domain.schools.service import Actor
 from app.errors import BadRequest, NotFound
@@ -140,7 +141,9 @@ class IncidentsController(Controller):
                 "reasons": incidents.EXCLUSION_REASONS, "kinds": incidents.STATEMENT_KINDS,
                 "locations": await incidents.locations(actor.school_id),
                 "categories": await incidents.categories(actor.school_id),
-                "to_local": lambda d: d.astimezone(incidents.LONDON)}
+                "to_local": lambda d: d.astimezone(incidents.LONDON),
+                "pi_start": {"field": "incident_id", "id": incident_id, "key": str(uuid.uuid4())}
+                if await physical_intervention.may_record(actor) else None}
 
     async def _again(self, request: Request, actor: Actor, incident_id: int, exc: ValidationFailed) -> Response:
         return render(request, "incidents/view.html", await self._context(actor, incident_id, exc.errors), status=400)

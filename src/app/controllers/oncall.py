@@ -21,6 +21,7 @@ from app.domain.incidents.service import LONDON, ValidationFailed
 from app.domain.notifications.service import release, request_hash
 from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallRequest
+from app.domain.physical_intervention import service as physical_intervention
 from app.domain.schools.service import Actor
 from app.errors import NotFound
 from app.clock import parse_date
@@ -191,7 +192,10 @@ class OnCallController(Controller):
         after = await oncall.latest_event_id(actor.school_id)  # before the card: the stream resumes from here
         card = await oncall.view(actor, request_id)
         nobody = card["state"] == "raised" and not await oncall.online(await oncall.on_call(actor.school_id, None))
-        return render(request, "oncall/view.html", await view_context(actor, card, nobody_online=nobody, after=after))
+        pi_start = {"field": "oncall_id", "id": card["id"], "key": str(uuid.uuid4())} if card["state"] == "resolved" \
+            and await physical_intervention.may_record(actor) else None
+        return render(request, "oncall/view.html", await view_context(actor, card, nobody_online=nobody, after=after,
+                                                                      pi_start=pi_start))
 
     @get("/{request_id:int}/stream", name="oncall.stream", skip_compression=True)
     async def stream(self, request: Request, actor: CurrentActor, request_id: FromPath[int],
