@@ -116,3 +116,29 @@ async def alert(school: int, person: int, *, at: dt.datetime | None = None) -> i
     await row.save()
     await AlertRecipient.insert(AlertRecipient(alert=row.id, person=person, school=school))
     return row.id
+
+
+async def marks(school: int, pupil: int, days: list[dt.date]) -> None:
+    """An AM mark for each day, each amended once (so each has a history row)."""
+    from app.domain.attendance.tables import AttendanceMark, AttendanceMarkChange
+
+    for day in days:
+        mark = AttendanceMark(school=school, pupil=pupil, day=day, session="AM", code="/", created_at=clock.now())
+        await mark.save()
+        await AttendanceMarkChange.insert(AttendanceMarkChange(mark=mark.id, school=school, old_code="N",
+                                                               new_code="/", changed_at=clock.now()))
+
+
+async def home_visit(school: int, pupils: list[int], by: int, *, at: dt.datetime | None = None,
+                     state: str = "finished_safe") -> int:
+    from app.domain.home_visits.tables import HomeVisit, HomeVisitEvent, HomeVisitPupil, HomeVisitStaff
+
+    at = at or clock.now()
+    visit = HomeVisit(school=school, planner=by, address="SECRET-ADDRESS", purpose="Welfare check", planned_start=at,
+                      planned_end=at + dt.timedelta(hours=1), state=state, created_at=at)
+    await visit.save()
+    for pupil in pupils:
+        await HomeVisitPupil.insert(HomeVisitPupil(visit=visit.id, pupil=pupil))
+    await HomeVisitStaff.insert(HomeVisitStaff(visit=visit.id, person=by))
+    await HomeVisitEvent.insert(HomeVisitEvent(school=school, visit=visit.id, kind="planned", actor=by, at=at))
+    return visit.id

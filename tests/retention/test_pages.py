@@ -12,7 +12,7 @@ from tests.conftest import Member, add_pupil, post_form, sign_in
 
 def policy_form(**changes) -> dict:
     form = {"safeguarding_years": "25", "behaviour_basis": "age", "behaviour_years": "25", "casework_basis": "age",
-            "casework_years": "25", "oncall_years": "3", "alerts_years": "1"}
+            "casework_years": "25", "attendance_years": "6", "oncall_years": "3", "alerts_years": "1"}
     form.update(changes)
     return form
 

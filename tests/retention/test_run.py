@@ -198,3 +198,44 @@ async def test_it_deletes_old_sessions_for_the_whole_install(cast, frozen_clock,
     assert await Session.count() == 0
     event = await AuditEvent.select().where(AuditEvent.action == "retention.applied").first()
     assert event["school"] is None and json.loads(event["detail"])["deleted"] == {"sessions": 1}
+
+
+async def test_register_marks_go_six_years_after_the_day_except_a_held_pupils(cast, frozen_clock):
+    from app.domain.attendance.tables import AttendanceMark, AttendanceMarkChange
+
+    cal = await add_pupil(cast.school_id, "Cal", "Current")
+    dee = await add_pupil(cast.school_id, "Dee", "Held")
+    first_kept = retention.years_before(retention.today(), 6)
+    days = [first_kept - dt.timedelta(days=2), first_kept - dt.timedelta(days=1), first_kept,
+            first_kept + dt.timedelta(days=1)]
+    await kit.marks(cast.school_id, cal, days)
+    await kit.marks(cast.school_id, dee, days[:1])
+    await LegalHold.insert(LegalHold(school=cast.school_id, pupil=dee, reason="Claim", set_by=cast.dsl.id,
+                                     set_at=frozen_clock.current))
+    outcome = of(await retention.plan(), "attendance", cast.school_id)
+    assert outcome.due == {"register marks": 2, "amended marks' history": 2} and outcome.held == 1
+    assert await AttendanceMark.count() == 5
+    await retention.apply()
+    left = await AttendanceMark.select(AttendanceMark.pupil, AttendanceMark.day).order_by(AttendanceMark.id)
+    assert [(r["pupil"], str(r["day"])[:10]) for r in left] == [
+        (cal, first_kept.isoformat()), (cal, (first_kept + dt.timedelta(days=1)).isoformat()),
+        (dee, days[0].isoformat())]
+    assert await AttendanceMarkChange.count() == 3
+
+
+async def test_home_visits_go_with_casework_once_over_and_not_while_another_pupil_is_kept(cast, frozen_clock):
+    from app.domain.home_visits.tables import HomeVisit, HomeVisitEvent, HomeVisitPupil, HomeVisitStaff
+
+    ada, ben = await pupils(cast)
+    alone = await kit.home_visit(cast.school_id, [ada], cast.pastoral.id)
+    siblings = await kit.home_visit(cast.school_id, [ada, ben], cast.pastoral.id)
+    planned = await kit.home_visit(cast.school_id, [ada], cast.pastoral.id, state="planned")
+    outcome = of(await retention.plan(), "casework", cast.school_id)
+    assert outcome.due["home visit pupils"] == 2 and outcome.due["home visits"] == 1
+    await retention.apply()
+    assert sorted(r["id"] for r in await HomeVisit.select(HomeVisit.id)) == sorted([siblings, planned])
+    assert alone not in [r["visit"] for r in await HomeVisitEvent.select(HomeVisitEvent.visit)]
+    assert await HomeVisitStaff.count() == 2
+    assert sorted((r["visit"], r["pupil"]) for r in await HomeVisitPupil.select(HomeVisitPupil.visit,
+                                                                                 HomeVisitPupil.pupil)) == \
+        sorted([(siblings, ben), (planned, ada)])

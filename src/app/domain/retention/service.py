@@ -20,6 +20,7 @@ from piccolo.table import Table
 from app import clock
 from app.db import atomic
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Session
+from app.domain.attendance.tables import AttendanceMark
 from app.domain.audit import service as audit
 from app.domain.audit.service import CLI, Origin
 from app.domain.casework.tables import Case
@@ -28,6 +29,7 @@ from app.domain.chronology.tables import ChronologyFlag
 from app.domain.concerns.service import in_dsl_team
 from app.domain.concerns.tables import Concern
 from app.domain.contact_log.tables import ContactLog
+from app.domain.home_visits.tables import HomeVisit, HomeVisitPupil
 from app.domain.incidents.tables import Incident, IncidentPupil
 from app.domain.interventions.tables import Participant
 from app.domain.notifications.service import RECEIPT_DAYS
@@ -55,6 +57,7 @@ class Kind:
     bases: tuple[str, ...]  # what a school may choose
     source: str
     min_age: int = 18
+    min_years: int = 1
 
 
 KINDS: tuple[Kind, ...] = (
@@ -63,8 +66,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("behaviour", "Behaviour", "Incidents and each pupil's part in them, follow-ups, statements, earlier versions",
          "age", 25, ("age", "years"), "IRMS toolkit (secondary pupil record): until the pupil's 25th birthday"),
     Kind("casework", "Casework", "Cases with plans and reviews, referrals, intervention places and measures, the "
-         "contact log, chronology marks and case-conference packs",
+         "contact log, home visits, chronology marks and case-conference packs",
          "age", 25, ("age", "years"), "IRMS toolkit (pupil record and support files): until the pupil's 25th birthday"),
+    Kind("attendance", "Attendance", "Register marks and the history of amended marks", "years", 6, ("years",),
+         "School Attendance (Pupil Registration) (England) Regulations 2024: every entry kept 6 years", min_years=6),
     Kind("oncall", "On-call requests", "Requests for help and their history", "years", 3, ("years",),
          "operational: 3 years after the request, long enough to answer a complaint"),
     Kind("alerts", "Alerts", "In-app alerts and who has read them (never a pupil's name)", "years", 1, ("years",),
@@ -172,8 +177,9 @@ async def set_policy(actor: Actor, form: dict[str, Any]) -> list[str]:
                                                + (" (KCSIE: at least until the pupil's 25th birthday)."
                                                   if kind.min_age == 25 else "."))
                 continue
-        elif years is None or not 1 <= years <= 100:
-            errors[f"{kind.key}_years"] = f"{kind.label}: give a whole number of years from 1 to 100."
+        elif years is None or not kind.min_years <= years <= 100:
+            errors[f"{kind.key}_years"] = (f"{kind.label}: give a whole number of years from {kind.min_years} to 100"
+                                           + (" (the law asks for at least 6)." if kind.min_years > 1 else "."))
             continue
         wanted[kind.key] = (basis, years)
     if errors:
@@ -304,6 +310,7 @@ class Outcome:
     due: dict[str, int] = field(default_factory=dict)  # per part (e.g. concerns, incidents): rows due
     held: int = 0  # top records kept back by a legal hold
     ids: dict[str, list[int]] = field(default_factory=dict)
+    bulk: tuple | None = None  # attendance: (school, first day kept, held pupils), deleted set-based
 
     @property
     def due_total(self) -> int:
@@ -336,6 +343,9 @@ def _parts(kind: str) -> list[Part]:
             Part("referrals", Referral, Referral.pupil, Referral.updated_at, Referral.school),
             Part("intervention places", Participant, Participant.pupil, Participant.added_at,
                  Participant.programme.school),
+            # A visit that is over (finished or cancelled): one planned or under way is never touched.
+            Part("home visit pupils", HomeVisitPupil, HomeVisitPupil.pupil, HomeVisitPupil.visit.planned_start,
+                 HomeVisitPupil.visit.school, extra=HomeVisitPupil.visit.state.is_in(["finished_safe", "cancelled"])),
             Part("contact log entries", ContactLog, ContactLog.pupil, ContactLog.occurred_at, ContactLog.school),
             Part("chronology marks", ChronologyFlag, ChronologyFlag.pupil, ChronologyFlag.set_at,
                  ChronologyFlag.school),
@@ -369,15 +379,18 @@ def _as_date(value: Any) -> dt.date:
 async def _pupil_rows(part: Part, school_id: int, rule: Rule, day: dt.date, due_pupils: list[int]) -> list[dict]:
     id_col = part.table._meta.primary_key
     columns = (id_col.as_alias("id"), part.pupil.as_alias("pupil"))
+    where = part.school == school_id
+    if part.extra is not None:
+        where = where & part.extra
     if rule.basis == "age":
         rows: list[dict] = []
         for chunk in _chunks(due_pupils):
-            rows += await part.table.select(*columns).where((part.school == school_id) & part.pupil.is_in(chunk))
+            rows += await part.table.select(*columns).where(where & part.pupil.is_in(chunk))
         return rows
     cutoff = years_before(day, rule.years)
     # A moment is due once it is before the start of that UK day.
     limit: Any = cutoff if part.is_date else _start_of(cutoff)
-    return await part.table.select(*columns).where((part.school == school_id) & (part.date < limit))
+    return await part.table.select(*columns).where(where & (part.date < limit))
 
 
 async def _plan_kind(school: dict, kind: Kind, rule: Rule, day: dt.date, held: set[int]) -> Outcome:
@@ -394,6 +407,13 @@ async def _plan_kind(school: dict, kind: Kind, rule: Rule, day: dt.date, held: s
                     OnCallPupil.request.is_in(chunk) & OnCallPupil.pupil.is_in(sorted(held)))}
         out.ids["requests"] = [i for i in ids if i not in kept]
         out.held = len(kept)
+    elif kind.key == "attendance":
+        first_kept = years_before(day, rule.years)
+        out.bulk = (school["id"], first_kept, sorted(held))
+        out.due = {"register marks": await _marks(out.bulk, "count"),
+                   "amended marks' history": await _marks(out.bulk, "count_changes")}
+        out.held = await _marks(out.bulk, "count_held")
+        return out
     elif kind.key == "alerts":
         rows = await Alert.select(Alert.id).where((Alert.school == school["id"]) & (Alert.created_at < now_cutoff))
         out.ids["alerts"] = [r["id"] for r in rows]
@@ -404,25 +424,53 @@ async def _plan_kind(school: dict, kind: Kind, rule: Rule, day: dt.date, held: s
             out.ids[part.name] = sorted(r["id"] for r in rows if r["pupil"] not in held)
             out.held += sum(1 for r in rows if r["pupil"] in held)
         if kind.key == "behaviour":
-            out.ids["incidents"] = await _incidents_left_empty(out.ids["pupil entries"])
+            out.ids["incidents"] = await _left_empty(IncidentPupil, IncidentPupil.incident, out.ids["pupil entries"])
+        if kind.key == "casework":
+            out.ids["home visits"] = await _left_empty(HomeVisitPupil, HomeVisitPupil.visit,
+                                                       out.ids["home visit pupils"])
     out.due = {name: len(ids) for name, ids in out.ids.items()}
     return out
 
 
-async def _incidents_left_empty(entry_ids: list[int]) -> list[int]:
-    """The incidents every one of whose pupil entries is among those due: they go with their statements and
-    versions. An incident another pupil is still kept for stays whole (its statements may be that pupil's record)."""
+async def _left_empty(child: type[Table], parent: Column, entry_ids: list[int]) -> list[int]:
+    """The incidents (or home visits) every one of whose pupil entries is among those due: they go with their
+    statements and versions (or staff, events and escalations). One another pupil is still kept for stays whole
+    (its statements may be that pupil's record)."""
     going = set(entry_ids)
-    incidents: set[int] = set()
+    key = child._meta.primary_key
+    parents: set[int] = set()
     for chunk in _chunks(entry_ids):
-        incidents |= {r["incident"] for r in await IncidentPupil.select(IncidentPupil.incident).where(
-            IncidentPupil.id.is_in(chunk))}
+        parents |= {r["parent"] for r in await child.select(parent.as_alias("parent")).where(key.is_in(chunk))}
     staying: set[int] = set()
-    for chunk in _chunks(sorted(incidents)):
-        rows = await IncidentPupil.select(IncidentPupil.id, IncidentPupil.incident).where(
-            IncidentPupil.incident.is_in(chunk))
-        staying |= {r["incident"] for r in rows if r["id"] not in going}
-    return sorted(incidents - staying)
+    for chunk in _chunks(sorted(parents)):
+        rows = await child.select(key.as_alias("id"), parent.as_alias("parent")).where(parent.is_in(chunk))
+        staying |= {r["parent"] for r in rows if r["id"] not in going}
+    return sorted(parents - staying)
+
+
+def _placeholders(values: list[int]) -> str:
+    return ", ".join("{}" for _ in values)
+
+
+async def _marks(bulk: tuple, what: str) -> int:
+    """Register marks of a school before its first kept day, counted or deleted set-based (a year of a school's
+    marks is about a million rows: never loaded). Marks of held pupils are left out, or counted for 'count_held'."""
+    school, first_kept, held = bulk
+    args: list[Any] = [school, first_kept]
+    marks = "SELECT id FROM attendance_mark WHERE school = {} AND day < {}"
+    if held:
+        marks += f" AND pupil {'IN' if what == 'count_held' else 'NOT IN'} ({_placeholders(held)})"
+        args += held
+    elif what == "count_held":
+        return 0
+    changes = f"FROM attendance_mark_change WHERE mark IN ({marks})"  # nosec B608  # placeholders only
+    sql = {"count": f"SELECT COUNT(*) AS n FROM ({marks}) AS due",  # nosec B608  # placeholders only
+           "count_held": f"SELECT COUNT(*) AS n FROM ({marks}) AS held",  # nosec B608
+           "count_changes": f"SELECT COUNT(*) AS n {changes}",  # nosec B608
+           "delete_changes": f"DELETE {changes}",  # nosec B608
+           "delete": f"DELETE FROM attendance_mark WHERE id IN ({marks})"}[what]  # nosec B608
+    rows = await AttendanceMark.raw(sql, *args)
+    return int(rows[0]["n"]) if what.startswith("count") else 0
 
 
 async def _plan_system(now: dt.datetime) -> list[Outcome]:
@@ -445,7 +493,8 @@ async def _plan_system(now: dt.datetime) -> list[Outcome]:
 
 
 TABLE_OF = {"concerns": Concern, "pupil entries": IncidentPupil, "incidents": Incident, "cases": Case,
-            "referrals": Referral, "intervention places": Participant, "contact log entries": ContactLog,
+            "referrals": Referral, "intervention places": Participant, "home visit pupils": HomeVisitPupil,
+            "home visits": HomeVisit, "contact log entries": ContactLog,
             "chronology marks": ChronologyFlag, "case-conference packs": CasePack, "requests": OnCallRequest,
             "alerts": Alert, "sessions": Session, "enrolment links": EnrolmentToken, "challenges": Challenge,
             "receipts": IdempotencyReceipt}
@@ -469,7 +518,8 @@ async def plan(*, school_id: int | None = None) -> list[Outcome]:
 
 
 # The parts of a kind in the order they are deleted: a referral, case or entry before anything it points at.
-ORDER = ("pupil entries", "incidents", "concerns", "cases", "referrals", "intervention places", "contact log entries",
+ORDER = ("pupil entries", "incidents", "concerns", "cases", "referrals", "intervention places", "home visit pupils",
+         "home visits", "contact log entries",
          "chronology marks", "case-conference packs", "requests", "alerts", "challenges", "enrolment links",
          "sessions", "receipts")
 
@@ -510,6 +560,10 @@ async def apply(*, school_id: int | None = None, origin: Origin = CLI) -> list[O
 
 
 async def _delete(out: Outcome) -> None:
+    if out.bulk:
+        # An amended mark's history points at the mark (RESTRICT): it goes first.
+        await _marks(out.bulk, "delete_changes")
+        await _marks(out.bulk, "delete")
     for name in ORDER:
         table = TABLE_OF[name]
         for chunk in _chunks(out.ids.get(name, [])):
