@@ -669,8 +669,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("retention", help="list (dry run) or delete (--apply) records past their retention period",
-                       description="For each school and kind of record (safeguarding, behaviour, casework, attendance, on-call, "
-                       "alerts; then sessions, enrolment links and receipts for the whole install), count the records "
+                       description="For each school and kind of record (safeguarding, behaviour, casework, "
+                       "attendance, on-call, alerts; then sessions, enrolment links and receipts for the whole "
+                       "install), count the records "
                        "whose retention period has passed and those a legal hold keeps. A dry run by default: nothing "
                        "changes. With --apply they are deleted, a transaction and an audit event (counts only) per "
                        "school and kind; a pupil under a legal hold keeps everything. Run it nightly. "

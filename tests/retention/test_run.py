@@ -39,7 +39,8 @@ async def pupils(cast):
     """Ada turned 25 yesterday; Ben turns 25 tomorrow."""
     today = retention.today()
     ada = await add_pupil(cast.school_id, "Ada", "Older", year="13", dob=born_turning_25(today - dt.timedelta(days=1)))
-    ben = await add_pupil(cast.school_id, "Ben", "Younger", year="13", dob=born_turning_25(today + dt.timedelta(days=1)))
+    ben = await add_pupil(cast.school_id, "Ben", "Younger", year="13",
+                          dob=born_turning_25(today + dt.timedelta(days=1)))
     return ada, ben
 
 
