@@ -31,7 +31,8 @@ async def story(cast) -> dict:
                         Pupil.date_of_birth: dt.date(2012, 3, 4), Pupil.upn: "A123456789012"}).where(Pupil.id == mia)
     await Contact.insert(Contact(pupil=mia, name="Mrs Brook", relationship="Mother", phone="07700 900123"))
     await CaseAction.insert(CaseAction(case=ids["case"], who="Pat", what="Weekly check-in with Sam Other's tutor",
-                                       created_at=at(9)))
+                                       created_at=at(9)),
+                            CaseAction(case=ids["case"], who="Mum", what="Walk her to the gate", created_at=at(9)))
     part = await Participant.select(Participant.id).where(Participant.pupil == mia).first()
     session = ProgrammeSession(programme=ids["intervention"], held_on=dt.date(2026, 11, 7), notes="",
                                by=cast.pastoral.id, created_at=at(7))

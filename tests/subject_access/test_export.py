@@ -20,6 +20,7 @@ EVERY_KIND = [
     "Referral to CAMHS drafted", "Low mood for weeks",  # a referral and its events
     "Calm Minds", "Sleep better", "Baseline measure", "Joined in well",  # intervention, its measure and a session
     "Friendship breakdown", "Eat lunch with a friend", "Going better",  # a case, its target and review
+    "Weekly check-in with Pupil B", "Walk her to the gate (Mum)",  # both of the case's agreed actions
     "On-call (urgent): Remove a pupil",  # an on-call request naming her
     "November 2026", "02 AM /, 02 PM M",  # attendance marks
     "14 Elm Road", "Check on attendance",  # a home visit

@@ -507,6 +507,18 @@ async def build(actor: Actor, req: Request) -> Export:
                   other_pupils=len(redactor.letters), staff_redacted=len(staff.numbers) if staff else 0)
 
 
+def _json_item(item: dict) -> dict:
+    """An item as JSON: its heading and each labelled line; a label that repeats (a case's agreed actions) holds a
+    list, so nothing is lost."""
+    out: dict = {"heading": item["heading"]}
+    for label, value in item["lines"]:
+        if label in out:
+            out[label] = (out[label] if isinstance(out[label], list) else [out[label]]) + [value]
+        else:
+            out[label] = value
+    return out
+
+
 def as_json(found: Export, produced_by: str, produced_at: dt.datetime, school: str) -> bytes:
     req = found.request
     doc = {
@@ -515,8 +527,7 @@ def as_json(found: Export, produced_by: str, produced_at: dt.datetime, school: s
             "relationship": req.requester_relationship, "received_on": req.received_on.isoformat(),
             "due_on": req.due_on.isoformat(), "produced_by": produced_by,
             "produced_at": produced_at.isoformat(), "staff_names": req.staff_names},
-        "sections": {s.key: {"title": s.title, "items": [
-            {"heading": i["heading"], **{k: v for k, v in i["lines"]}} for i in s.items]} for s in found.sections},
+        "sections": {s.key: {"title": s.title, "items": [_json_item(i) for i in s.items]} for s in found.sections},
         "withheld": found.withheld,
         "redaction": {"other_pupils": found.other_pupils,
                       "other_pupils_shown_as": "Pupil B, Pupil C and so on",
