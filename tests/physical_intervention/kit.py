@@ -84,7 +84,7 @@ def record_id_of(response) -> int:
 
 def full_form(record: dict, pupils: list[int], staff: list[int], **changes) -> dict:
     at = record["occurred_at"].astimezone(clock_zone())
-    told = at + dt.timedelta(hours=1)
+    told = at  # told straight away (a later time may be in the future for an intervention just now)
     form = {"occurred_date": at.date().isoformat(), "occurred_time": at.strftime("%H:%M"),
             "location_id": str(record["location"]), "pupil_ids": [str(p) for p in pupils],
             "staff_ids": [str(s) for s in staff], "witnesses": "Mr Jones (science)",
