@@ -107,3 +107,15 @@ async def test_only_the_dsl_team_of_the_pupils_school_can_see_or_change_a_hold(c
     assert await LegalHold.count() == 0
     await sign_in(client, settings, cast.pastoral)
     assert "/retention/hold/" not in (await client.get(f"/pupils/{pupil}")).text
+
+
+
+async def test_a_second_hold_while_one_is_in_force_is_refused(client, settings, cast):
+    pupil = await add_pupil(cast.school_id, "Ada", "Held")
+    await sign_in(client, settings, cast.dsl)
+    page = f"/retention/hold/{pupil}"
+    assert (await post_form(client, page, {"reason": "Claim"}, page=page)).status_code == 200
+    again = await post_form(client, page, {"reason": "Another"}, page=page)  # a form left open in another tab
+    assert again.status_code == 400
+    assert "This pupil&#39;s records are already under a legal hold." in again.text
+    assert await LegalHold.count() == 1

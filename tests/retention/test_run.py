@@ -240,3 +240,13 @@ async def test_home_visits_go_with_casework_once_over_and_not_while_another_pupi
     assert sorted((r["visit"], r["pupil"]) for r in await HomeVisitPupil.select(HomeVisitPupil.visit,
                                                                                  HomeVisitPupil.pupil)) == \
         sorted([(siblings, ben), (planned, ada)])
+
+
+async def test_a_hold_set_after_the_dry_run_is_respected_by_apply(cast, frozen_clock):
+    ada, ben = await pupils(cast)
+    await kit.concern(cast.school_id, ada, cast.dsl.id)
+    assert of(await retention.plan(), "safeguarding", cast.school_id).due == {"concerns": 1}
+    await LegalHold.insert(LegalHold(school=cast.school_id, pupil=ada, reason="Claim", set_by=cast.dsl.id,
+                                     set_at=frozen_clock.current))
+    done = of(await retention.apply(), "safeguarding", cast.school_id)
+    assert done.due == {"concerns": 0} and done.held == 1 and await Concern.count() == 1
