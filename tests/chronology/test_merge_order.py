@@ -76,3 +76,19 @@ async def test_reward_points_are_not_in_the_chronology(settings, cast):
                                              points=1, status="resolved", updated_at=at(20)))
     rows = await chronology.entries(await actor_for(settings, cast.pastoral), ids["pupil"])
     assert "Kindness" not in " ".join(e.event for e in rows) and len(rows) == 9
+
+
+async def test_a_home_visits_steps_are_in_the_chronology_and_can_be_marked(cast, settings, frozen_clock):
+    from app.domain.home_visits import service as visits
+    from tests.home_visits.kit import started, world
+
+    w = await world(cast, settings, frozen_clock)
+    vid = await started(w)
+    pastoral = w.actors["pastoral"]
+    rows = [e for e in await chronology.entries(pastoral, w.pupil, audit=False) if e.source == "home_visit"]
+    assert [e.event for e in rows][:2] == ["Home visit planned", "Home visit: pre-visit checklist completed"]
+    assert rows[0].recorded_by == "Pat Pastoral" and rows[0].ref.startswith(f"visit:{vid}:")
+    await chronology.set_significant(pastoral, w.pupil, rows[0].ref, True)
+    marked = await chronology.entries(pastoral, w.pupil, significant_only=True, audit=False)
+    assert [e.ref for e in marked] == [rows[0].ref]
+    assert len(await visits.chronology_rows(cast.school_id, w.pupil)) == len(rows)

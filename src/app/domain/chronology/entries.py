@@ -16,6 +16,7 @@ SOURCES: dict[str, str] = {
     "intervention": "Intervention",
     "case": "Casework",
     "oncall": "On-call",
+    "home_visit": "Home visit",
     "concern": "Safeguarding concern",
     "dsl_action": "DSL action",
 }

@@ -30,6 +30,7 @@ from app.domain.concerns import service as concerns
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.contact_log import service as contact_log
 from app.domain.contact_log.tables import ContactLog
+from app.domain.home_visits import service as home_visits
 from app.domain.incidents import service as incidents
 from app.domain.incidents.tables import FollowUpAction, IncidentPupil
 from app.domain.interventions import service as interventions
@@ -383,8 +384,18 @@ async def _concerns(actor: Actor, pupil_id: int, wanted: set[str]) -> list[Chron
     return out
 
 
+async def _home_visits(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
+    """A home visit's steps (planned, authorised, at the door, any alarm, finished safe), as the feature gives them."""
+    out = []
+    for r in await home_visits.chronology_rows(actor.school_id, pupil_id):
+        who = r["recorded_by"].split(" <", 1)[0]  # the name, not the e-mail address the audit label carries
+        out.append(ChronologyEntry(at=_utc(r["at"]), source="home_visit", ref=r["ref"], event=r["event"],
+                                   detail=r["detail"], recorded_by=who))
+    return out
+
+
 _READERS = {"incident": _incidents, "contact": _contacts, "referral": _referrals, "intervention": _interventions,
-            "case": _cases, "oncall": _oncall}
+            "case": _cases, "oncall": _oncall, "home_visit": _home_visits}
 
 
 async def _flags(pupil_id: int, school_id: int) -> set[str]:
@@ -458,7 +469,7 @@ async def _audit_view(actor: Actor, pupil_id: int, action: str, *, start: dt.dat
 
 def _source_of(ref: str) -> str | None:
     head = ref.split(":", 1)[0]
-    return "case" if head == "case_review" else (head if head in SOURCES else None)
+    return {"case_review": "case", "visit": "home_visit"}.get(head, head if head in SOURCES else None)
 
 
 async def entry(actor: Actor, pupil_id: int, ref: str) -> ChronologyEntry:
