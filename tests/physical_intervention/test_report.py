@@ -98,10 +98,10 @@ async def test_bad_dates_are_named_and_kept(client, settings, cast):
     assert 'id="start-error"' in response.text and 'value="soon"' in response.text
 
 
-async def _actor(cast):
+async def _actor(cast, member=None):
     from app.domain.schools.service import Actor, roles_at
 
-    import datetime as _dt
-    return Actor(person_id=cast.dsl.id, display_name=cast.dsl.name, email=cast.dsl.email, session_id=0,
+    member = member or cast.dsl
+    return Actor(person_id=member.id, display_name=member.name, email=member.email, session_id=0,
                  school_id=cast.school_id, trust_id=None, school_name="Northbridge Academy",
-                 roles=await roles_at(cast.dsl.id, cast.school_id), verified_at=_dt.datetime.now(_dt.timezone.utc))
+                 roles=await roles_at(member.id, cast.school_id), verified_at=dt.datetime.now(dt.timezone.utc))

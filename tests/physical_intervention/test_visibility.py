@@ -52,3 +52,17 @@ async def test_the_headteacher_named_on_the_ladder_sees_it(client, settings, cas
     record_id = await _record(client, settings, cast)
     await sign_in(client, settings, head)
     assert (await client.get(f"/physical-interventions/{record_id}")).status_code == 200
+
+
+async def test_the_chronology_lines_are_for_those_who_see_records_only(client, settings, cast):
+    from app.domain.physical_intervention import service as pi
+    from tests.physical_intervention.test_report import _actor
+
+    amy = await add_pupil(cast.school_id, "Amy", "Archer")
+    incident_id = await incident(cast.school_id, cast.teacher.id, [amy])
+    record_id = record_id_of(await start(client, settings, cast.dsl, incident_id=incident_id))
+    rows = await pi.chronology_rows(await _actor(cast), amy)
+    assert [r["ref"] for r in rows] == [f"physical_intervention:{record_id}"]
+    assert rows[0]["event"] == "Physical intervention in Science corridor: technique not yet recorded"
+    pastoral = await _actor(cast, cast.pastoral)
+    assert await pi.chronology_rows(pastoral, amy) == []

@@ -680,15 +680,28 @@ async def report_csv(actor: Actor, start: dt.date, end: dt.date) -> list[list[st
 # The chronology ---------------------------------------------------------------------------------------------------
 
 async def chronology_rows(actor: Actor, pupil_id: int) -> list[dict]:
-    """The pupil's records for their chronology: none for anyone who may not see them (the chronology audits)."""
+    """The pupil's records as chronology lines (at, ref, event, detail, recorded_by), for the chronology to turn into
+    entries of a "physical_intervention" source: none for anyone who may not see these records (the chronology
+    audits its own views)."""
     if not await may_see(actor):
         return []
     rows = await PhysicalIntervention.select(
         PhysicalIntervention.id, PhysicalIntervention.occurred_at, PhysicalIntervention.location.name,
-        PhysicalIntervention.techniques, PhysicalIntervention.duration_minutes, PhysicalIntervention.lead_up,
-        PhysicalIntervention.injuries, PhysicalIntervention.completed_at, PhysicalIntervention.signed_off_at,
-        PhysicalIntervention.owner.display_name, PhysicalIntervention.owner.email).where(
+        PhysicalIntervention.techniques, PhysicalIntervention.duration_minutes, PhysicalIntervention.injuries,
+        PhysicalIntervention.completed_at, PhysicalIntervention.signed_off_at,
+        PhysicalIntervention.owner.display_name).where(
         (PhysicalIntervention.school == actor.school_id)
         & PhysicalIntervention.id.is_in(PhysicalInterventionPupil.select(PhysicalInterventionPupil.record).where(
-            PhysicalInterventionPupil.pupil == pupil_id)))
-    return rows
+            PhysicalInterventionPupil.pupil == pupil_id))).order_by(PhysicalIntervention.occurred_at)
+    out = []
+    for r in rows:
+        held = ", ".join(t for t in r["techniques"].split("\n") if t) or "technique not yet recorded"
+        where = f" in {r['location.name']}" if r["location.name"] else ""
+        minutes = f", {r['duration_minutes']} min" if r["duration_minutes"] is not None else ""
+        state = "signed off" if r["signed_off_at"] else ("complete, awaiting sign-off" if r["completed_at"]
+                                                         else "record not yet complete")
+        out.append({"at": r["occurred_at"], "ref": f"physical_intervention:{r['id']}",
+                    "event": f"Physical intervention{where}: {held}{minutes}",
+                    "detail": f"Injuries: {r['injuries']}" if r["injuries"] else "", "outcome": state,
+                    "recorded_by": r["owner.display_name"]})
+    return out
