@@ -295,6 +295,20 @@ POST /home-visits/{visit_id:int}/safe                      signin  404     404  
 GET  /home-visits/{visit_id:int}/alarm                     signin  404     404      ok       404      404      ok       404      404         404     404
 POST /home-visits/{visit_id:int}/acknowledge               signin  404     404      ok       404      404      ok       404      404         404     404
 
+# Physical interventions (issue 16, points 4-5): records of A's year-11 pupil, started by A's DSL from the teacher's
+# incident. Seen by the DSL team, pastoral leads and the SLT named on the ladder page (none named here): of these
+# principals only A's DSL; b_dsl has its own school's empty list and report. Sign-off is by a senior leader who
+# neither owns the record nor was involved. The techniques and deadline are each school's own, set by its DSL or admin
+GET  /physical-interventions                               signin  404     404      404      404      404      ok       404      404         ok:none 404
+POST /physical-interventions                               signin  404     404      404      404      404      ok       404      404         404     404
+GET  /physical-interventions/report                        signin  404     404      404      404      404      ok       404      404         ok:none 404
+GET  /physical-interventions/report.csv                    signin  404     404      404      404      404      ok       404      404         ok:none 404
+GET  /physical-interventions/settings                      signin  404     404      404      404      404      ok:none  ok:none  ok:none     ok:none ok:none
+POST /physical-interventions/settings                      signin  404     404      404      404      404      ok:none  ok:none  ok:none     ok:none ok:none
+GET  /physical-interventions/{record_id:int}               signin  404     404      404      404      404      ok       404      404         404     404
+POST /physical-interventions/{record_id:int}               signin  404     404      404      404      404      ok       404      404         404     404
+POST /physical-interventions/{record_id:int}/sign-off      signin  404     404      404      404      404      ok       404      404         404     404
+
 # The offline outbox: the receipt is for the teacher's incident
 GET  /outbox                                               signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
 GET  /outbox/session                                       signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none

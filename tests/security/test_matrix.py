@@ -673,7 +673,52 @@ CASES: dict[str, Case] = {
     "GET /outbox": Case(),
     "GET /outbox/session": Case(),
     "GET /outbox/receipts/{key:str}": Case(path=ids(key=World.receipt_key)),
+    "GET /physical-interventions": Case(),
+    "POST /physical-interventions": Case(body=of(lambda w, p: _pi_start_form(w))),
+    "GET /physical-interventions/report": Case(),
+    "GET /physical-interventions/report.csv": Case(),
+    "GET /physical-interventions/settings": Case(),
+    "POST /physical-interventions/settings": Case(body=fixed(technique_list="Guide (open hand)\nSeated hold",
+                                                             hours="24")),
+    "GET /physical-interventions/{record_id:int}": Case(path=of(lambda w, p: _pi_record(w))),
+    "POST /physical-interventions/{record_id:int}": Case(path=of(lambda w, p: _pi_record(w)),
+                                                         body=of(lambda w, p: _pi_draft(w))),
+    "POST /physical-interventions/{record_id:int}/sign-off": Case(path=of(lambda w, p: _pi_record(w, completed=True)),
+                                                                  body=fixed(review_note="Proportionate")),
 }
+
+
+async def _pi_start_form(w: World) -> dict:
+    return {"incident_id": str(await w.incident()), "idempotency_key": str(uuid.uuid4())}
+
+
+async def _pi_record(w: World, *, completed: bool = False) -> dict:
+    """A record of A's pupil started by A's DSL from the teacher's incident; a completed one (owned by A's admin, no
+    staff named, so A's DSL may sign it off) fresh for each request."""
+    from app.domain.physical_intervention import service as pi
+    from app.domain.physical_intervention.tables import PhysicalIntervention, PhysicalInterventionStaff
+
+    async def make() -> int:
+        rid = await pi.start(await w.actor("dsl"), incident_id=await w.incident())
+        if completed:
+            await PhysicalIntervention.update({PhysicalIntervention.completed_at: clock.now(),
+                                               PhysicalIntervention.owner: w.members["admin"].id}).where(
+                PhysicalIntervention.id == rid)
+            await PhysicalInterventionStaff.delete().where(PhysicalInterventionStaff.record == rid)
+        return rid
+    return {"record_id": await make() if completed else await w.once("pi_record", make)}
+
+
+async def _pi_draft(w: World) -> dict:
+    from app.domain.physical_intervention.tables import PhysicalIntervention
+
+    rid = (await _pi_record(w))["record_id"]
+    row = await PhysicalIntervention.select(PhysicalIntervention.occurred_at).where(
+        PhysicalIntervention.id == rid).first()
+    at = row["occurred_at"].astimezone(incidents.LONDON)
+    return {"occurred_date": at.date().isoformat(), "occurred_time": at.strftime("%H:%M"),
+            "location_id": str(await w.location()), "pupil_ids": str(await w.pupil()),
+            "lead_up": "Threw a chair", "action": "save"}
 
 
 async def _visit_form(w: World, lone: bool = False) -> dict:
