@@ -54,6 +54,7 @@ from app.controllers.interventions import InterventionsController
 from app.controllers.notifications import NotificationsController
 from app.controllers.oncall import OnCallController, RotaController
 from app.controllers.outbox import OutboxController
+from app.controllers.on_report import OnReportController
 from app.controllers.physical_intervention import PhysicalInterventionController
 from app.controllers.pupils import PupilsController
 from app.controllers.referrals import ReferralsController, ReferralSettingsController
@@ -349,7 +350,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
                         ContactLogController, CaseworkController, InterventionsController, ChronologyController,
                         CasePackController, HomeVisitsController, RetentionPolicyController, LegalHoldController,
-                        PhysicalInterventionController],
+                        PhysicalInterventionController,
+                        OnReportController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

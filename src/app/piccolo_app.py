@@ -26,6 +26,8 @@ from app.domain.oncall.tables import (OnCallEvent, OnCallPupil, OnCallReason, On
 from app.domain.physical_intervention.tables import (PhysicalIntervention, PhysicalInterventionPupil,
                                                      PhysicalInterventionSettings, PhysicalInterventionStaff,
                                                      RestraintTechnique)
+from app.domain.on_report.tables import (OnReport, OnReportChange, OnReportRating, OnReportSettings,
+                                         OnReportTarget, SchoolPeriod)
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.referrals.tables import Referral, ReferralEvent, ReferralService, ReferralSettings
 from app.domain.retention.tables import LegalHold, RetentionPolicy
@@ -49,7 +51,8 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           HomeVisitSettings, HomeVisit, HomeVisitPupil, HomeVisitStaff, HomeVisitEscalation, HomeVisitEvent,
           RetentionPolicy, LegalHold,
           PhysicalInterventionSettings, RestraintTechnique, PhysicalIntervention, PhysicalInterventionPupil,
-          PhysicalInterventionStaff]
+          PhysicalInterventionStaff,
+          SchoolPeriod, OnReportSettings, OnReport, OnReportTarget, OnReportRating, OnReportChange]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",
