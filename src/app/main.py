@@ -339,6 +339,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     oncall.set_publisher(publish, push)
     concerns.set_pusher(push)
     home_visits.set_pusher(push)
+    home_visits.set_publisher(publish)
 
     app = Litestar(
         plugins=[channels],

@@ -8,13 +8,16 @@ counts once.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, AsyncIterator
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Litestar, Request, Response, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import Redirect
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
 from app.controllers import CurrentActor
 from app.controllers.admin import requires_role
@@ -25,6 +28,7 @@ from app.domain.incidents.service import local_now
 from app.domain.notifications.service import release, request_hash
 from app.domain.schools.service import Actor
 from app.errors import NotFound, ValidationFailed
+from app.live import once_per_process, session_bound
 from app.rendering import render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -50,7 +54,69 @@ async def _visit_page(request: Request, actor: Actor, visit_id: int, *, errors: 
     return render(request, "home_visits/visit.html", {
         "actor": actor, "v": visit, "errors": errors or {}, "form": form or {}, "refused": refused,
         "states": visits.STATES, "social_worker": visits.SOCIAL_WORKER, "key": str(uuid.uuid4()),
-        "max_extensions": visits.MAX_EXTENSIONS}, status=status)
+        "max_extensions": visits.MAX_EXTENSIONS, "outcomes": visits.OUTCOMES}, status=status)
+
+
+def card_html(app: Litestar, card: dict, full: bool) -> str:
+    """A visit's row on the leads' board; `full` for those who may know of duress (the DSL team, its recipients)."""
+    return app.template_engine.engine.get_template("home_visits/_board_card.html").render(
+        c=card, full=full, states=visits.STATES)
+
+
+async def rendered_card(app: Litestar, school_id: int, event_id: int) -> tuple[dict, dict | None, str, str] | None:
+    """An event of the school, its visit's card and the card's two renderings (plain, full), once per process."""
+    async def make():
+        ev = await visits.board_event(event_id, school_id)
+        if ev is None:
+            return None
+        card = await visits.board_card(school_id, ev["visit"])
+        if card is None:
+            return ev, None, "", ""
+        return ev, card, card_html(app, card, False), card_html(app, card, True)
+
+    return await once_per_process(app, ("home_visits.card", school_id, event_id), make)
+
+
+async def board_live(request: Request, actor: Actor, channels: ChannelsPlugin) -> ServerSentEvent:
+    """The board's stream: each visit's card as it changes, resuming from Last-Event-ID (or ?after=)."""
+    try:
+        last_id = int(request.headers.get("last-event-id") or request.query_params.get("after") or 0)
+    except ValueError:
+        last_id = 0
+    school_id = actor.school_id
+    sent = last_id
+
+    async def card_event(current: Actor, event_id: int) -> ServerSentEventMessage | None:
+        nonlocal sent
+        made = await rendered_card(request.app, school_id, event_id)
+        if made is None:
+            return None
+        ev, card, plain, full = made
+        if ev["id"] <= sent or card is None:
+            return None
+        sent = ev["id"]
+        html = full if visits.duress_visible(current, card["alerted"], card["staff_ids"]) else plain
+        return ServerSentEventMessage(data=html, event="visit", id=str(ev["id"]))
+
+    async def allowed(current: Actor) -> bool:
+        return visits.can_see_board(current)
+
+    async def catch_up(current: Actor) -> AsyncIterator[ServerSentEventMessage]:
+        nonlocal sent
+        if not last_id:
+            sent = await visits.latest_event_id(current.school_id)
+            yield ServerSentEventMessage(comment="connected", id=str(sent))
+            return
+        for ev in await visits.board_events_since(current.school_id, last_id):
+            message = await card_event(current, ev["id"])
+            if message:
+                yield message
+
+    async def render_event(current: Actor, raw: Any) -> ServerSentEventMessage | None:
+        return await card_event(current, int(json.loads(raw)["event"]))
+
+    return session_bound(request, actor, channels, [visits.board_channel(actor.school_id)], allowed=allowed,
+                         render=render_event, catch_up=catch_up)
 
 
 async def _ladder_page(request: Request, actor: Actor, form: dict, errors: dict | None = None, *,
@@ -95,6 +161,24 @@ class HomeVisitsController(Controller):
                 raise NotFound(visits.HIDDEN) from None
             return render(request, "home_visits/new.html", context, status=400)
         return Redirect(f"/home-visits/{made['id']}", status_code=303)
+
+    @get("/board", name="home_visits.board", guards=[requires_role(*visits.BOARD_ROLES)])
+    async def board(self, request: Request, actor: CurrentActor) -> Response:
+        after = await visits.latest_event_id(actor.school_id)  # before the cards: the stream resumes from here
+        cards = await visits.board(actor)
+        for card in cards:
+            card["html"] = card_html(request.app, card, visits.duress_visible(actor, card["alerted"],
+                                                                              card["staff_ids"]))
+        return render(request, "home_visits/board.html", {
+            "actor": actor, "after": after, "cards": cards, "not_seen": await visits.not_seen_today(actor)})
+
+    @get("/board/stream", name="home_visits.board_stream", skip_compression=True,
+         guards=[requires_role(*visits.BOARD_ROLES)])
+    async def board_stream(self, request: Request, actor: CurrentActor,
+                           channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+        if not visits.can_see_board(actor):
+            raise NotFound(visits.HIDDEN)
+        return await board_live(request, actor, channels)
 
     @get("/ladder", name="home_visits.ladder", guards=[requires_role("dsl", "admin")])
     async def ladder(self, request: Request, actor: CurrentActor) -> Response:
@@ -181,6 +265,23 @@ class HomeVisitsController(Controller):
     @post("/{visit_id:int}/safe", name="home_visits.safe", guards=[requires_role(*visits.PLANNERS)])
     async def safe(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
         return await self._tap(request, actor, visit_id, data, visits.finish_safe)
+
+    # The second check-out (point 5, duress): answers exactly as "I'm safe" does. Its path says nothing either.
+    @post("/{visit_id:int}/checkout", name="home_visits.checkout", guards=[requires_role(*visits.PLANNERS)])
+    async def checkout(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
+        return await self._tap(request, actor, visit_id, data, visits.finish_duress)
+
+    @post("/{visit_id:int}/outcome", name="home_visits.outcome", guards=[requires_role(*visits.PLANNERS)])
+    async def outcome(self, request: Request, actor: CurrentActor, visit_id: FromPath[int], data: Form) -> Response:
+        key, digest = submission_key(request, data), request_hash(request.url.path, data)
+        typed = _typed(data)
+        try:
+            await visits.record_outcome(actor, visit_id, typed, key=key, digest=digest)
+        except ValidationFailed as exc:  # the claim on the key is released by the service (releases_claim)
+            return await _visit_page(request, actor, visit_id, errors=exc.errors, form=typed, status=400)
+        except visits.Conflict as exc:
+            return await _visit_page(request, actor, visit_id, refused=exc.message, status=409)
+        return Redirect(f"/home-visits/{visit_id}", status_code=303)
 
     # The alarm: its recipients include the buddy and the on-call responders, who may hold no pastoral role, so
     # the service decides (alerted for this visit, or the DSL team and pastoral leads; else 404).

@@ -60,6 +60,14 @@ AFTER_HOUR = dt.time(16, 0)  # a visit running after 16:00 needs two staff
 TEXT_LIMIT = 2000
 DEFAULTS = {"tier1_minutes": 5, "tier2_minutes": 15, "tier3_minutes": 30, "ack_seconds": 120, "headteacher": None,
             "slt": ""}
+# The doorstep outcome (point 6), in the order the form offers them. The last five are "not seen": each makes a
+# same-day task for the DSL team.
+OUTCOMES = {"seen_alone": "Seen and spoken to alone", "seen_spoken": "Seen and spoken to",
+            "seen_not_spoken": "Seen, not spoken to", "adult_spoken": "Not seen, an adult spoken to",
+            "no_answer_occupied": "No answer, signs of occupation", "no_answer_empty": "No answer, no signs of occupation",
+            "refused": "Refused", "moved": "Suspected moved"}
+NOT_SEEN = ("adult_spoken", "no_answer_occupied", "no_answer_empty", "refused", "moved")
+NOBODY_THERE = ("no_answer_occupied", "no_answer_empty", "moved")  # "who was present" is not asked
 TIER_NAMES = {1: "the buddy and on-call responders", 2: "the DSL team and SLT", 3: "the headteacher",
               4: "the whole safeguarding team"}
 
@@ -70,6 +78,32 @@ _push: Callable[[set[int], dict], Awaitable[None]] | None = None
 def set_pusher(push) -> None:
     global _push
     _push = push
+
+
+# create_app() sets this to publish on the live channels (the leads' board, point 8), as on-call's set_publisher.
+_publisher: Callable[[list[str], Any], Awaitable[None]] | None = None
+
+
+def set_publisher(publisher) -> None:
+    global _publisher
+    _publisher = publisher
+
+
+def board_channel(school_id: int) -> str:
+    return f"home_visits:{school_id}"
+
+
+async def _publish(school_id: int, visit_id: int) -> None:
+    """Tell the school's boards that a visit changed, by its latest event id (after the change has committed)."""
+    if _publisher is None:
+        return
+    try:
+        latest = await HomeVisitEvent.select(HomeVisitEvent.id).where(HomeVisitEvent.visit == visit_id).order_by(
+            HomeVisitEvent.id, ascending=False).first()
+        if latest:
+            await _publisher([board_channel(school_id)], {"event": latest["id"]})
+    except Exception:
+        log.warning("live delivery of home visit event failed", exc_info=True)
 
 
 class Conflict(BadRequest):
@@ -335,7 +369,10 @@ async def plan_visit(actor: Actor, form: dict[str, Any], *, key: str | None = No
                       "needs_two": bool(reasons)})
         return {"id": visit.id}, []
 
-    return await notifications.answer_once(actor, key, digest, write)
+    result = await notifications.answer_once(actor, key, digest, write)
+    if made.get("id"):
+        await _publish(actor.school_id, made["id"])
+    return result
 
 
 # Reading ---------------------------------------------------------------------------------------------------------
@@ -407,7 +444,13 @@ async def view(actor: Actor, visit_id: int) -> dict:
         "arrive": row["state"] == "under_way" and going,
         "extend": row["state"] in ACTIVE and going and row["tier"] == 0 and row["extensions"] < MAX_EXTENSIONS,
         "safe": row["state"] in ACTIVE and going,
+        "outcome": row["state"] in (*ACTIVE, "finished_safe") and going and not row["outcome"],
     }
+    alerted = await _alerted(visit_id) if row["duress_at"] else set()
+    row["duress"] = bool(row["duress_at"]) and duress_visible(actor, alerted, row["staff_ids"])
+    if not row["duress"]:
+        row["duress_at"] = None  # the page shows a plain "finished safe" to everyone else
+    row["outcome_label"] = OUTCOMES.get(row["outcome"], "")
     row["phase"] = phase(row)
     row["alert_at"] = row["ends_at"] + dt.timedelta(minutes=conf["tier1_minutes"]) if row["ends_at"] else None
     row["minutes"] = int((row["planned_end"] - row["planned_start"]).total_seconds() // 60)
@@ -447,6 +490,7 @@ async def _move(actor: Actor, visit_id: int, *, allowed_from: tuple[str, ...], c
     if not moved:
         now = await HomeVisit.select(HomeVisit.state).where(HomeVisit.id == visit_id).first()
         raise Conflict(f"This visit is {STATES[now['state']].lower()}: that step does not apply now.")
+    await _publish(actor.school_id, visit_id)
 
 
 async def complete_checklist(actor: Actor, visit_id: int, form: dict[str, Any]) -> None:
@@ -585,6 +629,7 @@ async def _visitor_step(actor: Actor, visit_id: int, kind: str, key: str | None,
         return {"id": visit_id, "ends_at": fresh["ends_at"].isoformat() if fresh["ends_at"] else ""}, pending
 
     result = await notifications.answer_once(actor, key, digest, write)
+    await _publish(actor.school_id, visit_id)
     if after.get("alerted"):
         await _wake(after["alerted"], {"title": "Home visit: safe", "body": f"{actor.display_name} has checked out "
                                        "safe.", "url": f"/home-visits/{visit_id}/alarm"})
@@ -626,12 +671,162 @@ async def extend(actor: Actor, visit_id: int, *, key: str | None = None, digest:
     return await _visitor_step(actor, visit_id, "extended", key, digest, build)
 
 
+def duress_visible(actor: Actor, alerted: set[int], staff_ids: set[int]) -> bool:
+    """Who may know of a duress check-out: the DSL team and the people its alarm went to, never anyone on the visit
+    (their screen may be watched). Everyone else sees a visit finished safe."""
+    if actor.person_id in staff_ids:
+        return False
+    return actor.has("dsl") or actor.person_id in alerted
+
+
+def _duress_text(names: str, at: dt.datetime, tier: int) -> str:
+    return (f"Home visit: {names} checked out at {_hhmm(at)} with the agreed duress signal and may need help. "
+            "Do not phone them. Open the alarm and acknowledge if you are dealing with it."
+            + (" Nobody has acknowledged yet." if tier > 2 else ""))
+
+
+@notifications.releases_claim
+async def finish_duress(actor: Actor, visit_id: int, *, key: str | None = None, digest: str = "") -> dict:
+    """The duress check-out (point 5): to the visitor and anyone watching, exactly "I'm safe" (the same answer, the
+    same page after, the visit shown finished safe). Silently, the second tier (the DSL team and SLT) is alerted at
+    once with the last known details, and the ladder climbs from there until someone acknowledges. Audited."""
+    if not can_plan(actor):
+        raise NotFound(HIDDEN)
+    row = await _visit(actor, visit_id)
+    if actor.person_id not in row["staff_ids"]:
+        raise NotFound(HIDDEN)
+    if key and (stored := await notifications.replay(actor, key, digest)):
+        return json.loads(stored["body"])
+    now = clock.now()
+    conf = await ladder(row["school"])
+    staff = row["staff_ids"]
+    after: dict[str, Any] = {}
+
+    async def write() -> tuple[dict, list]:
+        # The same conditions as "I'm safe": a visit already over answers the same refusal.
+        step = max(row["step"], 4)  # 4: tier 2 fired (2 + the tier)
+        fired = await _fired(visit_id)
+        fired.setdefault(2, now)
+        follow = _next_at({**row, "duress_at": now}, conf, fired, step)
+        moved = await HomeVisit.update({
+            HomeVisit.state: "finished_safe", HomeVisit.finished_at: now, HomeVisit.finished_by: actor.person_id,
+            HomeVisit.duress_at: now, HomeVisit.step: step, HomeVisit.tier: step - 2, HomeVisit.next_at: follow,
+            HomeVisit.acknowledged_by: None, HomeVisit.acknowledged_at: None}).where(
+            (HomeVisit.id == visit_id) & HomeVisit.state.is_in(list(ACTIVE))).returning(HomeVisit.id)
+        if not moved:
+            current = await HomeVisit.select(HomeVisit.state).where(HomeVisit.id == visit_id).first()
+            raise Conflict(f"This visit is {STATES[current['state']].lower()}: that step does not apply now.")
+        people = (await _tier_people(row, 2, conf) | await _alerted(visit_id)) - staff
+        if not await HomeVisitEscalation.exists().where(
+                (HomeVisitEscalation.visit == visit_id) & (HomeVisitEscalation.tier == 2)):
+            await HomeVisitEscalation.insert(HomeVisitEscalation(
+                visit=visit_id, tier=2, fired_at=now, ack_due_at=now + dt.timedelta(seconds=conf["ack_seconds"]),
+                alerted=",".join(str(p) for p in sorted(people))))
+        else:  # tier 2 had fired already: those it reached are told again, now of duress
+            await HomeVisitEscalation.update({HomeVisitEscalation.alerted: ",".join(str(p) for p in sorted(
+                people))}).where((HomeVisitEscalation.visit == visit_id) & (HomeVisitEscalation.tier == 2))
+        # What the visitor's page and the pupil's chronology show: finished safe. The duress event and the audit
+        # entry are for the alarm page, the DSL team and the audit log.
+        await _event(visit_id, actor.school_id, "finished_safe", actor.person_id)
+        await _event(visit_id, actor.school_id, "duress", actor.person_id, tier=2, alerted=len(people))
+        await _audit(actor, "home_visit.duress", visit_id, actor.school_id, {"tier": 2, "alerted": len(people)})
+        names = ", ".join(s["name"] for s in sorted(row["staff"], key=lambda s: s["name"]))
+        after.update(people=people, names=names)
+        pending = await _tell(people, actor.school_id, visit_id, _duress_text(names, now, 2),
+                              link=f"/home-visits/{visit_id}/alarm")
+        return {"id": visit_id, "ends_at": row["ends_at"].isoformat() if row["ends_at"] else ""}, pending
+
+    result = await notifications.answer_once(actor, key, digest, write)
+    await _publish(actor.school_id, visit_id)
+    if after.get("people"):
+        await _wake(after["people"], {"title": "Home visit: help needed", "body": after["names"],
+                                      "url": f"/home-visits/{visit_id}/alarm"})
+    return result
+
+
 @notifications.releases_claim
 async def finish_safe(actor: Actor, visit_id: int, *, key: str | None = None, digest: str = "") -> dict:
     """"I'm safe": the visit is over and the timer stops."""
     return await _visitor_step(actor, visit_id, "finished_safe", key, digest, lambda row, now: (
         ACTIVE, {HomeVisit.state: "finished_safe", HomeVisit.finished_at: now, HomeVisit.finished_by: actor.person_id,
                  HomeVisit.next_at: None}, None))
+
+
+# The doorstep outcome ------------------------------------------------------------------------------------------------
+
+@notifications.releases_claim
+async def record_outcome(actor: Actor, visit_id: int, form: dict[str, Any], *, key: str | None = None,
+                         digest: str = "") -> dict:
+    """What happened at the door (point 6): the outcome, who was present, whether a note was left, notes; by someone
+    who went, once. "Not seen" alerts the DSL team for a follow-up today and puts the visit on their list."""
+    if not can_plan(actor):
+        raise NotFound(HIDDEN)
+    row = await _visit(actor, visit_id)
+    if actor.person_id not in row["staff_ids"]:
+        raise NotFound(HIDDEN)
+    if key and (stored := await notifications.replay(actor, key, digest)):
+        return json.loads(stored["body"])
+    errors: dict[str, str] = {}
+    outcome = str(form.get("outcome") or "")
+    if outcome not in OUTCOMES:
+        errors["outcome"] = "Choose what happened at the door."
+    present = _text(form, "outcome_present", errors)
+    if outcome and outcome not in NOBODY_THERE and outcome in OUTCOMES and not present:
+        errors["outcome_present"] = "Say who was present (for example 'Ada and her mum')."
+    note = str(form.get("outcome_note_left") or "")
+    if note not in ("yes", "no"):
+        errors["outcome_note_left"] = "Say whether you left a note."
+    notes = _text(form, "outcome_notes", errors)
+    if errors:
+        raise ValidationFailed(errors)
+    if row["state"] not in (*ACTIVE, "finished_safe"):
+        raise Conflict("The outcome is recorded once the visit has started.")
+    not_seen = outcome in NOT_SEEN
+
+    async def write() -> tuple[dict, list]:
+        moved = await HomeVisit.update({
+            HomeVisit.outcome: outcome, HomeVisit.outcome_present: present, HomeVisit.outcome_note_left: note == "yes",
+            HomeVisit.outcome_notes: notes}).where(
+            (HomeVisit.id == visit_id) & (HomeVisit.outcome == "")
+            & HomeVisit.state.is_in([*ACTIVE, "finished_safe"])).returning(HomeVisit.id)
+        if not moved:
+            raise Conflict("The outcome of this visit has already been recorded.")
+        await _event(visit_id, actor.school_id, "outcome", actor.person_id, outcome=outcome)
+        await _audit(actor, "home_visit.outcome_recorded", visit_id, actor.school_id,
+                     {"outcome": outcome, "not_seen": not_seen})
+        pending = []
+        if not_seen:
+            # No pupil's name in the alert: it names the visit and leads to it.
+            pending = await _tell(await _holders(actor.school_id, "dsl"), actor.school_id, visit_id,
+                                  "Home visit: the child was not seen. Follow up today.")
+        return {"id": visit_id, "outcome": outcome}, pending
+
+    result = await notifications.answer_once(actor, key, digest, write)
+    await _publish(actor.school_id, visit_id)
+    return result
+
+
+async def not_seen_today(actor: Actor) -> list[dict]:
+    """The DSL team's same-day list: visits whose outcome today was "not seen", with the pupils, latest first."""
+    if actor.school_id is None or not actor.has("dsl"):
+        return []
+    start, end = _today_bounds()
+    events = await HomeVisitEvent.select(HomeVisitEvent.visit, HomeVisitEvent.at, HomeVisitEvent.detail).where(
+        (HomeVisitEvent.school == actor.school_id) & (HomeVisitEvent.kind == "outcome")
+        & (HomeVisitEvent.at >= start) & (HomeVisitEvent.at < end)).order_by(
+        HomeVisitEvent.id, ascending=False)
+    rows = []
+    for e in events:
+        code = json.loads(e["detail"] or "{}").get("outcome")
+        if code not in NOT_SEEN:
+            continue
+        pupils = await HomeVisitPupil.select(
+            HomeVisitPupil.pupil.preferred_first_name, HomeVisitPupil.pupil.legal_first_name,
+            HomeVisitPupil.pupil.preferred_last_name, HomeVisitPupil.pupil.legal_last_name).where(
+            HomeVisitPupil.visit == e["visit"])
+        rows.append({"id": e["visit"], "at": e["at"], "outcome": OUTCOMES[code],
+                     "pupils": ", ".join(_name(p, "pupil.") for p in pupils)})
+    return rows
 
 
 # The timer and the ladder ----------------------------------------------------------------------------------------
@@ -670,8 +865,9 @@ def _fire_at(row: dict, tier: int, conf: dict, fired: dict[int, dt.datetime]) ->
     """When a tier is due: its minutes after the end time, and never before the tier below has had its time to
     acknowledge. Tier 4 (the whole team) comes when tier 3's time to acknowledge has passed."""
     ack = dt.timedelta(seconds=conf["ack_seconds"])
-    if tier == 4:
-        return fired[3] + ack
+    if tier == 4 or (row.get("duress_at") and tier > 2):
+        # Under duress tier 2 fired at once; each tier above comes when the one below has had its time.
+        return fired[tier - 1] + ack
     at = row["ends_at"] + dt.timedelta(minutes=conf[f"tier{tier}_minutes"])
     if tier > 1:
         at = max(at, fired[tier - 1] + ack)
@@ -695,11 +891,17 @@ def _next_at(row: dict, conf: dict, fired: dict[int, dt.datetime], step: int) ->
     return _fire_at(row, tier + 1, conf, fired)
 
 
+def _alarm_may_run():
+    """Visits whose timer may still climb: those under way, and those checked out under duress (point 5), which
+    look finished to everyone else but whose alarm runs on until someone acknowledges it."""
+    return HomeVisit.state.is_in(list(ACTIVE)) | HomeVisit.duress_at.is_not_null()
+
+
 async def tick(now: dt.datetime | None = None) -> int:
     """Take every timer step that is due (reminders, tiers, lapses). Safe to run in every process at once: each
     step is a conditional update on the visit's step, so exactly one process takes it. Returns steps taken."""
     now = now or clock.now()
-    due = await HomeVisit.select().where(HomeVisit.state.is_in(list(ACTIVE)) & HomeVisit.next_at.is_not_null()
+    due = await HomeVisit.select().where(_alarm_may_run() & HomeVisit.next_at.is_not_null()
                                          & (HomeVisit.next_at <= now) & HomeVisit.acknowledged_by.is_null())
     taken = 0
     for row in due:
@@ -736,7 +938,7 @@ async def _advance(row: dict, now: dt.datetime) -> int:
             if tier:
                 changes[HomeVisit.tier] = tier
             moved = await HomeVisit.update(changes).where(
-                (HomeVisit.id == row["id"]) & (HomeVisit.step == step) & HomeVisit.state.is_in(list(ACTIVE))
+                (HomeVisit.id == row["id"]) & (HomeVisit.step == step) & _alarm_may_run()
                 & HomeVisit.acknowledged_by.is_null() & (HomeVisit.extensions == row["extensions"])
             ).returning(HomeVisit.id)
             if not moved:
@@ -770,13 +972,19 @@ async def _advance(row: dict, now: dt.datetime) -> int:
                 text = (f"Home visit overdue: {names} not back (due {due_back}). "
                         "Acknowledge if you are dealing with it."
                         if tier < 4 else f"Home visit: nobody has acknowledged. {names} not back (due {due_back}).")
+                if row.get("duress_at"):
+                    text = _duress_text(names, row["duress_at"], tier)
                 pending = await _tell(people, row["school"], row["id"], text, link=f"/home-visits/{row['id']}/alarm")
                 await _event(row["id"], row["school"], "escalated", None, tier=tier, alerted=len(people))
                 await audit.record("home_visit.escalated", school_id=row["school"], subject_type="home_visit",
                                    subject_id=row["id"], detail={"tier": tier, "alerted": len(people)})
                 payload = {"title": "Home visit overdue" if tier < 4 else "Home visit: nobody has acknowledged",
                            "body": f"{names}, due back {due_back}", "url": f"/home-visits/{row['id']}/alarm"}
+                if row.get("duress_at"):
+                    payload = {"title": "Home visit: help needed", "body": names,
+                               "url": f"/home-visits/{row['id']}/alarm"}
         taken += 1
+        await _publish(row["school"], row["id"])
         await notifications.deliver(pending)
         await _wake(people, payload)
         step, fired = new_step, new_fired
@@ -797,6 +1005,8 @@ async def alarm(actor: Actor, visit_id: int) -> dict:
     staff = await HomeVisitStaff.select(HomeVisitStaff.person, HomeVisitStaff.phone,
                                         HomeVisitStaff.person.display_name).where(HomeVisitStaff.visit == visit_id)
     row["staff"] = [{"id": s["person"], "name": s["person.display_name"], "phone": s["phone"]} for s in staff]
+    if row["duress_at"] and not duress_visible(actor, alerted, {s["id"] for s in row["staff"]}):
+        raise NotFound(HIDDEN)  # a duress alarm is the DSL team's and its recipients' alone
     last = await HomeVisitEvent.select(HomeVisitEvent.kind, HomeVisitEvent.at, HomeVisitEvent.actor.display_name).where(
         (HomeVisitEvent.visit == visit_id) & HomeVisitEvent.actor.is_not_null()).order_by(
         HomeVisitEvent.id, ascending=False).first()
@@ -806,7 +1016,8 @@ async def alarm(actor: Actor, visit_id: int) -> dict:
     row["owner"] = (await Person.select(Person.display_name).where(Person.id == row["acknowledged_by"]).first()
                     if row["acknowledged_by"] else None)
     going = actor.person_id in {s["id"] for s in row["staff"]}
-    row["may_acknowledge"] = row["state"] in ACTIVE and row["acknowledged_by"] is None and not going
+    row["may_acknowledge"] = (row["state"] in ACTIVE or row["duress_at"] is not None) \
+        and row["acknowledged_by"] is None and not going
     row["show_calls"] = row["tier"] >= 2 or actor.has(*AUTHORISERS)
     row["show_script"] = row["tier"] >= 3 or actor.has(*AUTHORISERS)
     async with atomic():
@@ -824,7 +1035,7 @@ async def acknowledge(actor: Actor, visit_id: int) -> None:
     async with atomic():
         moved = await HomeVisit.update({HomeVisit.acknowledged_by: actor.person_id, HomeVisit.acknowledged_at: now,
                                         HomeVisit.next_at: None}).where(
-            (HomeVisit.id == visit_id) & HomeVisit.acknowledged_by.is_null() & HomeVisit.state.is_in(list(ACTIVE))
+            (HomeVisit.id == visit_id) & HomeVisit.acknowledged_by.is_null() & _alarm_may_run()
             & (HomeVisit.tier > 0)).returning(HomeVisit.id)
         if moved:
             await _event(visit_id, actor.school_id, "acknowledged", actor.person_id, tier=row["tier"])
@@ -840,7 +1051,89 @@ async def acknowledge(actor: Actor, visit_id: int) -> None:
             who = await Person.select(Person.display_name).where(Person.id == current["acknowledged_by"]).first()
             raise Conflict(f"{who['display_name']} is already dealing with it.")
         raise Conflict(f"This visit is {STATES[current['state']].lower()}: there is nothing to acknowledge.")
+    await _publish(actor.school_id, visit_id)
     await notifications.deliver(pending)
+
+
+# The leads' board (point 8) ----------------------------------------------------------------------------------------
+
+BOARD_ROLES = ("pastoral_lead", "dsl")
+
+
+def can_see_board(actor: Actor) -> bool:
+    return actor.school_id is not None and actor.has(*BOARD_ROLES)
+
+
+def _today_bounds() -> tuple[dt.datetime, dt.datetime]:
+    """Today in the UK, as UTC bounds (stored times are UTC)."""
+    day = clock.now().astimezone(LONDON).date()
+    start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=LONDON)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=LONDON)
+    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
+
+
+async def latest_event_id(school_id: int) -> int:
+    row = await HomeVisitEvent.select(HomeVisitEvent.id).where(HomeVisitEvent.school == school_id).order_by(
+        HomeVisitEvent.id, ascending=False).first()
+    return row["id"] if row else 0
+
+
+async def board_event(event_id: int, school_id: int) -> dict | None:
+    """An event of the school (never another's), for a stream to turn into its visit's card."""
+    return await HomeVisitEvent.select(HomeVisitEvent.id, HomeVisitEvent.visit).where(
+        (HomeVisitEvent.id == event_id) & (HomeVisitEvent.school == school_id)).first()
+
+
+async def board_events_since(school_id: int, after: int) -> list[dict]:
+    """For a reconnecting board: each visit changed since `after`, once, by its latest event."""
+    latest: dict[int, int] = {}
+    for e in await HomeVisitEvent.select(HomeVisitEvent.id, HomeVisitEvent.visit).where(
+            (HomeVisitEvent.school == school_id) & (HomeVisitEvent.id > after)).order_by(HomeVisitEvent.id):
+        latest[e["visit"]] = e["id"]
+    return [{"id": i, "visit": v} for v, i in sorted(latest.items(), key=lambda kv: kv[1])]
+
+
+async def board_card(school_id: int, visit_id: int) -> dict | None:
+    """A visit as the board shows it: who is out, where, due back when, its status. `on_board` is false for a visit
+    not today's (the board drops it). Who may see duress is decided per stream (`duress_visible`)."""
+    row = await HomeVisit.select().where((HomeVisit.id == visit_id) & (HomeVisit.school == school_id)).first()
+    if row is None:
+        return None
+    start, end = _today_bounds()
+    row["on_board"] = row["state"] != "cancelled" and (
+        start <= row["planned_start"] < end or row["state"] in ACTIVE or row["duress_at"] is not None
+        and row["acknowledged_by"] is None)
+    staff = await HomeVisitStaff.select(HomeVisitStaff.person, HomeVisitStaff.person.display_name).where(
+        HomeVisitStaff.visit == visit_id).order_by(HomeVisitStaff.id)
+    row["staff_ids"] = {s["person"] for s in staff}
+    row["staff_names"] = ", ".join(s["person.display_name"] for s in staff)
+    row["due_back"] = row["ends_at"] or row["planned_end"]
+    row["phase"] = phase(row)
+    row["alerted"] = await _alerted(visit_id) if row["tier"] else set()
+    row["owner"] = ""
+    if row["acknowledged_by"]:
+        owner = await Person.select(Person.display_name).where(Person.id == row["acknowledged_by"]).first()
+        row["owner"] = owner["display_name"] if owner else ""
+    row["outcome_label"] = OUTCOMES.get(row["outcome"], "")
+    row["not_seen"] = row["outcome"] in NOT_SEEN
+    return row
+
+
+async def board(actor: Actor) -> list[dict]:
+    """Today's visits at the actor's school, for the pastoral leads and the DSL team; due back soonest first."""
+    if not can_see_board(actor):
+        raise NotFound(HIDDEN)
+    start, end = _today_bounds()
+    ids = [r["id"] for r in await HomeVisit.select(HomeVisit.id).where(
+        (HomeVisit.school == actor.school_id) & (HomeVisit.state != "cancelled") & (
+            ((HomeVisit.planned_start >= start) & (HomeVisit.planned_start < end))
+            | HomeVisit.state.is_in(list(ACTIVE))))]
+    cards = [c for c in [await board_card(actor.school_id, i) for i in ids] if c and c["on_board"]]
+    cards.sort(key=lambda c: c["due_back"])
+    async with atomic():
+        await audit.record("home_visit.board_viewed", actor_id=actor.person_id, actor_label=actor.label,
+                           school_id=actor.school_id, origin=actor.origin)
+    return cards
 
 
 # For the pupil's chronology -----------------------------------------------------------------------------------------
@@ -850,7 +1143,8 @@ EVENT_TEXT = {"planned": "Home visit planned", "checked": "Home visit: pre-visit
               "cancelled": "Home visit cancelled", "started": "Home visit started",
               "on_site": "Home visit: at the door",
               "extended": "Home visit extended by 15 minutes", "finished_safe": "Home visit finished: staff safe",
-              "escalated": "Home visit overdue: alarm raised", "acknowledged": "Home visit alarm acknowledged"}
+              "escalated": "Home visit overdue: alarm raised", "acknowledged": "Home visit alarm acknowledged",
+              "outcome": "Home visit outcome"}
 
 
 async def chronology_rows(school_id: int, pupil_id: int) -> list[dict]:
@@ -862,8 +1156,9 @@ async def chronology_rows(school_id: int, pupil_id: int) -> list[dict]:
         (HomeVisitPupil.pupil == pupil_id) & (HomeVisitPupil.visit.school == school_id))]
     if not visit_ids:
         return []
-    purposes = {r["id"]: r["purpose"] for r in await HomeVisit.select(HomeVisit.id, HomeVisit.purpose).where(
-        HomeVisit.id.is_in(visit_ids))}
+    visits = {r["id"]: r for r in await HomeVisit.select(
+        HomeVisit.id, HomeVisit.purpose, HomeVisit.duress_at, HomeVisit.outcome, HomeVisit.outcome_present,
+        HomeVisit.outcome_note_left, HomeVisit.outcome_notes).where(HomeVisit.id.is_in(visit_ids))}
     events = await HomeVisitEvent.select(HomeVisitEvent.id, HomeVisitEvent.visit, HomeVisitEvent.kind,
                                          HomeVisitEvent.at, HomeVisitEvent.detail, HomeVisitEvent.actor.display_name,
                                          HomeVisitEvent.actor.email).where(
@@ -872,10 +1167,19 @@ async def chronology_rows(school_id: int, pupil_id: int) -> list[dict]:
     rows = []
     for e in events:
         detail = json.loads(e["detail"]) if e["detail"] else {}
+        visit = visits[e["visit"]]
+        if visit["duress_at"] and e["kind"] in ("escalated", "acknowledged"):
+            continue  # a duress alarm is the DSL team's and its recipients' (the alarm page), not the chronology's
         text = EVENT_TEXT[e["kind"]]
+        shown = visit["purpose"] if e["kind"] == "planned" else ""
         if e["kind"] == "escalated":
             text += f" (tier {detail.get('tier')}: {TIER_NAMES.get(detail.get('tier'), '')})"
+        if e["kind"] == "outcome":
+            text += f": {OUTCOMES.get(detail.get('outcome'), '')}"
+            parts = [f"Present: {visit['outcome_present'].rstrip('.')}." if visit["outcome_present"] else "",
+                     "A note was left." if visit["outcome_note_left"] else "No note left.", visit["outcome_notes"]]
+            shown = " ".join(p for p in parts if p)
         who = f"{e['actor.display_name']} <{e['actor.email']}>" if e["actor.display_name"] else ""
         rows.append({"at": e["at"], "ref": f"visit:{e['visit']}:{e['id']}", "event": text,
-                     "detail": purposes[e["visit"]] if e["kind"] == "planned" else "", "recorded_by": who})
+                     "detail": shown, "recorded_by": who})
     return rows
