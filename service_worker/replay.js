@@ -13,7 +13,7 @@
 // they still go through after the phone, the browser or the server restarted.
 "use strict";
 
-const OUTBOX_ENDPOINTS = ["/incidents/", "/concerns/", "/contact-log/"];  // the offline-capable forms
+const OUTBOX_ENDPOINTS = ["/incidents/", "/concerns/", "/contact-log/", "/gate/"];  // the offline-capable forms
 const LIVE_TIMEOUT_MS = 6000;      // "no answer within a few seconds": keep it and tell the person
 const REPLAY_TIMEOUT_MS = 20000;
 const SENDING_GRACE_MS = 30000;    // an entry left "sending" longer than this lost its attempt (worker stopped)

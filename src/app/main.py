@@ -37,6 +37,7 @@ from app.live import SteadySubscriptions
 from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.attendance import AttendanceController, AttendanceImportController
+from app.controllers.gate import GateController, RegisterCloseController
 from app.controllers.retention import LegalHoldController, RetentionPolicyController
 from app.controllers.auth import AuthController
 from app.controllers.case_pack import CasePackController
@@ -347,7 +348,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         IncidentsController, IncidentSettingsController, ConcernsController, NotificationsController,
                         OnCallController, RotaController,
                         ImportsController, OutboxController, CspReportController, static,
-                        AttendanceImportController, AttendanceController, SubjectAccessController,
+                        AttendanceImportController, AttendanceController, GateController, RegisterCloseController,
+                        SubjectAccessController,
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
                         ContactLogController, CaseworkController, InterventionsController, ChronologyController,
                         CasePackController, HomeVisitsController, RetentionPolicyController, LegalHoldController,

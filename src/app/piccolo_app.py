@@ -7,6 +7,7 @@ from piccolo.conf.apps import AppConfig
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.attendance.tables import (AttendanceImport, AttendanceMark, AttendanceMarkChange,
                                           AttendanceSchoolDay, AttendanceSettings)
+from app.domain.attendance.gate_tables import FirstDayAlert, RegisterClose
 from app.domain.audit.tables import AuditEvent
 from app.domain.casework.tables import Case, CaseAction, CaseReview, CaseTarget, CaseType, TargetRating
 from app.domain.chronology.pack_tables import CasePack
@@ -51,7 +52,7 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           HomeVisitSettings, HomeVisit, HomeVisitPupil, HomeVisitStaff, HomeVisitEscalation, HomeVisitEvent,
           RetentionPolicy, LegalHold,
           PhysicalInterventionSettings, RestraintTechnique, PhysicalIntervention, PhysicalInterventionPupil,
-          PhysicalInterventionStaff,
+          PhysicalInterventionStaff, RegisterClose, FirstDayAlert,
           SchoolPeriod, OnReportSettings, OnReport, OnReportTarget, OnReportRating, OnReportChange]
 
 APP_CONFIG = AppConfig(

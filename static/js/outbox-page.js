@@ -5,7 +5,7 @@
   "use strict";
   if (!("serviceWorker" in navigator)) return;
 
-  var OFFLINE_FORMS = ["/incidents/", "/concerns/", "/contact-log/"];  // the same list as service_worker/replay.js
+  var OFFLINE_FORMS = ["/incidents/", "/concerns/", "/contact-log/", "/gate/"];  // the same list as service_worker/replay.js
   var badge = document.getElementById("outbox-badge");
   var badgeCount = document.getElementById("outbox-count");
   var meta = document.querySelector('meta[name="person"]');
@@ -66,6 +66,7 @@
     var what = span && span.firstChild ? span.firstChild.textContent.trim() : "";
     var where = form.querySelector("select[name=location_id]");
     var kind = form.id === "concern-form" ? "Safeguarding concern" : form.id === "contact-form" ? "Contact log"
+      : form.classList.contains("gate-late") ? "Late at the gate"
       : (label && label.classList.contains("positive") ? "Reward" : "Incident");
     return { kind: kind, pupils: pupils, what: what,
       where: where && where.value ? where.selectedOptions[0].textContent.trim() : "", personLabel: me ? me.label : "" };
