@@ -17,11 +17,15 @@ SOURCES: dict[str, str] = {
     "case": "Casework",
     "oncall": "On-call",
     "home_visit": "Home visit",
+    "physical_intervention": "Physical intervention",
     "concern": "Safeguarding concern",
     "dsl_action": "DSL action",
 }
 # Seen by the DSL team only (DESIGN.md: a safeguarding concern is visible to the DSL team only).
 DSL_ONLY_SOURCES = frozenset({"concern", "dsl_action"})
+# Seen by the DSL team and the pastoral leads only (physical intervention records: docs/physical-intervention.md).
+LEAD_ONLY_SOURCES = frozenset({"physical_intervention"})
+LEADS = ("dsl", "pastoral_lead")
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from app.domain.accounts.service import recently_verified
 from app.domain.audit import service as audit
 from app.domain.casework import service as casework
 from app.domain.casework.tables import Case, CaseReview, TargetRating
-from app.domain.chronology.entries import DSL_ONLY_SOURCES, SOURCES, ChronologyEntry
+from app.domain.chronology.entries import DSL_ONLY_SOURCES, LEAD_ONLY_SOURCES, LEADS, SOURCES, ChronologyEntry
 from app.domain.chronology.tables import ChronologyFlag
 from app.domain.concerns import service as concerns
 from app.domain.concerns.tables import Concern, ConcernEntry
@@ -35,6 +35,7 @@ from app.domain.incidents import service as incidents
 from app.domain.incidents.tables import FollowUpAction, IncidentPupil
 from app.domain.interventions import service as interventions
 from app.domain.interventions.tables import Measure, Participant
+from app.domain.physical_intervention import service as physical_intervention
 from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallPupil
 from app.domain.referrals import service as referrals
@@ -62,7 +63,9 @@ def in_dsl_team(actor: Actor) -> bool:
 def sources_for(actor: Actor) -> dict[str, str]:
     """The sources this actor's chronology shows, in the filter's order, with their labels."""
     dsl = in_dsl_team(actor)
-    return {key: label for key, label in SOURCES.items() if dsl or key not in DSL_ONLY_SOURCES}
+    lead = actor.has(*LEADS)
+    return {key: label for key, label in SOURCES.items()
+            if (dsl or key not in DSL_ONLY_SOURCES) and (lead or key not in LEAD_ONLY_SOURCES)}
 
 
 async def visible_pupil(actor: Actor, pupil_id: int) -> dict:
@@ -394,8 +397,16 @@ async def _home_visits(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
     return out
 
 
+async def _physical_interventions(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
+    """Physical intervention records naming the pupil (the feature gives none to anyone who may not see them)."""
+    return [ChronologyEntry(at=_utc(r["at"]), source="physical_intervention", ref=r["ref"], event=r["event"],
+                            detail=r["detail"], outcome=r["outcome"], recorded_by=r["recorded_by"])
+            for r in await physical_intervention.chronology_rows(actor, pupil_id)]
+
+
 _READERS = {"incident": _incidents, "contact": _contacts, "referral": _referrals, "intervention": _interventions,
-            "case": _cases, "oncall": _oncall, "home_visit": _home_visits}
+            "case": _cases, "oncall": _oncall, "home_visit": _home_visits,
+            "physical_intervention": _physical_interventions}
 
 
 async def _flags(pupil_id: int, school_id: int) -> set[str]:
