@@ -37,7 +37,7 @@ from app.live import SteadySubscriptions
 from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.attendance import AttendanceController, AttendanceImportController
-from app.controllers.gate import GateController, RegisterCloseController
+from app.controllers.gate import FirstDayController, GateController, RegisterCloseController
 from app.controllers.retention import LegalHoldController, RetentionPolicyController
 from app.controllers.auth import AuthController
 from app.controllers.case_pack import CasePackController
@@ -69,6 +69,7 @@ from app.domain.concerns import service as concerns
 from app.domain.home_visits import service as home_visits
 from app.domain.oncall import service as oncall
 from app.domain.physical_intervention import service as physical_intervention
+from app.domain.attendance import first_day
 from app.domain.referrals import service as referrals
 from app.domain.schools.service import Actor
 from app.domain.schools.service import db as db_engine
@@ -237,6 +238,7 @@ async def escalate_forever(every: float = 2.0) -> None:
             logging.getLogger("corridor").warning("escalation check failed", exc_info=True)
         await referrals.chase_if_due()  # at most once a minute; one process alerts each referral's owner
         await physical_intervention.remind_if_due()  # likewise: one process reminds each record's owner
+        await first_day.alert_dsl_every_minute()  # the DSL team told once of each flagged first-day absence
 
 
 async def time_home_visits_forever(every: float = 2.0) -> None:
@@ -349,7 +351,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         OnCallController, RotaController,
                         ImportsController, OutboxController, CspReportController, static,
                         AttendanceImportController, AttendanceController, GateController, RegisterCloseController,
-                        SubjectAccessController,
+                        FirstDayController, SubjectAccessController,
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
                         ContactLogController, CaseworkController, InterventionsController, ChronologyController,
                         CasePackController, HomeVisitsController, RetentionPolicyController, LegalHoldController,

@@ -13,7 +13,7 @@ from litestar.response import Redirect
 from app.controllers import CurrentActor
 from app.controllers.admin import requires_role
 from app.controllers.incidents import submission_key
-from app.domain.attendance import gate
+from app.domain.attendance import first_day, gate
 from app.domain.notifications.service import release, request_hash
 from app.domain.schools.service import Actor
 from app.errors import NotFound, ValidationFailed
@@ -98,3 +98,13 @@ class RegisterCloseController(Controller):
             return render(request, "attendance/register_close.html",
                           {"actor": actor, "times": typed, "errors": exc.errors, "done": False}, status=400)
         return Redirect(request.app.route_reverse("gate.settings") + "?done=1", status_code=303)
+
+
+class FirstDayController(Controller):
+    path = "/attendance/first-day"
+    guards = [requires_role(*first_day.USERS)]
+
+    @get("/", name="first_day.index")
+    async def index(self, request: Request, actor: CurrentActor) -> Response:
+        """After the morning register closes: who is absent without a reason, their contacts and today's calls."""
+        return render(request, "attendance/first_day.html", {"actor": actor, **await first_day.first_day_list(actor)})
