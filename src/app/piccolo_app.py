@@ -14,6 +14,7 @@ from app.domain.chronology.pack_tables import CasePack
 from app.domain.chronology.tables import ChronologyFlag
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.contact_log.tables import ContactLog
+from app.domain.data_review.tables import ReviewDismissal, ReviewThresholds
 from app.domain.home_visits.tables import (HomeVisit, HomeVisitEscalation, HomeVisitEvent, HomeVisitPupil,
                                            HomeVisitSettings, HomeVisitStaff)
 from app.domain.imports.tables import ImportBatch
@@ -53,7 +54,8 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           RetentionPolicy, LegalHold,
           PhysicalInterventionSettings, RestraintTechnique, PhysicalIntervention, PhysicalInterventionPupil,
           PhysicalInterventionStaff, RegisterClose, FirstDayAlert,
-          SchoolPeriod, OnReportSettings, OnReport, OnReportTarget, OnReportRating, OnReportChange]
+          SchoolPeriod, OnReportSettings, OnReport, OnReportTarget, OnReportRating, OnReportChange,
+          ReviewThresholds, ReviewDismissal]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",
