@@ -309,6 +309,25 @@ GET  /physical-interventions/{record_id:int}               signin  404     404  
 POST /physical-interventions/{record_id:int}               signin  404     404      404      404      404      ok       404      404         404     404
 POST /physical-interventions/{record_id:int}/sign-off      signin  404     404      404      404      404      ok       404      404         404     404
 
+# On report (issue 16, points 1-3): a report on A's year-11 pupil put by A's pastoral officer (seen by tutor, HoY and
+# pastoral; hoy leads year 9 only). Any staff member at A rates (no guests: the targets are behaviour records) and sees
+# the pupil's name and form on the now-list, the rating page and the profile panel; a rating is refused (400) when no
+# covered lesson has begun, which depends on the time of day the test runs. The day's periods are each school's own,
+# set by its admin. The report, its grid, CSV and PDF, and its level and end are the pastoral team's and the DSL's
+GET  /on-report                                            signin  404     ok:staff ok:staff ok       ok:staff ok       ok:staff ok:none     ok:none ok:none
+GET  /on-report/day                                        signin  404     404      404      404      404      404      ok:none  ok:none     404     ok:none
+POST /on-report/day                                        signin  404     404      404      404      404      404      ok:none  ok:none     404     ok:none
+GET  /on-report/new                                        signin  404     404      404      ok       404      ok       404      404         404     404
+POST /on-report                                            signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /on-report/{report_id:int}                            signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /on-report/{report_id:int}/rate                       signin  404     ok:staff ok:staff ok       ok:staff ok       ok:staff 404         404     404
+POST /on-report/{report_id:int}/rate                       signin  404     ok:staff|400:staff ok:staff|400:staff ok|400:staff ok:staff|400:staff ok|400:staff ok:staff|400:staff 404 404 404
+POST /on-report/{report_id:int}/level                      signin  404     404      404      ok       404      ok       404      404         404     404
+POST /on-report/{report_id:int}/end                        signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /on-report/{report_id:int}/report.csv                 signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /on-report/{report_id:int}/report.pdf                 signin  404     404      404      ok       404      ok       404      404         404     404
+GET  /on-report/pupil/{pupil_id:int}                       signin  404     ok:staff ok:staff ok       ok:staff ok       ok:staff 404         404     404
+
 # The offline outbox: the receipt is for the teacher's incident
 GET  /outbox                                               signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
 GET  /outbox/session                                       signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none

@@ -685,7 +685,76 @@ CASES: dict[str, Case] = {
                                                          body=of(lambda w, p: _pi_draft(w))),
     "POST /physical-interventions/{record_id:int}/sign-off": Case(path=of(lambda w, p: _pi_record(w, completed=True)),
                                                                   body=fixed(review_note="Proportionate")),
+    "GET /on-report": Case(),
+    "GET /on-report/day": Case(),
+    "POST /on-report/day": Case(body=fixed(name_0="Period 1", starts_0="09:00", ends_0="10:00", kind_0="lesson",
+                                           labels="Not met\nMet")),
+    "GET /on-report/new": Case(query=pupil_q),
+    "POST /on-report": Case(body=of(lambda w, p: _report_form(w))),
+    "GET /on-report/{report_id:int}": Case(path=of(lambda w, p: _report(w))),
+    "GET /on-report/{report_id:int}/rate": Case(path=of(lambda w, p: _report(w))),
+    "POST /on-report/{report_id:int}/rate": Case(path=of(lambda w, p: _report(w)),
+                                                 body=of(lambda w, p: _rating_form(w))),
+    "POST /on-report/{report_id:int}/level": Case(path=of(lambda w, p: _report(w, fresh=True)),
+                                                  body=fixed(level="2", reason="Walked out")),
+    "POST /on-report/{report_id:int}/end": Case(path=of(lambda w, p: _report(w, fresh=True)),
+                                                body=fixed(reason="Targets met")),
+    "GET /on-report/{report_id:int}/report.csv": Case(path=of(lambda w, p: _report(w))),
+    "GET /on-report/{report_id:int}/report.pdf": Case(path=of(lambda w, p: _report(w))),
+    "GET /on-report/pupil/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
 }
+
+
+async def _report_form(w: World) -> dict:
+    """A report on A's year-11 pupil covering A's lessons; each request its own fortnight, so none overlaps."""
+    import datetime as dt
+
+    from app.domain.on_report import service as on_report
+
+    start = on_report.today() + dt.timedelta(days=400 + 14 * next(w.counter))
+    lessons = [str(p["id"]) for p in await on_report.periods(w.a) if p["kind"] == "lesson"]
+    return {"pupil_id": str(await w.pupil()), "level": "1", "starts_on": start.isoformat(),
+            "ends_on": (start + dt.timedelta(days=4)).isoformat(), "target_1": "Stay in lessons",
+            "period_ids": lessons, "visible_to": ["tutor", "head_of_year", "pastoral"],
+            "idempotency_key": str(uuid.uuid4())}
+
+
+async def _report(w: World, *, fresh: bool = False) -> dict:
+    """A report put by A's pastoral officer: the running one (today, covering an all-day period so that a rating is
+    taken whatever the time of day), or a fresh future one for each request that changes it."""
+    import datetime as dt
+
+    from app.domain.on_report import service as on_report
+    from app.domain.on_report.tables import SchoolPeriod
+
+    async def all_day() -> int:
+        await on_report.periods(w.a)
+        row = SchoolPeriod(school=w.a, name="All day", starts="00:00", ends="23:59", kind="lesson", position=99)
+        await row.save()
+        return row.id
+
+    async def make(form: dict) -> int:
+        return await on_report.put_on_report(await w.actor("past"), form)
+
+    if fresh:
+        return {"report_id": await make(await _report_form(w))}
+
+    async def running() -> int:
+        form = await _report_form(w)
+        today = on_report.today()
+        form.update(starts_on=today.isoformat(), ends_on=(today + dt.timedelta(days=13)).isoformat(),
+                    period_ids=[str(await w.once("all_day_period", all_day))])
+        return await make(form)
+    return {"report_id": await w.once("on_report", running)}
+
+
+async def _rating_form(w: World) -> dict:
+    from app.domain.on_report.tables import OnReportTarget
+
+    rid = (await _report(w))["report_id"]
+    target = await OnReportTarget.select(OnReportTarget.id).where(OnReportTarget.report == rid).first()
+    return {"target_id": str(target["id"]), "period_id": str(await w.once("all_day_period", lambda: None)),
+            "score": "3"}
 
 
 async def _pi_start_form(w: World) -> dict:
