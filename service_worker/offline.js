@@ -24,6 +24,11 @@ function offlinePage() {
 // Network first, always: a page may hold pupil data and must never come from a cache. The list of unsent
 // entries is wanted most when the network is bad, so it does not wait long for it.
 function navigate(request, url) {
+  // A home visit's page without signal: the offline visit page, which reads the visit pack from IndexedDB.
+  if (/^\/home-visits\/\d+$/.test(url.pathname)) {
+    return fetch(request).catch(() => caches.match("/home-visits/offline", { cacheName: SHELL_CACHE })
+      .then((hit) => hit || offlinePage()));
+  }
   if (url.pathname !== "/outbox/") return fetch(request).catch(() => offlinePage());
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(offlinePage()), OUTBOX_PAGE_TIMEOUT_MS);

@@ -26,7 +26,8 @@ let replayTimer = null;
 let unreachableRuns = 0;           // consecutive runs that could not reach the server: the wait grows
 
 function isOutboxPost(request, url) {
-  return request.method === "POST" && url.origin === self.location.origin && OUTBOX_ENDPOINTS.includes(url.pathname);
+  return request.method === "POST" && url.origin === self.location.origin
+    && (OUTBOX_ENDPOINTS.includes(url.pathname) || VISIT_TAP.test(url.pathname));  // visitpack.js: a visit's taps
 }
 
 function backoffMs(attempts) {
@@ -296,6 +297,11 @@ async function replayOnce(reason) {
 }
 
 function queuedAnswer(request, why) {
+  const tap = visitTap(new URL(request.url));
+  if (tap && request.mode === "navigate") {
+    // Back to the visit (without signal, the offline visit page), saying the tap is kept.
+    return Response.redirect(new URL(`/home-visits/${tap.visit}?queued=${why}`, self.location.origin).href, 303);
+  }
   if (request.mode === "navigate") {
     return Response.redirect(new URL(`/outbox/?queued=${why}`, self.location.origin).href, 303);
   }

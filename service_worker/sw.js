@@ -11,7 +11,8 @@ self.addEventListener("install", (event) => {
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(dropOldShells().then(() => self.clients.claim()).then(() => replayOutbox("start")));
+  event.waitUntil(dropOldShells().then(() => self.clients.claim()).then(() => replayOutbox("start"))
+    .then(() => wipeOldPacks()));
 });
 
 self.addEventListener("fetch", (event) => {
@@ -19,6 +20,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (isOutboxPost(request, url)) {
+    const tap = visitTap(url);
+    if (tap && (tap.step === "safe" || tap.step === "checkout")) event.waitUntil(wipePack(tap.visit));  // checked out: the pack goes now
     event.respondWith(sendOrKeep(event));
     return;
   }
@@ -40,13 +43,16 @@ self.addEventListener("sync", (event) => {
 
 self.addEventListener("online", () => { replayOutbox("online"); });
 
-// Pages ask through messages ({type: "outbox:..."}, answered on the port they send); see static/js/outbox-page.js.
+// Pages ask through messages ({type: "outbox:..."} or "visitpack:...", answered on the port they send); see
+// static/js/outbox-page.js and static/js/visit-pack.js.
 self.addEventListener("message", (event) => {
   const data = event.data || {};
-  if (typeof data.type !== "string" || !data.type.startsWith("outbox:")) return;
+  if (typeof data.type !== "string") return;
+  const answer = data.type.startsWith("outbox:") ? answerPage : data.type.startsWith("visitpack:") ? answerPack : null;
+  if (!answer) return;
   const reply = (answer) => { if (event.ports && event.ports[0]) event.ports[0].postMessage(answer); };
-  event.waitUntil(answerPage(data, reply).catch((err) => reply({ error: String(err && err.message || err) })));
+  event.waitUntil(answer(data, reply).catch((err) => reply({ error: String(err && err.message || err) })));
 });
 
 // The worker starts when the browser wakes it: whatever is waiting gets a try (once every part has loaded).
-queueMicrotask(() => replayOutbox("start"));
+queueMicrotask(() => { replayOutbox("start"); wipeOldPacks().catch(() => {}); });

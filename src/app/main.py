@@ -50,6 +50,7 @@ from app.controllers.contact_log import ContactLogController
 from app.controllers.csp import CspReportController
 from app.controllers.home import HomeController
 from app.controllers.home_visits import HomeVisitsController
+from app.controllers.visit_pack import VisitPackController
 from app.controllers.imports import ImportsController
 from app.controllers.incidents import IncidentsController, IncidentSettingsController
 from app.controllers.interventions import InterventionsController
@@ -356,6 +357,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         SchoolSettingsController, ReferralsController, ReferralSettingsController,
                         ContactLogController, CaseworkController, InterventionsController, ChronologyController,
                         CasePackController, HomeVisitsController, RetentionPolicyController, LegalHoldController,
+                        VisitPackController,
                         PhysicalInterventionController, DataReviewController,
                         OnReportController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),

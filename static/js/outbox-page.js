@@ -6,6 +6,10 @@
   if (!("serviceWorker" in navigator)) return;
 
   var OFFLINE_FORMS = ["/incidents/", "/concerns/", "/contact-log/", "/gate/"];  // the same list as service_worker/replay.js
+  var VISIT_TAP = /^\/home-visits\/\d+\/(start|arrive|extend|safe|checkout|outcome)$/;  // as service_worker/visitpack.js
+  // The second check-out (duress) is listed as "I'm safe" too: the list must not give it away to anyone watching.
+  var VISIT_STEPS = { start: "Start visit", arrive: "I'm at the door", extend: "15 more minutes", safe: "I'm safe",
+    checkout: "I'm safe", outcome: "Doorstep outcome" };
   var badge = document.getElementById("outbox-badge");
   var badgeCount = document.getElementById("outbox-count");
   var meta = document.querySelector('meta[name="person"]');
@@ -55,6 +59,8 @@
   // An entry remembers who made it (the worker sends it only from their session) and what it was, for the
   // list: pupils' names stay on the phone, sealed in the outbox, and are never sent to the server this way.
   function summarise(form) {
+    var tap = VISIT_TAP.exec(new URL(form.action, location.href).pathname);
+    if (tap) return { kind: "Home visit", pupils: [], what: VISIT_STEPS[tap[1]], where: "", personLabel: me ? me.label : "" };
     var pupils = Array.prototype.map.call(form.querySelectorAll("#chosen > li"), function (li) {
       var name = li.querySelector(".name");
       return name ? name.textContent.trim() : "";
@@ -87,7 +93,8 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!navigator.serviceWorker.controller || !me) return;
-    if (OFFLINE_FORMS.indexOf(new URL(form.action, location.href).pathname) === -1) return;
+    var path = new URL(form.action, location.href).pathname;
+    if (OFFLINE_FORMS.indexOf(path) === -1 && !VISIT_TAP.test(path)) return;
     setHidden(form, "_person", me.person);
     setHidden(form, "_summary", JSON.stringify(summarise(form)));
   }, true);
@@ -150,7 +157,10 @@
   if (location.pathname === "/signed-out") {
     var signingOut = null;
     try { signingOut = sessionStorage.getItem("corridor-signing-out"); sessionStorage.removeItem("corridor-signing-out"); } catch (err) { /* */ }
-    if (signingOut && window.indexedDB) indexedDB.deleteDatabase("corridor-outbox");
+    if (signingOut && window.indexedDB) {
+      indexedDB.deleteDatabase("corridor-outbox");
+      indexedDB.deleteDatabase("corridor-visit-pack");  // the visit packs (service_worker/visitpack.js)
+    }
   }
 
   // The list of unsent entries (/outbox/, and the offline page when something waits) -----------------------

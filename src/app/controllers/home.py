@@ -18,7 +18,9 @@ HTMX = "/static/vendor/htmx-4.0.1.min.js"
 SHELL = ["/offline", "/static/css/app.css", "/static/js/app.js", "/static/js/passkeys.js", "/static/js/quick-entry.js",
          "/static/js/notify.js", "/static/js/oncall.js", "/static/js/push.js", "/static/js/outbox-page.js", HTMX,
          "/static/icons/icon-192.png", "/static/icons/icon-512.png", "/static/icons/icon-maskable-512.png",
-         "/manifest.webmanifest"]
+         "/manifest.webmanifest",
+         # The offline visit page and its scripts: no visit in them (the pack is in IndexedDB, sealed).
+         "/home-visits/offline", "/static/js/visit-offline.js", "/static/js/visit-pack.js"]
 
 
 @cache
@@ -26,7 +28,7 @@ def service_worker_source() -> str:
     """sw.js (then the shell, the outbox, its replay and push) with the shell list and a version that changes
     whenever a shell file changes."""
     parts = [(PROJECT_ROOT / "service_worker" / name).read_text()
-             for name in ("sw.js", "offline.js", "outbox.js", "replay.js", "push.js")]
+             for name in ("sw.js", "offline.js", "outbox.js", "replay.js", "push.js", "visitpack.js")]
     digest = hashlib.sha256()
     for path in SHELL:
         if path.startswith("/static/"):
@@ -35,6 +37,7 @@ def service_worker_source() -> str:
         digest.update(part.encode())
     digest.update((PROJECT_ROOT / "src/app/templates/offline.html").read_bytes())
     digest.update((PROJECT_ROOT / "src/app/templates/outbox/_list.html").read_bytes())  # part of the offline page
+    digest.update((PROJECT_ROOT / "src/app/templates/home_visits/offline.html").read_bytes())
     source = "\n".join(parts)
     return source.replace("__SHELL__", json.dumps(SHELL)).replace("__VERSION__", digest.hexdigest()[:12])
 
