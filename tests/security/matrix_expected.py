@@ -294,6 +294,9 @@ POST /home-visits/{visit_id:int}/extend                    signin  404     404  
 POST /home-visits/{visit_id:int}/safe                      signin  404     404      404      ok       404      404      404      404         404     404
 GET  /home-visits/{visit_id:int}/alarm                     signin  404     404      ok       404      404      ok       404      404         404     404
 POST /home-visits/{visit_id:int}/acknowledge               signin  404     404      ok       404      404      ok       404      404         404     404
+# The visit pack: only the staff going (past) on an authorised visit; the DSL who authorised it is not going
+GET  /home-visits/{visit_id:int}/pack                      signin  404     404      404      ok       404      404      404      404         404     404
+GET  /home-visits/offline                                  ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
 
 # Physical interventions (issue 16, points 4-5): records of A's year-11 pupil, started by A's DSL from the teacher's
 # incident. Seen by the DSL team, pastoral leads and the SLT named on the ladder page (none named here): of these

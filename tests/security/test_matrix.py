@@ -670,6 +670,8 @@ CASES: dict[str, Case] = {
                                                   body=of(lambda w, p: _tap_key())),
     "GET /home-visits/{visit_id:int}/alarm": Case(path=of(lambda w, p: _visit(w, stage="escalated", fresh=False))),
     "POST /home-visits/{visit_id:int}/acknowledge": Case(path=of(lambda w, p: _visit(w, stage="escalated"))),
+    "GET /home-visits/{visit_id:int}/pack": Case(path=of(lambda w, p: _visit(w, stage="authorised", fresh=False))),
+    "GET /home-visits/offline": Case(),
     "GET /outbox": Case(),
     "GET /outbox/session": Case(),
     "GET /outbox/receipts/{key:str}": Case(path=ids(key=World.receipt_key)),
