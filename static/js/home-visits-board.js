@@ -9,7 +9,7 @@
   var source = null;
 
   function parse(html) {
-    var box = document.createElement("ul");
+    var box = document.createElement("div");
     box.innerHTML = html;  // server-rendered and escaped by the template engine
     return box.firstElementChild;
   }
