@@ -66,3 +66,13 @@ async def test_the_chronology_lines_are_for_those_who_see_records_only(client, s
     assert rows[0]["event"] == "Physical intervention in Science corridor: technique not yet recorded"
     pastoral = await _actor(cast, cast.pastoral)
     assert await pi.chronology_rows(pastoral, amy) == []
+
+
+async def test_the_home_screen_offers_the_records_to_leads_and_the_settings_to_admins(client, settings, cast):
+    await sign_in(client, settings, cast.dsl)
+    assert 'href="/physical-interventions/"' in (await client.get("/")).text
+    await sign_in(client, settings, cast.pastoral)
+    assert "/physical-interventions" not in (await client.get("/")).text
+    await sign_in(client, settings, cast.admin)
+    home = (await client.get("/")).text
+    assert 'href="/physical-interventions/settings"' in home and 'href="/physical-interventions/"' not in home
