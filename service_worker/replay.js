@@ -96,6 +96,9 @@ function outcomeOf(response) {
   const status = response.status;
   if (status >= 200 && status < 300) return "delivered";
   if (status === 401) return "signin";
+  // A visit's step that no longer applies (the visit page shown again with why, 409): retrying cannot help, and
+  // would hold up the person's later entries. A JSON 409 is the first attempt still running: that one waits.
+  if (status === 409 && refusedVisitStep(response)) return "attention";
   if (status === 408 || status === 409 || status === 429 || status >= 500 || status === 0) return "retry";
   return "attention";
 }
@@ -117,7 +120,7 @@ async function serverMessage(response) {
   if ((response.headers.get("Content-Type") || "").includes("json")) {
     try { return JSON.parse(text).error || fallback; } catch (err) { return fallback; }
   }
-  const found = Array.from(text.matchAll(/<p class="error-text field-error"[^>]*>([\s\S]*?)<\/p>/g))
+  const found = Array.from(text.matchAll(/<p class="error-text(?: field-error"[^>]*|" role="alert" id="refused")>([\s\S]*?)<\/p>/g))
     .map((m) => decodeEntities(m[1].replace(/<[^>]+>/g, "").trim())).filter(Boolean);
   return found.length ? found.join(" ") : fallback;
 }

@@ -114,6 +114,13 @@ function visitTap(url) {
   return match ? { visit: Number(match[1]), step: match[2] } : null;
 }
 
+// The visit page answering a tap with why it was refused (home_visits.py: 409, the page with #refused).
+function refusedVisitStep(response) {
+  let url;
+  try { url = new URL(response.url); } catch (err) { return false; }
+  return Boolean(visitTap(url)) && (response.headers.get("Content-Type") || "").includes("text/html");
+}
+
 async function answerPack(data, reply) {
   if (data.type === "visitpack:keep") return reply(await keepPack(data.visit));
   if (data.type === "visitpack:get") return reply(await readPack(data.visit));

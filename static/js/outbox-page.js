@@ -191,6 +191,7 @@
     var kind = s.kind || (entry.url === "/concerns/" ? "Safeguarding concern" : "Incident or reward");
     var pupils = (s.pupils && s.pupils.length) ? s.pupils.join(", ")
       : plural((entry.fields || []).filter(function (f) { return f[0] === "pupil_id"; }).length, "pupil", "pupils");
+    if (kind === "Home visit") return kind + (s.what ? ": " + s.what : "");  // a tap names no pupil
     return kind + (s.what ? ": " + s.what : "") + " · " + pupils;
   }
 

@@ -2,7 +2,8 @@
 with signal and the pack is kept on the phone; without signal the visit's page shows the address, the pupil's
 contacts and the planner's notes from IndexedDB, sealed there, with nothing of it in Cache Storage; "Start visit"
 and "I'm safe" tapped without signal are kept and, back online, reach the server once each; "I'm safe" wipes the
-pack. axe finds no violations on the offline visit page."""
+pack. A tap that no longer applies when it is replayed (a fourth "15 more minutes") needs attention instead of
+holding up the taps after it. axe finds no violations on the offline visit page."""
 
 from __future__ import annotations
 
@@ -152,6 +153,70 @@ def test_the_pack_is_read_offline_the_taps_replay_once_and_check_out_wipes_it(br
         expect(officer.locator("html")).to_have_attribute("data-visit-pack", "wiped")
         assert officer.evaluate(RAW_PACKS) == []
         officer.screenshot(path="/work/notes/shots/visitpack-synced.png", full_page=True)
+    finally:
+        officer_ctx.close()
+        lead_ctx.close()
+
+
+def _authorised_visit(browser: Browser, server: Server):
+    """A visit planned by a new pastoral officer (with Priya Kaur) and authorised by a new pastoral lead."""
+    officer_ctx = browser.new_context(base_url=server.url, viewport=PHONE)
+    lead_ctx = browser.new_context(base_url=server.url, viewport=PHONE)
+    officer, lead = officer_ctx.new_page(), lead_ctx.new_page()
+    for page in (officer, lead):
+        _authenticator(page)
+    name = f"Pat {uuid.uuid4().hex[:6].upper()}"
+    enrol(officer, server.invite(fresh_email("pack"), "staff", "pastoral", name=name), name)
+    lead_name = f"Lou {uuid.uuid4().hex[:6].upper()}"
+    enrol(lead, server.invite(fresh_email("packlead"), "staff", "pastoral_lead", name=lead_name), lead_name)
+    officer.goto(f"/home-visits/new?pupil={a_pupil(server)}")
+    officer.get_by_label("Address").fill(ADDRESS)
+    officer.get_by_label("Purpose of the visit").fill("Absent three days: check she is safe and well")
+    officer.get_by_label("Their mobile on the visit").fill("07700 900111")
+    officer.get_by_label("Second staff member (optional)").select_option(label="Priya Kaur")
+    officer.get_by_label("The second person's mobile").fill("07700 900222")
+    officer.get_by_role("button", name="Save the plan").click()
+    expect(officer).to_have_url(re.compile(r"/home-visits/\d+$"))
+    visit_url = officer.url
+    officer.get_by_label("Known adults or dogs at the address").fill("Gran lives there; no dogs")
+    officer.get_by_label("Past incidents at the address").fill("None recorded")
+    officer.get_by_label("No social worker").check()
+    officer.get_by_label("The purpose is agreed with my lead").check()
+    officer.get_by_role("button", name="Save the checklist").click()
+    expect(officer.locator("#checklist-done")).to_be_visible()
+    lead.goto(visit_url)
+    lead.get_by_role("button", name="Authorise this visit").click()
+    expect(lead.locator("#visit-state")).to_have_text("Authorised")
+    officer.reload()
+    expect(officer.locator("html")).to_have_attribute("data-visit-pack", "kept")
+    return officer_ctx, lead_ctx, officer, visit_url, int(visit_url.rsplit("/", 1)[1])
+
+
+def test_a_replayed_tap_that_no_longer_applies_needs_attention_and_holds_nothing_up(browser: Browser, server: Server):
+    officer_ctx, lead_ctx, officer, visit_url, visit = _authorised_visit(browser, server)
+    try:
+        officer_ctx.set_offline(True)
+        officer.goto(visit_url)
+        officer.get_by_role("button", name="Start visit").click()
+        expect(officer.locator("#pack-status")).to_contain_text("Saved on this phone, not sent yet")
+        for _ in range(4):  # three extensions are allowed: the fourth will be refused when it arrives
+            expect(officer.locator("#extend")).to_be_visible()
+            officer.get_by_role("button", name="15 more minutes").click()
+            expect(officer.locator("#pack-status")).to_contain_text("Saved on this phone, not sent yet")
+        officer.get_by_role("button", name="I'm safe").click()
+        expect(officer.locator("#pack-status")).to_contain_text("no visit pack for this visit on this phone")
+
+        officer_ctx.set_offline(False)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "finished_safe" not in _events(server, visit):
+            time.sleep(0.5)
+        time.sleep(2)
+        events = _events(server, visit)
+        assert (events.count("started"), events.count("extended"), events.count("finished_safe")) == (1, 3, 1), events
+        officer.goto("/outbox/")
+        expect(officer.locator("#outbox-list")).to_contain_text("A visit can be extended 3 times at most.")
+        expect(officer.locator("#outbox-list")).to_contain_text("15 more minutes")
+        check(Axe(), officer, "visitpack-attention")
     finally:
         officer_ctx.close()
         lead_ctx.close()
