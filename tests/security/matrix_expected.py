@@ -294,6 +294,13 @@ POST /home-visits/{visit_id:int}/extend                    signin  404     404  
 POST /home-visits/{visit_id:int}/safe                      signin  404     404      404      ok       404      404      404      404         404     404
 GET  /home-visits/{visit_id:int}/alarm                     signin  404     404      ok       404      404      ok       404      404         404     404
 POST /home-visits/{visit_id:int}/acknowledge               signin  404     404      ok       404      404      ok       404      404         404     404
+# The second check-out (duress, point 5) is the visitor's like "I'm safe"; the outcome (point 6) is recorded by the
+# staff who went; the board of today's visits (point 8) and its stream are the pastoral leads' and the DSL team's
+# (b_dsl sees its own school's, empty)
+POST /home-visits/{visit_id:int}/checkout                  signin  404     404      404      ok       404      404      404      404         404     404
+POST /home-visits/{visit_id:int}/outcome                   signin  404     404      404      ok       404      404      404      404         404     404
+GET  /home-visits/board                                    signin  404     404      404      404      404      ok       404      404         ok:none 404
+GET  /home-visits/board/stream                             signin  404     404      404      404      404      ok       404      404         ok:none 404
 # The visit pack: only the staff going (past) on an authorised visit; the DSL who authorised it is not going
 GET  /home-visits/{visit_id:int}/pack                      signin  404     404      404      ok       404      404      404      404         404     404
 GET  /home-visits/offline                                  ok:none ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none

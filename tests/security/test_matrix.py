@@ -670,6 +670,12 @@ CASES: dict[str, Case] = {
                                                   body=of(lambda w, p: _tap_key())),
     "GET /home-visits/{visit_id:int}/alarm": Case(path=of(lambda w, p: _visit(w, stage="escalated", fresh=False))),
     "POST /home-visits/{visit_id:int}/acknowledge": Case(path=of(lambda w, p: _visit(w, stage="escalated"))),
+    "POST /home-visits/{visit_id:int}/checkout": Case(path=of(lambda w, p: _visit(w, stage="started")),
+                                                      body=of(lambda w, p: _tap_key())),
+    "POST /home-visits/{visit_id:int}/outcome": Case(path=of(lambda w, p: _visit(w, stage="started")),
+                                                     body=of(lambda w, p: _outcome_form())),
+    "GET /home-visits/board": Case(),
+    "GET /home-visits/board/stream": Case(kind="stream"),
     "GET /home-visits/{visit_id:int}/pack": Case(path=of(lambda w, p: _visit(w, stage="authorised", fresh=False))),
     "GET /home-visits/offline": Case(),
     "GET /outbox": Case(),
@@ -816,6 +822,11 @@ async def _visit_checklist() -> dict:
 
 async def _tap_key() -> dict:
     return {"idempotency_key": str(uuid.uuid4())}
+
+
+async def _outcome_form() -> dict:
+    return {"idempotency_key": str(uuid.uuid4()), "outcome": "seen_alone", "outcome_present": "Mum",
+            "outcome_note_left": "no"}
 
 
 async def _visit(w: World, *, stage: str = "planned", lone: bool = False, fresh: bool = True) -> dict:
