@@ -161,6 +161,14 @@ def chronology(ctx: Ctx) -> list[Req]:
             for s in ctx.pastoral[:1]]
 
 
+@scenario("data_review", "Data review page (a year group, the year so far)", concurrency=(1,))
+def data_review(ctx: Ctx) -> list[Req]:
+    """GET /data-review/ as the first school's pastoral officer: the first year group from 1 September to today
+    (incidents by category, place, hour x weekday and week; attendance; rewards by form). The figures are computed
+    once per data version (the harness's first request pays for it) and read from the cache after."""
+    return [Req("GET", "/data-review/", session=s.token, headers=HTML) for s in ctx.pastoral[:1]]
+
+
 # (The follow-up list comes before the writes: incident POSTs add open items to it.)
 
 

@@ -253,6 +253,18 @@ POST /admin/attendance/{key:str}/apply                     signin  404     404  
 GET  /admin/attendance/{key:str}/result                    signin  404     404      404      404      404      404      ok       404         404     404
 GET  /attendance/pupil/{pupil_id:int}                      signin  404     404      404      ok       404      ok       404      404         404     404
 
+# The data review (issue 15, points 5-6), asked for year 11 (the year of A's pupil); hoy leads year 9 only. The
+# early-intervention list is the reviewer's years (A's pupil crosses no threshold: its case and dismiss are 404 for
+# all). Thresholds: each school's admin or pastoral lead. b_dsl reviews school B, which may have no year 11
+GET  /data-review                                          signin  404     404      404      ok       404      ok       404      404         ok:none|404 404
+GET  /data-review/csv/{key:str}                            signin  404     404      404      ok       404      ok       404      404         ok:none|404 404
+GET  /data-review/early-intervention                       signin  404     404      404      ok       ok       ok       404      404         ok:none 404
+GET  /data-review/early-intervention.csv                   signin  404     404      404      ok       ok       ok       404      404         ok:none 404
+GET  /data-review/early-intervention/{pupil_id:int}/case   signin  404     404      404      404      404      404      404      404         404     404
+POST /data-review/early-intervention/{pupil_id:int}/dismiss signin 404     404      404      404      404      404      404      404         404     404
+GET  /data-review/thresholds                               signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /data-review/thresholds                               signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+
 # Retention (issue 17): each school's admin sets its own periods (b_adm and out see and change their own school's
 # only); a legal hold on the year-11 pupil is for A's DSL team alone
 GET  /admin/retention                                      signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
