@@ -89,15 +89,16 @@
       card.appendChild(list);
       holder.appendChild(card);
     });
-    ["start", "arrive", "extend", "safe"].forEach(function (step) {
-      var form = document.getElementById("pack-" + step);
+    ["start", "arrive", "extend", "safe", "outcome"].forEach(function (step) {
+      var form = document.getElementById(step === "outcome" ? "pack-outcome-form" : "pack-" + step);
       form.action = "/home-visits/" + visit + "/" + step;
       form.querySelector('[name="idempotency_key"]').value = uuid();
       form.querySelector('[name="_person"]').value = pack.person;
       var summary = document.createElement("input");
       summary.type = "hidden";
       summary.name = "_summary";
-      summary.value = JSON.stringify({ kind: "Home visit", pupils: [], what: form.querySelector("button").textContent,
+      summary.value = JSON.stringify({ kind: "Home visit", pupils: [],
+        what: step === "outcome" ? "Doorstep outcome" : form.querySelector("button").textContent,
         where: "", personLabel: "" });
       form.appendChild(summary);
     });
@@ -107,7 +108,7 @@
     document.getElementById("pack-plan").hidden = false;
     function started(yes) {
       document.getElementById("pack-start").hidden = yes;
-      ["safe", "arrive", "extend"].forEach(function (step) { document.getElementById("pack-" + step).hidden = !yes; });
+      ["safe", "arrive", "extend", "outcome"].forEach(function (step) { document.getElementById("pack-" + step).hidden = !yes; });
     }
     if (pack.state !== "authorised") return started(true);
     started(false);

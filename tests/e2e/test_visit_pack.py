@@ -199,6 +199,15 @@ def test_a_replayed_tap_that_no_longer_applies_needs_attention_and_holds_nothing
         officer.goto(visit_url)
         officer.get_by_role("button", name="Start visit").click()
         expect(officer.locator("#pack-status")).to_contain_text("Saved on this phone, not sent yet")
+        expect(officer.locator("#pack-outcome")).to_be_visible()
+        check(Axe(), officer, "visitpack-offline-started")
+        # The doorstep outcome, without signal too.
+        officer.get_by_label("Seen and spoken to alone").check()
+        officer.get_by_label("Who was present").fill("Mum")
+        officer.get_by_label("No", exact=True).check()
+        officer.get_by_label("Notes (optional)").fill("Ada was well and will be in tomorrow")
+        officer.get_by_role("button", name="Save the outcome").click()
+        expect(officer.locator("#pack-status")).to_contain_text("Saved on this phone, not sent yet")
         for _ in range(4):  # three extensions are allowed: the fourth will be refused when it arrives
             expect(officer.locator("#extend")).to_be_visible()
             officer.get_by_role("button", name="15 more minutes").click()
@@ -213,6 +222,10 @@ def test_a_replayed_tap_that_no_longer_applies_needs_attention_and_holds_nothing
         time.sleep(2)
         events = _events(server, visit)
         assert (events.count("started"), events.count("extended"), events.count("finished_safe")) == (1, 3, 1), events
+        with closing(sqlite3.connect(server.db_path)) as con:
+            outcome = con.execute("SELECT outcome, outcome_present, outcome_notes FROM home_visit WHERE id = ?",
+                                  (visit,)).fetchone()
+        assert outcome == ("seen_alone", "Mum", "Ada was well and will be in tomorrow")
         officer.goto("/outbox/")
         expect(officer.locator("#outbox-list")).to_contain_text("A visit can be extended 3 times at most.")
         expect(officer.locator("#outbox-list")).to_contain_text("15 more minutes")

@@ -26,4 +26,4 @@ class VisitPackController(Controller):
     @get("/offline", name="home_visits.offline", exclude_from_auth=True)
     async def offline(self, request: Request) -> Response:
         # Rendered without the person or any visit: the service worker precaches it.
-        return render(request, "home_visits/offline.html", {})
+        return render(request, "home_visits/offline.html", {"outcomes": visits.OUTCOMES})
