@@ -253,6 +253,14 @@ POST /admin/attendance/{key:str}/apply                     signin  404     404  
 GET  /admin/attendance/{key:str}/result                    signin  404     404      404      404      404      404      ok       404         404     404
 GET  /attendance/pupil/{pupil_id:int}                      signin  404     404      404      ok       404      ok       404      404         404     404
 
+# Lates at the gate (staff on duty, not a guest) and first-day absence (pastoral, heads of year, the DSL team)
+GET  /gate                                                 signin  404     ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
+POST /gate/find                                            signin  404     ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
+POST /gate                                                 signin  404     ok       ok       ok       ok       ok       ok       400         400     400
+GET  /admin/register-close                                 signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/register-close                                 signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+GET  /attendance/first-day                                 signin  404     404      404      ok       ok       ok       404      404         ok:none 404
+
 # The data review (issue 15, points 5-6), asked for year 11 (the year of A's pupil); hoy leads year 9 only. The
 # early-intervention list is the reviewer's years (A's pupil crosses no threshold: its case and dismiss are 404 for
 # all). Thresholds: each school's admin or pastoral lead. b_dsl reviews school B, which may have no year 11

@@ -637,6 +637,12 @@ CASES: dict[str, Case] = {
     "POST /admin/attendance/{key:str}/apply": Case(path=ids(key=lambda w: _attendance_upload(w, fresh=True))),
     "GET /admin/attendance/{key:str}/result": Case(path=ids(key=lambda w: _attendance_applied(w))),
     "GET /attendance/pupil/{pupil_id:int}": Case(path=ids(pupil_id=World.pupil)),
+    "GET /gate": Case(),
+    "POST /gate/find": Case(body=fixed(q=PUPIL["last"])),
+    "POST /gate": Case(body=of(lambda w, p: _gate_tap(w))),
+    "GET /admin/register-close": Case(),
+    "POST /admin/register-close": Case(body=fixed(am_close="09:00", pm_close="13:45")),
+    "GET /attendance/first-day": Case(),
     "GET /data-review": Case(query=fixed(year="11")),
     "GET /data-review/csv/{key:str}": Case(path=fixed(key="places"), query=fixed(year="11")),
     "GET /data-review/early-intervention": Case(),
@@ -1027,6 +1033,10 @@ async def _case(w: World) -> int:
         await casework.add_target(dsl, case_id, "Attend every tutor time", "I want to be on time")
         return case_id
     return await w.once("case", make)
+
+
+async def _gate_tap(w: World) -> dict:
+    return {"pupil_id": str(await w.pupil()), "reason": "Bus"}
 
 
 async def _contact_log_form(w: World) -> dict:

@@ -14,6 +14,7 @@ CP/CIN/LAC statuses are not imported yet, so these two stand for them.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from app import clock
@@ -29,6 +30,7 @@ from app.domain.incidents.tables import IncidentPupil
 from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Contact, Pupil
 from app.domain.schools.service import Actor, hoy_years
+from app.domain.schools.tables import School
 from app.errors import NotFound
 
 USERS = ("pastoral", "pastoral_lead", "head_of_year", "dsl")
@@ -123,18 +125,22 @@ async def alert_dsl_if_due(now: dt.datetime | None = None) -> int:
     now = now or clock.now()
     today = now.astimezone(LONDON).date()
     told = 0
-    flagged = await AttendanceMark.select(AttendanceMark.school, AttendanceMark.pupil,
-                                          AttendanceMark.pupil.year_code).where(
-        (AttendanceMark.day == today) & (AttendanceMark.session == "AM") & (AttendanceMark.code == NO_REASON)
-        & AttendanceMark.pupil.left_on.is_null()
-        & ((AttendanceMark.pupil.safeguarding_marker == True) | (AttendanceMark.pupil.speak_to_dsl == True)))  # noqa: E712
-    if not flagged:
+    # Per school, so each read uses attendance_mark's (school, day) index.
+    by_school: dict[int, list[dict]] = {}
+    for school in await School.select(School.id):
+        school_id = school["id"]
+        flagged = await AttendanceMark.select(AttendanceMark.pupil).where(
+            (AttendanceMark.school == school_id) & (AttendanceMark.day == today) & (AttendanceMark.session == "AM")
+            & (AttendanceMark.code == NO_REASON) & AttendanceMark.pupil.left_on.is_null()
+            & ((AttendanceMark.pupil.safeguarding_marker == True)  # noqa: E712
+               | (AttendanceMark.pupil.speak_to_dsl == True)))  # noqa: E712
+        if flagged:
+            by_school[school_id] = flagged
+    if not by_school:
         return 0
     done = {r["ref"] for r in await FirstDayAlert.select(FirstDayAlert.ref).where(FirstDayAlert.day == today)}
-    by_school: dict[int, list[dict]] = {}
-    for r in flagged:
-        if f"{r['pupil']}:{today.isoformat()}" not in done:
-            by_school.setdefault(r["school"], []).append(r)
+    for school_id in list(by_school):
+        by_school[school_id] = [r for r in by_school[school_id] if f"{r['pupil']}:{today.isoformat()}" not in done]
     for school_id, pupils in by_school.items():
         times = await gate.close_times(school_id)
         if not _closed(now, times):
@@ -172,5 +178,9 @@ async def alert_dsl_every_minute() -> None:
     if last is not None and now - last < dt.timedelta(minutes=1):
         return
     _last_run["at"] = now
-    await alert_dsl_if_due(now)
+    try:
+        await alert_dsl_if_due(now)
+    except Exception:
+        # The escalation loop carries on (on-call, referrals): the next minute tries again.
+        logging.getLogger("corridor").warning("first-day DSL alert check failed", exc_info=True)
 
