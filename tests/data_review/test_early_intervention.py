@@ -4,13 +4,16 @@ pastoral lead (audited), anyone else 404."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 
 import pytest
 
 from app.domain.data_review import service as review
 from app.domain.data_review.tables import ReviewThresholds
+from app.domain.schools.tables import Membership
 from tests.attendance.kit import HEADER, import_csv, pupil
 from tests.conftest import audit_actions, post_form, sign_in
 from tests.data_review.kit import build, incident
@@ -150,3 +153,16 @@ async def test_thresholds_are_set_by_an_admin_or_pastoral_lead_and_audited(clien
     assert "review_thresholds.changed" in await audit_actions(school_id=cast.school_id)
     await sign_in(client, settings, cast.pastoral)
     assert (await client.get("/data-review/thresholds")).status_code == 404
+
+
+async def test_the_list_downloads_as_csv_with_the_reasons(client, settings, cast, on_24_november):
+    p = await build(cast)
+    await Membership.update({Membership.years: "11"}).where(Membership.person == cast.head_of_year.id)
+    await sign_in(client, settings, cast.head_of_year)
+    answer = await client.get("/data-review/early-intervention.csv")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert rows[0] == ["Pupil", "Year", "Form", "Reasons"]
+    assert [r[:3] for r in rows[1:]] == [["Dee Dunn", "11", "11A"]]  # year 11 only: not Ava, Ben or Cal
+    assert "20 school days in a row of unexplained absence since Mon 20 Oct" in rows[1][3]
+    assert p["dee"]
