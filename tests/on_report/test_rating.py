@@ -144,3 +144,12 @@ async def test_the_profile_offers_rating_and_the_report(client, settings, cast, 
     other = await add_pupil(cast.school_id, "Ben", "Baker")
     panel = await client.get(f"/on-report/pupil/{other}")
     assert "Put on report" in panel.text
+
+
+async def test_the_home_screen_leads_staff_to_the_now_list(client, settings, cast):
+    await sign_in(client, settings, cast.teacher)
+    assert 'id="on-report-tile"' in (await client.get("/")).text
+    await sign_in(client, settings, cast.guest)
+    assert 'id="on-report-tile"' not in (await client.get("/")).text
+    await sign_in(client, settings, cast.admin)
+    assert 'href="/on-report/day"' in (await client.get("/")).text
