@@ -24,6 +24,7 @@ def on_24_november(frozen_clock):
 async def test_pastoral_staff_and_the_dsl_review_any_year(client, settings, cast, on_24_november, who):
     await build(cast)
     await sign_in(client, settings, getattr(cast, who))
+    assert 'id="data-review-tile"' in (await client.get("/")).text
     for year in ("9", "11"):
         page = await client.get(f"/data-review/?year={year}")
         assert page.status_code == 200 and f'<option value="{year}" selected>' in page.text
@@ -60,6 +61,7 @@ async def test_a_head_of_year_reviews_their_years_only(client, settings, cast, o
 async def test_everyone_else_gets_404(client, settings, cast, on_24_november, who):
     p = await build(cast)
     await sign_in(client, settings, getattr(cast, who))
+    assert 'id="data-review-tile"' not in (await client.get("/")).text
     for path in PAGES + [f"/data-review/early-intervention/{p['dee']}/case"]:
         answer = await client.get(path)
         assert answer.status_code == 404, (who, path)
