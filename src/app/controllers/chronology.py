@@ -25,7 +25,7 @@ def _typed(request: Request) -> dict[str, Any]:
     q = request.query_params
     return {"start": str(q.get("start") or "")[:40], "end": str(q.get("end") or "")[:40],
             "source": [str(v)[:40] for v in q.getall("source", [])][:20],
-            "significant_only": str(q.get("significant_only") or "")[:10]}
+            "significant_only": str(q.get("significant_only") or "")[:10], "all": str(q.get("all") or "")[:10]}
 
 
 def _query(typed: dict[str, Any]) -> str:
@@ -33,6 +33,8 @@ def _query(typed: dict[str, Any]) -> str:
     pairs = [(k, typed[k]) for k in ("start", "end") if typed[k]] + [("source", s) for s in typed["source"]]
     if typed["significant_only"]:
         pairs.append(("significant_only", typed["significant_only"]))
+    if typed.get("all") == "yes":
+        pairs.append(("all", "yes"))
     return urlencode(pairs)
 
 
@@ -46,6 +48,7 @@ class ChronologyController(Controller):
         typed = _typed(request)
         page = await chronology.page(settings, actor, pupil_id, typed)
         return render(request, "chronology/pupil.html", {"actor": actor, **page, "query": _query(typed),
+                                                         "all_query": _query({**typed, "all": "yes"}),
                                                          "labels": chronology.SOURCES},
                       block="filtered", status=400 if page["errors"] else 200)
 

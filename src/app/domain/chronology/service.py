@@ -23,7 +23,7 @@ from app.db import atomic
 from app.domain.accounts.service import recently_verified
 from app.domain.audit import service as audit
 from app.domain.casework import service as casework
-from app.domain.casework.tables import Case, CaseReview, TargetRating
+from app.domain.casework.tables import Case, CaseReview
 from app.domain.chronology.entries import DSL_ONLY_SOURCES, LEAD_ONLY_SOURCES, LEADS, SOURCES, ChronologyEntry
 from app.domain.chronology.tables import ChronologyFlag
 from app.domain.concerns import service as concerns
@@ -47,6 +47,7 @@ from app.settings import Settings
 LONDON = ZoneInfo("Europe/London")
 HIDDEN = "There is nothing here, or you do not have access to it."
 REF_LIMIT = 60
+PAGE_SIZE = 100  # entries on the page at first, the newest; a link shows them all
 
 
 # Who ----------------------------------------------------------------------------------------------------------
@@ -120,23 +121,20 @@ def _join(*parts: str, sep: str = " ") -> str:
 
 # Sources: each turns its rows into ChronologyEntry values ---------------------------------------------------------
 
-# The incident reader's statements, written out: at ~140 incidents a pupil, Piccolo's query building (an IN list of
-# every incident) cost more CPU than the queries (issue 12 found the same on the profile). Reward points are left
-# out: a chronology is of significant events (pastoral-practice.md, section 4), and a pupil can earn hundreds of
-# points a year; they are on the profile and in the rewards totals.
-_MINE = """
-SELECT ip.id, ip.role, ip.points, ip.status, c.name AS category, c.kind, i.id AS incident, i.occurred_at, i.note,
-       i.outcome, p.display_name AS recorded_by, l.name AS location
-FROM incident_pupil ip JOIN incident i ON i.id = ip.incident JOIN category c ON c.id = ip.category
-JOIN person p ON p.id = i.recorded_by LEFT JOIN location l ON l.id = i.location
-WHERE ip.pupil = {} AND i.school = {} AND i.deleted_at IS NULL AND c.kind != 'positive'
-"""
-_WITH_ME = """
-SELECT o.incident, o.pupil, c.name AS category, c.kind, q.legal_first_name, q.legal_last_name,
-       q.preferred_first_name, q.preferred_last_name
-FROM incident_pupil me JOIN category mc ON mc.id = me.category AND mc.kind != 'positive'
-JOIN incident_pupil o ON o.incident = me.incident JOIN category c ON c.id = o.category JOIN pupil q ON q.id = o.pupil
-WHERE me.pupil = {}
+# One statement for the pupil's incidents and everyone on them (the pupil's own row is among "everyone"): the rows
+# are read once. Reward points are left out: a chronology is of significant events (pastoral-practice.md,
+# section 4), and a pupil can earn hundreds of points a year; they are on the profile and in the rewards totals.
+# CROSS JOIN makes SQLite test the category before it reads the incident (the pupil's reward rows, most of them,
+# are then dropped without a read of their incident); PostgreSQL plans it as the inner join it is.
+_INCIDENTS = """
+SELECT me.id AS mine, o.id, o.pupil, o.role, o.points, o.status, c.name AS category, c.kind, i.id AS incident,
+       i.occurred_at, i.note, i.outcome, p.display_name AS recorded_by, l.name AS location, q.legal_first_name,
+       q.legal_last_name, q.preferred_first_name, q.preferred_last_name
+FROM incident_pupil me CROSS JOIN category mc CROSS JOIN incident i JOIN person p ON p.id = i.recorded_by
+LEFT JOIN location l ON l.id = i.location JOIN incident_pupil o ON o.incident = i.id
+JOIN category c ON c.id = o.category JOIN pupil q ON q.id = o.pupil
+WHERE me.pupil = {} AND mc.id = me.category AND mc.kind != 'positive' AND i.id = me.incident AND i.school = {}
+      AND i.deleted_at IS NULL
 """
 _FOLLOW_UPS = """
 SELECT f.incident_pupil, f.action, f.note FROM follow_up_action f JOIN incident_pupil me ON me.id = f.incident_pupil
@@ -145,12 +143,15 @@ WHERE me.pupil = {} ORDER BY f.id
 
 
 async def _incidents(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
-    rows = await IncidentPupil.raw(_MINE, pupil_id, actor.school_id)
-    if not rows:
+    found = await IncidentPupil.raw(_INCIDENTS, pupil_id, actor.school_id)
+    if not found:
         return []
+    rows = []
     others: dict[int, list[tuple[int, str]]] = {}
     happened: dict[int, list[str]] = {}
-    for o in await IncidentPupil.raw(_WITH_ME, pupil_id):
+    for o in found:
+        if o["id"] == o["mine"]:
+            rows.append(o)
         if o["kind"] != "neutral":
             names = happened.setdefault(o["incident"], [])
             if o["category"] not in names:
@@ -234,12 +235,25 @@ async def _referrals(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
     return out
 
 
+# The remaining readers' statements are written out too (left joins, as Piccolo's would be): building a Piccolo
+# select cost about as much CPU as running it.
+_PARTICIPANTS = """
+SELECT pa.id, pa.added_at, pa.goals, pr.name AS "programme.name", pr.kind AS "programme.kind",
+       f.display_name AS "programme.facilitator.display_name", ins.name AS "programme.instrument.name"
+FROM intervention_participant pa JOIN intervention_programme pr ON pr.id = pa.programme
+LEFT JOIN person f ON f.id = pr.facilitator LEFT JOIN intervention_instrument ins ON ins.id = pr.instrument
+WHERE pa.pupil = {} AND pr.school = {}
+"""
+_MEASURES = """
+SELECT m.id, m.participant, m.stage, m.taken_on, m.score, m.rater, m.created_at, b.display_name AS "by.display_name"
+FROM intervention_measure m JOIN intervention_participant pa ON pa.id = m.participant
+JOIN intervention_programme pr ON pr.id = pa.programme LEFT JOIN person b ON b.id = m."by"
+WHERE pa.pupil = {} AND pr.school = {}
+"""
+
+
 async def _interventions(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
-    joined = await Participant.select(
-        Participant.id, Participant.added_at, Participant.goals, Participant.programme.name,
-        Participant.programme.kind, Participant.programme.facilitator.display_name,
-        Participant.programme.instrument.name,
-    ).where((Participant.pupil == pupil_id) & (Participant.programme.school == actor.school_id))
+    joined = await Participant.raw(_PARTICIPANTS, pupil_id, actor.school_id)
     if not joined:
         return []
     out = []
@@ -252,10 +266,7 @@ async def _interventions(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
             action=f"Facilitator {p['programme.facilitator.display_name']}", recorded_by=p["programme.facilitator.display_name"]))
     names = {p["id"]: p["programme.name"] for p in joined}
     instruments = {p["id"]: p["programme.instrument.name"] for p in joined}
-    for m in await Measure.select(
-            Measure.id, Measure.participant, Measure.stage, Measure.taken_on, Measure.score, Measure.rater,
-            Measure.created_at, Measure.by.display_name,
-    ).where(Measure.participant.is_in(sorted(names))):
+    for m in await Measure.raw(_MEASURES, pupil_id, actor.school_id):
         stage = interventions.STAGES.get(m["stage"], m["stage"])
         rater = f" (rated by {m['rater']})" if m["rater"] else ""
         out.append(ChronologyEntry(
@@ -264,6 +275,16 @@ async def _interventions(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
             detail=f"{instruments[m['participant']]}{rater}",
             outcome=f"Score {m['score']:g}", recorded_by=m["by.display_name"]))
     return out
+
+
+# A case's reviews with their targets' ratings counted, by pupil; only those of the cases the actor sees are kept.
+_REVIEWS = """
+SELECT r.id, r."case", r.held_on, r.notes, r.pupil_voice, r.created_at, b.display_name AS "by.display_name",
+       (SELECT count(*) FROM target_rating t WHERE t.review = r.id) AS marks,
+       (SELECT count(*) FROM target_rating t WHERE t.review = r.id AND t.state = 'met') AS met
+FROM case_review r JOIN pupil_case c ON c.id = r."case" LEFT JOIN person b ON b.id = r."by"
+WHERE c.pupil = {} AND c.school = {}
+"""
 
 
 async def _cases(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
@@ -291,24 +312,16 @@ async def _cases(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
                 at=_on(c["closed_on"], c["updated_at"]), source="case", ref=f"case:{c['id']}:closed",
                 event=f"{kind} case closed", detail=c["closing_summary"],
                 outcome=casework.OUTCOMES.get(c["outcome"], c["outcome"]), recorded_by=c["keyworker.display_name"]))
-    reviews = await CaseReview.select(
-        CaseReview.id, CaseReview.case, CaseReview.held_on, CaseReview.notes, CaseReview.pupil_voice,
-        CaseReview.created_at, CaseReview.by.display_name,
-    ).where(CaseReview.case.is_in(sorted(types)))
-    states: dict[int, list[str]] = {}
-    if reviews:
-        for t in await TargetRating.select(TargetRating.review, TargetRating.state).where(
-                TargetRating.review.is_in([r["id"] for r in reviews])):
-            states.setdefault(t["review"], []).append(t["state"])
-    for r in reviews:
-        marks = states.get(r["id"], [])
-        met = sum(1 for s in marks if s == "met")
+    for r in await CaseReview.raw(_REVIEWS, pupil_id, actor.school_id):
+        if r["case"] not in types:
+            continue  # a case this actor does not see
+        marks, met = r["marks"], r["met"]
         voice = f"Pupil's voice: \u201c{r['pupil_voice']}\u201d" if r["pupil_voice"] else ""
         out.append(ChronologyEntry(
             at=_on(r["held_on"], r["created_at"]), source="case", ref=f"case_review:{r['id']}",
             event=f"{types[r['case']]} case review", detail=_join(r["notes"], voice, sep="\n"),
             action="Targets rated and next review set",
-            outcome=f"{met} of {len(marks)} target{'s' if len(marks) != 1 else ''} met" if marks else "",
+            outcome=f"{met} of {marks} target{'s' if marks != 1 else ''} met" if marks else "",
             recorded_by=r["by.display_name"]))
     return out
 
@@ -354,12 +367,21 @@ async def _oncall(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
     return out
 
 
+_CONCERNS = """
+SELECT c.id, c.reference, c.occurred_at, c.seen_or_said, c.childs_words, c.action_taken, c.status, c.outcome,
+       a.display_name AS "author.display_name"
+FROM concern c LEFT JOIN person a ON a.id = c.author WHERE c.pupil = {} AND c.school = {}
+"""
+_CONCERN_ENTRIES = """
+SELECT e.id, e.concern, e.kind, e.body, e.reason, e.at, b.display_name AS "by.display_name"
+FROM concern_entry e JOIN concern c ON c.id = e.concern LEFT JOIN person b ON b.id = e."by"
+WHERE c.pupil = {} AND c.school = {}
+"""
+
+
 async def _concerns(actor: Actor, pupil_id: int, wanted: set[str]) -> list[ChronologyEntry]:
     """Safeguarding concerns and the DSL's actions, decisions and outcomes: the DSL team's alone."""
-    rows = await Concern.select(
-        Concern.id, Concern.reference, Concern.occurred_at, Concern.seen_or_said, Concern.childs_words,
-        Concern.action_taken, Concern.status, Concern.outcome, Concern.author.display_name,
-    ).where((Concern.pupil == pupil_id) & (Concern.school == actor.school_id))
+    rows = await Concern.raw(_CONCERNS, pupil_id, actor.school_id)
     if not rows:
         return []
     out = []
@@ -374,9 +396,7 @@ async def _concerns(actor: Actor, pupil_id: int, wanted: set[str]) -> list[Chron
                 recorded_by=c["author.display_name"]))
     if "dsl_action" in wanted:
         refs = {c["id"]: c["reference"] for c in rows}
-        for e in await ConcernEntry.select(
-                ConcernEntry.id, ConcernEntry.concern, ConcernEntry.kind, ConcernEntry.body, ConcernEntry.reason,
-                ConcernEntry.at, ConcernEntry.by.display_name).where(ConcernEntry.concern.is_in(sorted(refs))):
+        for e in await ConcernEntry.raw(_CONCERN_ENTRIES, pupil_id, actor.school_id):
             kind = concerns.ENTRY_KINDS.get(e["kind"], e["kind"])
             reason = f"Reason: {e['reason']}" if e["reason"] else ""
             out.append(ChronologyEntry(
@@ -410,12 +430,15 @@ _READERS = {"incident": _incidents, "contact": _contacts, "referral": _referrals
 
 
 async def _flags(pupil_id: int, school_id: int) -> set[str]:
-    return {r["ref"] for r in await ChronologyFlag.select(ChronologyFlag.ref).where(
-        (ChronologyFlag.pupil == pupil_id) & (ChronologyFlag.school == school_id))}
+    return {r["ref"] for r in await ChronologyFlag.raw(
+        "SELECT ref FROM chronology_flag WHERE pupil = {} AND school = {}", pupil_id, school_id)}
+
+
+_ORDER = {key: n for n, key in enumerate(SOURCES)}
 
 
 def _sort_key(e: ChronologyEntry) -> tuple:
-    return (e.at, list(SOURCES).index(e.source), e.ref)
+    return (e.at, _ORDER[e.source], e.ref)
 
 
 async def _gather(actor: Actor, pupil_id: int, wanted: set[str]) -> list[ChronologyEntry]:
@@ -580,18 +603,22 @@ def require_fresh_check(settings: Settings, actor: Actor) -> None:
 
 async def page(settings: Settings, actor: Actor, pupil_id: int, typed: dict[str, Any]) -> dict[str, Any]:
     """The chronology page: the pupil, the sources this actor may filter by, the filters as typed, and the entries
-    (the view audited), or the messages when a filter cannot be used (nothing read, nothing audited)."""
+    (the view audited; the newest PAGE_SIZE of "total" unless typed["all"] is "yes", "older" left out), or the
+    messages when a filter cannot be used (nothing read, nothing audited)."""
     pupil = await visible_pupil(actor, pupil_id)
     require_fresh_check(settings, actor)
     base = {"pupil": pupil, "sources": sources_for(actor), "typed": typed, "errors": {}, "entries": [],
-            "filtered": False}
+            "total": 0, "older": 0, "filtered": False}
     try:
         filters = parse_filters(actor, typed)
     except ValidationFailed as exc:
         return {**base, "errors": exc.errors}
     rows = await _read(actor, pupil_id, **filters, audit=True)
     filtered = any(v for v in filters.values())
-    return {**base, "entries": rows, "filtered": filtered}
+    # The newest PAGE_SIZE entries unless every one was asked for ("all": "yes"): rendering 300 rows was most of the
+    # page's time and a quarter of a megabyte (bench/README.md). The CSV and the pack always have every entry.
+    shown = rows if typed.get("all") == "yes" else rows[-PAGE_SIZE:]
+    return {**base, "entries": shown, "total": len(rows), "older": len(rows) - len(shown), "filtered": filtered}
 
 
 async def significant_row(settings: Settings, actor: Actor, pupil_id: int, ref: str, typed: str) -> ChronologyEntry:
