@@ -233,3 +233,17 @@ def test_a_replayed_tap_that_no_longer_applies_needs_attention_and_holds_nothing
     finally:
         officer_ctx.close()
         lead_ctx.close()
+
+
+def test_signing_out_deletes_the_pack_from_the_phone(browser: Browser, server: Server):
+    officer_ctx, lead_ctx, officer, visit_url, visit = _authorised_visit(browser, server)
+    try:
+        assert len(officer.evaluate(RAW_PACKS)) == 1
+        officer.goto("/account")
+        officer.get_by_role("button", name="Sign out", exact=True).click()
+        expect(officer.get_by_role("heading", name="You are signed out")).to_be_visible()
+        assert officer.evaluate(RAW_PACKS) == []
+        assert "Quarry Road" not in officer.evaluate(CACHES_TEXT)
+    finally:
+        officer_ctx.close()
+        lead_ctx.close()
