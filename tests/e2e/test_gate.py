@@ -64,3 +64,40 @@ def test_a_late_logged_in_one_tap_offline_arrives_once(phone: Phone):
     page.goto("/gate/")
     expect(page.locator("#gate-today")).to_contain_text(pupil["name"])
     check(axe, page, "gate-today")
+
+
+def test_the_first_day_list_on_a_phone(browser, outbox_server):  # noqa: F811
+    """After the morning register closes (here: the school closes it at 00:00), a pupil marked N this morning is on
+    the pastoral officer's list with their contacts; axe clean."""
+    import datetime as dt
+    import uuid
+    from zoneinfo import ZoneInfo
+
+    from tests.e2e.conftest import Authenticator, enrol, fresh_email
+    from tests.e2e.test_accessibility import PHONE
+
+    server = outbox_server
+    today = dt.datetime.now(ZoneInfo("Europe/London")).date().isoformat()
+    row = query(server, "SELECT p.id, p.preferred_first_name, p.legal_last_name, p.school FROM pupil p "
+                        "JOIN contact c ON c.pupil = p.id WHERE p.left_on IS NULL ORDER BY p.id LIMIT 1")[0]
+    with __import__("sqlite3").connect(server.db_path, timeout=10) as con:
+        con.execute("INSERT INTO register_close (school, am_close, pm_close) SELECT ?, '00:00', '13:45' "
+                    "WHERE NOT EXISTS (SELECT 1 FROM register_close WHERE school = ?)", (row[3], row[3]))
+        con.execute("INSERT INTO attendance_mark (school, pupil, day, session, code, created_at) "
+                    "SELECT ?, ?, ?, 'AM', 'N', ? WHERE NOT EXISTS (SELECT 1 FROM attendance_mark "
+                    "WHERE pupil = ? AND day = ? AND session = 'AM')",
+                    (row[3], row[0], today, dt.datetime.now(dt.timezone.utc).isoformat(), row[0], today))
+    context = browser.new_context(base_url=server.url, viewport=PHONE)
+    page = context.new_page()
+    Authenticator(page)
+    name = f"Pat {uuid.uuid4().hex[:6].upper()}"
+    enrol(page, server.invite(fresh_email("firstday"), "staff", "pastoral", name=name), name)
+    try:
+        page.goto("/attendance/first-day/")
+        expect(page.get_by_role("heading", level=1)).to_have_text("First-day absence")
+        expect(page.locator("#first-day-list")).to_contain_text(f"{row[1]} {row[2]}")
+        expect(page.locator(f"#fd-{row[0]}").get_by_role("link", name="Plan a home visit")).to_be_visible()
+        check(Axe(), page, "gate-first-day")
+        page.screenshot(path="/work/notes/shots/gate-first-day.png", full_page=True)
+    finally:
+        context.close()
