@@ -387,6 +387,11 @@ class CorridorPostgresEngine(PostgresEngine):
         kwargs.setdefault("reset", _nothing_to_reset)
         await super().start_connection_pool(**kwargs)
 
+    async def _run_in_pool(self, query: str, args: Any = None) -> Any:
+        # As on SQLite (finish_even_if_cancelled): a statement outside a transaction, once begun, runs to its end
+        # even if its caller is cancelled (a page that goes away), so a write is either wholly done or not sent.
+        return await finish_even_if_cancelled(super()._run_in_pool(query, args))
+
 
 @cache
 def engine_for(url: str) -> Engine:

@@ -79,9 +79,9 @@ async def rendered_card(app: Litestar, school_id: int, event_id: int) -> tuple[d
 
 async def board_live(request: Request, actor: Actor, channels: ChannelsPlugin) -> ServerSentEvent:
     """The board's stream: each visit's card as it changes, resuming from Last-Event-ID (or ?after=)."""
-    # A hostile or garbled resume point (not ASCII digits, or past a 64-bit id) counts as none: a fresh start.
-    raw = str(request.headers.get("last-event-id") or request.query_params.get("after") or "0").strip()
-    last_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
+    # A hostile or garbled resume point (not ASCII digits, or past the largest id a column holds: PostgreSQL's
+    # integer stops at 2**31 - 1) counts as none: a fresh start.
+    last_id = parse_id(str(request.headers.get("last-event-id") or request.query_params.get("after") or "")) or 0
     school_id = actor.school_id
     sent = last_id
 
