@@ -29,7 +29,7 @@ ROLES = {
 }
 # Links that are not pages to look at: signing out ends the session, photos and exports are files, streams
 # never end.
-SKIP = re.compile(r"^/(signout|static/|sw\.js|manifest|favicon|offline)|/photo$|/stream|\.csv$|format=csv|/export|/pack")
+SKIP = re.compile(r"^/(signout|static/|sw\.js|manifest|favicon|offline)|/photo$|/stream|\.csv$|/csv(/|$)|format=csv|/export|/pack")
 MAX_DEPTH = 2
 MAX_PAGES = 40
 
