@@ -121,3 +121,9 @@ def test_the_dsl_sets_the_ladder(page: Page, server: Server):
     expect(page.locator("#saved")).to_have_text("Saved.")
     check(axe, page, "visits-ladder")
     page.screenshot(path="/work/notes/shots/visits-ladder.png", full_page=True)
+    # Leave the shared demo school as it was: with a headteacher named, only named senior leaders may sign off a
+    # physical intervention record (tests/e2e/test_physical_intervention.py has a pastoral lead sign off).
+    page.get_by_label("Headteacher", exact=True).select_option(value="")
+    page.get_by_label("Tier 2, the DSL team and SLT: minutes after the end").fill("15")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#saved")).to_have_text("Saved.")
