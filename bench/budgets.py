@@ -102,6 +102,19 @@ BUDGETS: list[Budget] = [
     Budget("peak", "school's peak, open loop: p99 server ≤ 50 ms", "server_p99", 50, unit="ms", scenario="peak"),
     Budget("workers", "two workers ≥ 1.7 × one on PostgreSQL, same run", "worker_ratio", 1.7, at_most=False,
            unit="×", scenario="workers", dataset="trust"),
+    # Trust scale (bench/trust_scale.py): 64 closed-loop clients at 16 schools saturate two cores, so server time
+    # there includes queueing for the event loop. The lookup budget is DESIGN.md's for 75,000 pupils; the on-call
+    # budget (raise -> screen) is read for raise -> the board page; quick entry has no latency budget at 64 clients
+    # (the incident POST's is at one client), only the workers ratio and isolation.
+    Budget("lookup", "trust scale: lookup p99 server ≤ 50 ms at 75,000 pupils, 64 clients, 2 workers", "server_p99",
+           50, unit="ms", scenario="trust_scale.lookup", dataset="trust"),
+    Budget("on-call", "trust scale: on-call raise → board p95 ≤ 300 ms, 64 clients, 2 workers", "e2e_p95", 300,
+           unit="ms", scenario="trust_scale.oncall_board", dataset="trust"),
+    *[Budget("workers", f"trust scale: {what}, two workers ≥ 1.7 × one, 64 clients", "worker_ratio", 1.7,
+             at_most=False, unit="×", scenario=f"trust_scale.{part}", dataset="trust")
+      for part, what in (("lookup", "lookup"), ("quick_entry", "quick entry"), ("oncall_board", "on-call board"))],
+    Budget("isolation", "trust scale: no response carries another school's rows (0 leaks)", "leaks", 0,
+           scenario="trust_scale.isolation", dataset="trust"),
     Budget("caseload", "caseload page p99 server ≤ 50 ms at the bench school", "server_p99", 50, unit="ms",
            scenario="caseload", dataset="school"),
     Budget("caseload", "a pupil's chronology (300 events) p99 server ≤ 50 ms at the bench school", "server_p99", 50,

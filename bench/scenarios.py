@@ -224,6 +224,17 @@ def workers(stage) -> list[dict]:
     return clients.workers_ratio(stage)
 
 
+@custom("trust_scale", "Trust scale: lookup, quick entry, on-call board (64 clients, 2 workers vs 1)",
+        datasets=("trust",), concurrency=(64,))
+def trust_scale(stage) -> list[dict]:
+    """The trust on PostgreSQL with `--workers 2` and, in the same run, one process: lookup, quick entry (POST and
+    page) and on-call raise -> board at 64 clients (4 staff at each of 16 schools), every response checked for
+    another school's rows (bench/trust_scale.py)."""
+    from bench import trust_scale as ts
+
+    return ts.run(stage)
+
+
 @custom("oncall_raise", "On-call raise -> responder screen", datasets=("trust",), concurrency=(200,))
 def oncall_raise(stage) -> list[dict]:
     """200 responders on /oncall/board/stream (SSE) split across two `corridor serve` processes
