@@ -18,6 +18,7 @@ SOURCES: dict[str, str] = {
     "oncall": "On-call",
     "home_visit": "Home visit",
     "physical_intervention": "Physical intervention",
+    "on_report": "On report",
     "concern": "Safeguarding concern",
     "dsl_action": "DSL action",
 }

@@ -744,18 +744,35 @@ async def pdf(actor: Actor, report_id: int) -> bytes:
 
 async def chronology_rows(actor: Actor, pupil_id: int) -> list[dict]:
     """The pupil's reports as chronology lines (at, ref, event, detail, outcome, recorded_by): put on report, each
-    change of level and the end, with reasons; only reports the actor may see. For the chronology to read as an
-    "on_report" source (not wired here: chronology/service.py is another engineer's); ratings stay on the report."""
+    change of level and the end, with reasons (the end's outcome: the ratings given of those due and their average);
+    only reports the actor may see. The chronology reads them as its "on_report" source; single ratings stay on the
+    report."""
     pupil = await _pupil(actor, pupil_id)
     reports = await OnReport.select(OnReport.id, OnReport.school, OnReport.owner, OnReport.visible_to,
                                     OnReport.level, OnReport.starts_on, OnReport.ends_on, OnReport.created_at,
-                                    OnReport.owner.display_name).where(
+                                    OnReport.ended_at, OnReport.periods, OnReport.owner.display_name).where(
         (OnReport.pupil == pupil["id"]) & (OnReport.school == actor.school_id)).order_by(OnReport.created_at)
     out = []
+    by_id: dict[int, dict] | None = None
     for r in reports:
         if not await may_see(actor, r, pupil["year_code"]):
             continue
         count = await OnReportTarget.count().where(OnReportTarget.report == r["id"])
+        totals = ""
+        if r["ended_at"] is not None:
+            # The end carries the report's whole record in one line (a missed rating counts as missing, never 0).
+            by_id = by_id if by_id is not None else {p["id"]: p for p in await periods(actor.school_id,
+                                                                                      with_retired=True)}
+            cover = [by_id[i] for i in covered(r) if i in by_id]
+            ratings = await OnReportRating.select(OnReportRating.day, OnReportRating.score).where(
+                OnReportRating.report == r["id"])
+            last = min(r["ends_on"], local(r["ended_at"]).date())
+            trend = _trend(r, cover, [{}] * count, ratings, last)
+            given = sum(t["given"] for t in trend)
+            due = sum(t["due"] for t in trend)
+            scores = [x["score"] for x in ratings]
+            totals = f"{given} of {due} ratings given" + (
+                f" · average {sum(scores) / len(scores):.1f}" if scores else "")
         changes = await OnReportChange.select(OnReportChange.id, OnReportChange.action, OnReportChange.from_level,
                                               OnReportChange.to_level, OnReportChange.reason, OnReportChange.at,
                                               OnReportChange.by.display_name).where(
@@ -770,5 +787,6 @@ async def chronology_rows(actor: Actor, pupil_id: int) -> list[dict]:
                     "stepped_down": f"Report stepped down to {LEVELS.get(c['to_level'], '')}",
                     "ended": "Report ended"}.get(c["action"], c["action"])
             out.append({"at": c["at"], "ref": f"on_report:{r['id']}:{c['id']}", "event": what,
-                        "detail": c["reason"], "outcome": "", "recorded_by": c["by.display_name"]})
+                        "detail": c["reason"], "outcome": totals if c["action"] == "ended" else "",
+                        "recorded_by": c["by.display_name"]})
     return out
