@@ -38,6 +38,7 @@ from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.attendance import AttendanceController, AttendanceImportController
 from app.controllers.data_review import DataReviewController
+from app.controllers.rewards import RewardsController
 from app.controllers.gate import FirstDayController, GateController, RegisterCloseController
 from app.controllers.retention import LegalHoldController, RetentionPolicyController
 from app.controllers.auth import AuthController
@@ -358,7 +359,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         ContactLogController, CaseworkController, InterventionsController, ChronologyController,
                         CasePackController, HomeVisitsController, RetentionPolicyController, LegalHoldController,
                         VisitPackController,
-                        PhysicalInterventionController, DataReviewController,
+                        PhysicalInterventionController, DataReviewController, RewardsController,
                         OnReportController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),

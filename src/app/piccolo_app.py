@@ -33,6 +33,7 @@ from app.domain.on_report.tables import (OnReport, OnReportChange, OnReportRatin
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
 from app.domain.referrals.tables import Referral, ReferralEvent, ReferralService, ReferralSettings
 from app.domain.retention.tables import LegalHold, RetentionPolicy
+from app.domain.rewards.tables import CertificateBatch, CertificatePrint, RewardSettings
 from app.domain.schools.tables import Membership, Person, School, Trust
 from app.domain.subject_access.tables import SubjectAccessRequest
 
@@ -55,7 +56,8 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           PhysicalInterventionSettings, RestraintTechnique, PhysicalIntervention, PhysicalInterventionPupil,
           PhysicalInterventionStaff, RegisterClose, FirstDayAlert,
           SchoolPeriod, OnReportSettings, OnReport, OnReportTarget, OnReportRating, OnReportChange,
-          ReviewThresholds, ReviewDismissal]
+          ReviewThresholds, ReviewDismissal,
+          RewardSettings, CertificateBatch, CertificatePrint]
 
 APP_CONFIG = AppConfig(
     app_name="corridor",

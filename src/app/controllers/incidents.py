@@ -16,6 +16,7 @@ from app.domain.incidents.service import IncidentForm, ValidationFailed
 from app.domain.notifications.service import clean_key, release, request_hash, require_maker
 from app.domain.physical_intervention import service as physical_intervention
 from app.domain.pupils import service as pupils
+from app.domain.rewards import service as reward_totals
 from app.domain.schools.service import Actor
 from app.errors import BadRequest, NotFound
 from app.db import parse_id
@@ -126,10 +127,10 @@ class IncidentsController(Controller):
                       block="rows" if cursor is not None else None)
 
     @get("/rewards", name="incidents.rewards")
-    async def rewards(self, request: Request, actor: CurrentActor, year: FromQuery[str] = "7") -> Response:
-        totals = await incidents.rewards_totals(actor, year)
-        return render(request, "incidents/rewards.html", {"actor": actor, "totals": totals,
-                                                           "years": [str(y) for y in range(7, 14)]})
+    async def rewards(self, request: Request, actor: CurrentActor, year: FromQuery[str | None] = None) -> Response:
+        """The old totals page: now the rewards pages' totals, for any period (checked here, so the unseen 404)."""
+        scope = await reward_totals.scope_for(actor, year)
+        return Redirect(request.app.route_reverse("rewards.index") + f"?year={scope.year}", status_code=303)
 
     @get("/{incident_id:int}", name="incidents.view")
     async def view(self, request: Request, actor: CurrentActor, incident_id: FromPath[int]) -> Response:
