@@ -67,6 +67,7 @@ from app.domain.accounts.service import load_actor
 from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
 from app.domain.notifications import push as web_push
+from app.domain.notifications import sms
 from app.domain.notifications import service as notifications
 from app.domain.concerns import service as concerns
 from app.domain.home_visits import service as home_visits
@@ -254,6 +255,17 @@ async def time_home_visits_forever(every: float = 2.0) -> None:
             logging.getLogger("corridor").warning("home visit timer check failed", exc_info=True)
 
 
+async def text_home_visits_forever(every: float = 2.0) -> None:
+    """The home-visit alarm's texts, sent after their tier commits; apart from the timer, so that a slow SMS gateway
+    never holds up the next tier."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await home_visits.send_texts()
+        except Exception:
+            logging.getLogger("corridor").warning("home visit texts check failed", exc_info=True)
+
+
 async def refresh_statistics_daily(engine: db.Engine, every: float = 24 * 3600) -> None:
     """ANALYZE at start and then daily: the planners' statistics follow the audit log and incidents as they grow."""
     while True:
@@ -303,12 +315,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Escalation timers: every process checks; the conditional update lets exactly one escalate.
         escalator = asyncio.create_task(escalate_forever())
         visit_timer = asyncio.create_task(time_home_visits_forever())
+        visit_texts = asyncio.create_task(text_home_visits_forever())
         statistics = asyncio.create_task(refresh_statistics_daily(engine))
         try:
             yield
         finally:
             escalator.cancel()
             visit_timer.cancel()
+            visit_texts.cancel()
             statistics.cancel()
             if own_pool:
                 await engine.close_connection_pool()
@@ -346,6 +360,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     concerns.set_pusher(push)
     home_visits.set_pusher(push)
     home_visits.set_publisher(publish)
+    if sms.configured(settings):
+        async def text(to: str, body: str, reference: str) -> None:
+            await sms.send(settings, to, body, reference)
+
+        home_visits.set_texter(text, settings.public_url)
+    else:
+        home_visits.set_texter(None)
 
     app = Litestar(
         plugins=[channels],

@@ -16,7 +16,7 @@ from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.contact_log.tables import ContactLog
 from app.domain.data_review.tables import ReviewDismissal, ReviewThresholds
 from app.domain.home_visits.tables import (HomeVisit, HomeVisitEscalation, HomeVisitEvent, HomeVisitPupil,
-                                           HomeVisitSettings, HomeVisitStaff)
+                                           HomeVisitSettings, HomeVisitStaff, HomeVisitText)
 from app.domain.imports.tables import ImportBatch
 from app.domain.interventions.tables import (Attendance, Instrument, Measure, Participant, Programme,
                                              ProgrammeSession)
@@ -52,6 +52,7 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           AttendanceImport, AttendanceMark, AttendanceMarkChange, AttendanceSchoolDay, AttendanceSettings,
           ChronologyFlag, CasePack, SubjectAccessRequest,
           HomeVisitSettings, HomeVisit, HomeVisitPupil, HomeVisitStaff, HomeVisitEscalation, HomeVisitEvent,
+          HomeVisitText,
           RetentionPolicy, LegalHold,
           PhysicalInterventionSettings, RestraintTechnique, PhysicalIntervention, PhysicalInterventionPupil,
           PhysicalInterventionStaff, RegisterClose, FirstDayAlert,

@@ -46,6 +46,13 @@ class Settings:
     backup_dir: Path = field(default=PROJECT_ROOT / "var" / "backups")
     backup_key_file: Path | None = None
     backup_keep_days: int = 30
+    # SMS for the home-visit alarm (issue 14): none, GOV.UK Notify or a generic webhook. The secret is the Notify
+    # API key's secret part or the webhook's HMAC key, read from a file; never printed.
+    sms_gateway: str = "none"
+    sms_url: str = ""
+    sms_secret: str = field(default="", repr=False)
+    notify_service_id: str = ""
+    notify_template_id: str = ""
 
     # Derived values ----------------------------------------------------------------------------
     @property
@@ -117,6 +124,7 @@ class Settings:
             backup_dir=Path(_str(env, "BACKUP_DIR", str(data_dir / "backups"))),
             backup_key_file=Path(env["BACKUP_KEY_FILE"].strip()) if env.get("BACKUP_KEY_FILE", "").strip() else None,
             backup_keep_days=_int(env, "BACKUP_KEEP_DAYS", 30, low=0, high=3650),
+            **_sms(env),
         )
 
 
@@ -213,3 +221,54 @@ def _vapid_subject(env: Mapping[str, str], host: str) -> str:
     if not value.startswith(("mailto:", "https://")):
         raise SettingsError("VAPID_SUBJECT must be a mailto: or https: address push services can reach you at")
     return value
+
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _gateway_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not parts.hostname or parts.scheme not in ("http", "https") or (parts.scheme == "http" and not local):
+        raise SettingsError(f"{name} must be an https URL (http only for localhost), got {value!r}")
+    return value.rstrip("/")
+
+
+def _secret_file(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        raise SettingsError(f"{name} must name the file holding the secret")
+    try:
+        value = Path(raw).read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"{name} cannot be read: {exc.strerror}") from None
+    if not value:
+        raise SettingsError(f"{name} is empty")
+    return value
+
+
+def _sms(env: Mapping[str, str]) -> dict:
+    """SMS_GATEWAY and what the chosen gateway needs; a gateway missing a value fails at start, naming it."""
+    gateway = _choice(env, "SMS_GATEWAY", "NONE", ("NONE", "NOTIFY", "WEBHOOK")).lower()
+    if gateway == "notify":
+        # A Notify API key is "<key name>-<service id>-<secret>", both UUIDs: the JWT's issuer and signing key.
+        key = _secret_file(env, "NOTIFY_API_KEY_FILE")
+        match = re.fullmatch(rf".+-({_UUID})-({_UUID})", key)
+        if not match:
+            raise SettingsError("NOTIFY_API_KEY_FILE must hold a GOV.UK Notify API key (name-service id-secret)")
+        template = env.get("NOTIFY_SMS_TEMPLATE_ID", "").strip().lower()
+        if not re.fullmatch(_UUID, template):
+            raise SettingsError("NOTIFY_SMS_TEMPLATE_ID must be the id of a Notify text template whose body is "
+                                "((body))")
+        url = _gateway_url("NOTIFY_BASE_URL", _str(env, "NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"))
+        return {"sms_gateway": gateway, "sms_url": url, "sms_secret": match.group(2),
+                "notify_service_id": match.group(1), "notify_template_id": template}
+    if gateway == "webhook":
+        if not env.get("SMS_WEBHOOK_URL", "").strip():
+            raise SettingsError("SMS_WEBHOOK_URL must be set when SMS_GATEWAY is WEBHOOK")
+        url = _gateway_url("SMS_WEBHOOK_URL", env["SMS_WEBHOOK_URL"].strip())
+        secret = _secret_file(env, "SMS_WEBHOOK_SECRET_FILE")
+        if len(secret) < 32:
+            raise SettingsError("SMS_WEBHOOK_SECRET_FILE must hold at least 32 characters")
+        return {"sms_gateway": gateway, "sms_url": url, "sms_secret": secret}
+    return {}

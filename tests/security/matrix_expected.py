@@ -68,6 +68,7 @@ POST /account/sessions/{session_id:int}/end                signin  404     ok:no
 POST /account/verify/options                               signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
 POST /account/verify                                       signin  400     400      400      400      400      400      400      400         400     400
 POST /account/school                                       signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  404         404     404
+POST /account/mobile                                       signin  ok:none ok:none  ok:none  ok:none  ok:none  ok:none  ok:none  ok:none     ok:none ok:none
 
 # Admin: people, roles, audit. [a-only] is a person only at school A; [shared] one at A and at B
 GET  /admin/people                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none

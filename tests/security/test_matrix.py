@@ -447,6 +447,7 @@ CASES: dict[str, Case] = {
     "POST /account/verify/options": Case(kind="json", body=fixed()),
     "POST /account/verify": Case(kind="json", body=fixed(**CREDENTIAL)),
     "POST /account/school": Case(body=of(lambda w, p: fixed(school_id=str(w.a))(w, p))),
+    "POST /account/mobile": Case(body=fixed(mobile="07700 900123")),
     "GET /admin/people": Case(),
     "POST /admin/people": Case(body=invite_form),
     "GET /admin/people/bulk": Case(),

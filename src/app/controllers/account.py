@@ -14,6 +14,7 @@ from app.controllers.auth import credential_from
 from app.domain.accounts import service as accounts
 from app.domain.schools.service import schools_of
 from app.db import parse_id
+from app.errors import ValidationFailed
 from app.rendering import render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -25,8 +26,22 @@ def back_to_account(notice: str = "") -> Response:
 
 NOTICES = {
     "added": "Passkey added.", "renamed": "Passkey renamed.", "removed": "Passkey removed.",
-    "ended": "Session ended.", "school": "School changed.",
+    "ended": "Session ended.", "school": "School changed.", "mobile": "Mobile number saved.",
 }
+
+
+async def _account_page(request: Request, actor, settings, *, notice: str = "", errors: dict | None = None,
+                        mobile: str | None = None, status: int = 200) -> Response:
+    return render(request, "account/account.html", {
+        "actor": actor,
+        "passkeys": await accounts.list_passkeys(actor),
+        "sessions": await accounts.list_sessions(actor),
+        "schools": await schools_of(actor.person_id),
+        "notice": notice,
+        "verified": accounts.recently_verified(settings, actor),
+        "errors": errors or {},
+        "mobile": mobile if mobile is not None else await accounts.mobile_of(actor.person_id),
+    }, status=status)
 
 
 class AccountController(Controller):
@@ -34,14 +49,16 @@ class AccountController(Controller):
 
     @get("/", name="account.index")
     async def index(self, request: Request, actor: CurrentActor, settings: AppSettings, done: FromQuery[str] = "") -> Response:
-        return render(request, "account/account.html", {
-            "actor": actor,
-            "passkeys": await accounts.list_passkeys(actor),
-            "sessions": await accounts.list_sessions(actor),
-            "schools": await schools_of(actor.person_id),
-            "notice": NOTICES.get(done, ""),
-            "verified": accounts.recently_verified(settings, actor),
-        })
+        return await _account_page(request, actor, settings, notice=NOTICES.get(done, ""))
+
+    @post("/mobile", name="account.mobile")
+    async def mobile(self, request: Request, actor: CurrentActor, settings: AppSettings, data: Form) -> Response:
+        typed = str(data.get("mobile", ""))
+        try:
+            await accounts.set_mobile(actor, typed)
+        except ValidationFailed as exc:
+            return await _account_page(request, actor, settings, errors=exc.errors, mobile=typed, status=400)
+        return back_to_account("mobile")
 
     @post("/passkeys/options", name="account.passkey_options", status_code=200)
     async def passkey_options(self, actor: CurrentActor, settings: AppSettings) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from webauthn.helpers.structs import (
 )
 
 from app import clock
-from app.db import atomic, parse_id
+from app.db import atomic, parse_id, raw as raw_sql
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
@@ -57,6 +57,7 @@ from app.errors import (
     NeedsVerification,
     NotFound,
     TooManyAttempts,
+    ValidationFailed,
 )
 from app.settings import Settings
 
@@ -411,7 +412,7 @@ async def load_actor(settings: Settings, token: str | None, origin: Origin) -> A
     """The person behind a session cookie, or None if the session is unknown, ended, idle or too old."""
     if not token:
         return None
-    rows = await Session.raw(_ACTOR_BY_TOKEN, _hash(token))
+    rows = await raw_sql(Session, _ACTOR_BY_TOKEN, _hash(token))
     row = rows[0] if rows else None
     now = clock.now()
     if not await _live_session(settings, row, now):
@@ -432,7 +433,7 @@ async def recheck_actor(settings: Settings, actor: Actor) -> Actor | None:
 
     Unlike load_actor it is not activity: an open stream alone does not keep a session from idling out.
     """
-    rows = await Session.raw(_ACTOR_BY_SESSION, actor.session_id)
+    rows = await raw_sql(Session, _ACTOR_BY_SESSION, actor.session_id)
     if not await _live_session(settings, rows[0] if rows else None, clock.now()):
         return None
     return _actor_of(rows, actor.origin)
@@ -490,6 +491,46 @@ async def switch_school(actor: Actor, school_id: int) -> None:
         await audit.record("session.school_changed", actor_id=actor.person_id, actor_label=actor.label,
                            school_id=school_id, subject_type="session", subject_id=actor.session_id,
                            origin=actor.origin)
+
+
+# Mobile number (the home-visit alarm's SMS, issue 14) ---------------------------------------------------
+
+MOBILE_MESSAGE = "Give a UK mobile number, like 07700 900123 or +44 7700 900123."
+
+
+def uk_mobile(raw: str) -> str | None:
+    """A UK mobile number as +447…, or None if it is not one: 07 then ten digits in the mobile ranges (071-075,
+    077-079, and 07624), typed with or without +44, spaces, dashes or brackets. 070 (personal numbering) and 076
+    (pagers) cannot take an alarm's text."""
+    text = (raw or "").strip().replace("(0)", "")
+    digits = "".join(c for c in text if c not in " -().")
+    if digits.startswith("+44"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("0044"):
+        digits = "0" + digits[4:]
+    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
+        return None
+    if digits[:3] in ("071", "072", "073", "074", "075", "077", "078", "079") or digits.startswith("07624"):
+        return "+44" + digits[1:]
+    return None
+
+
+async def mobile_of(person_id: int) -> str:
+    row = await Person.select(Person.mobile).where(Person.id == person_id).first()
+    return row["mobile"] if row else ""
+
+
+async def set_mobile(actor: Actor, raw: str) -> None:
+    """A person sets (or, left empty, removes) their own mobile, for the alarm texts. Audited, without the number."""
+    text = (raw or "").strip()
+    number = uk_mobile(text) if text else ""
+    if number is None:
+        raise ValidationFailed({"mobile": MOBILE_MESSAGE})
+    async with db().transaction():
+        await Person.update({Person.mobile: number}).where(Person.id == actor.person_id)
+        await audit.record("person.mobile_changed", actor_id=actor.person_id, actor_label=actor.label,
+                           subject_type="person", subject_id=actor.person_id, origin=actor.origin,
+                           detail={"mobile": "set" if number else "removed"})
 
 
 # Passkeys ----------------------------------------------------------------------------------------------

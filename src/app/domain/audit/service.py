@@ -184,7 +184,7 @@ async def list_events(actor: Actor, *, limit: int = 200, before_id: int | None =
         scope = AuditEvent.school == actor.school_id
     query = AuditEvent.select(
         AuditEvent.id, AuditEvent.at, AuditEvent.actor_label, AuditEvent.action, AuditEvent.subject_type,
-        AuditEvent.subject_label, AuditEvent.ip, AuditEvent.detail,
+        AuditEvent.subject_id, AuditEvent.subject_label, AuditEvent.ip, AuditEvent.detail,
     ).where(scope | (AuditEvent.school.is_null() & AuditEvent.actor.is_in(people)))
     if before_id:
         query = query.where(AuditEvent.id < before_id)

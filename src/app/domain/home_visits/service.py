@@ -31,9 +31,10 @@ from app.clock import parse_date
 from app.db import atomic, parse_id
 from app.domain.audit import service as audit
 from app.domain.home_visits.tables import (HomeVisit, HomeVisitEscalation, HomeVisitEvent, HomeVisitPupil,
-                                           HomeVisitSettings, HomeVisitStaff)
+                                           HomeVisitSettings, HomeVisitStaff, HomeVisitText)
 from app.domain.incidents.service import LONDON
 from app.domain.notifications import service as notifications
+from app.domain.notifications.sms import SmsFailed
 from app.domain.oncall import service as oncall
 from app.domain.pupils.tables import Pupil
 from app.domain.schools.service import Actor, hoy_years
@@ -87,6 +88,17 @@ _publisher: Callable[[list[str], Any], Awaitable[None]] | None = None
 def set_publisher(publisher) -> None:
     global _publisher
     _publisher = publisher
+
+
+# create_app() sets this when an SMS gateway is configured (SMS_GATEWAY): send(to, body, reference). None: no texts.
+_texter: Callable[[str, str, str], Awaitable[None]] | None = None
+_public_url = ""
+
+
+def set_texter(texter, public_url: str = "") -> None:
+    global _texter, _public_url
+    _texter = texter
+    _public_url = public_url.rstrip("/")
 
 
 def board_channel(school_id: int) -> str:
@@ -235,11 +247,13 @@ async def _pupils_seen_by(actor: Actor, ids: list[int]) -> list[dict]:
         return []
     rows = await Pupil.select(Pupil.id, Pupil.preferred_first_name, Pupil.legal_first_name, Pupil.preferred_last_name,
                               Pupil.legal_last_name, Pupil.year_code, Pupil.family_key, Pupil.tutor_group.name,
-                              Pupil.speak_to_dsl, Pupil.safeguarding_marker).where(
+                              Pupil.speak_to_dsl, Pupil.safeguarding_marker, Pupil.child_protection,
+                              Pupil.child_in_need, Pupil.looked_after).where(
         Pupil.id.is_in(ids) & (Pupil.school == actor.school_id) & Pupil.left_on.is_null())
     years = None if actor.has(*SEE_ALL) else await hoy_years(actor)
     return [{"id": r["id"], "name": _name(r), "year": r["year_code"], "form": r["tutor_group.name"] or "",
-             "family_key": r["family_key"], "flagged": r["speak_to_dsl"] or r["safeguarding_marker"]}
+             "family_key": r["family_key"], "flagged": r["speak_to_dsl"] or r["safeguarding_marker"]
+             or r["child_protection"] or r["child_in_need"] or r["looked_after"]}
             for r in rows if years is None or r["year_code"] in years]
 
 
@@ -734,6 +748,7 @@ async def finish_duress(actor: Actor, visit_id: int, *, key: str | None = None, 
         after.update(people=people, names=names)
         pending = await _tell(people, actor.school_id, visit_id, _duress_text(names, now, 2),
                               link=f"/home-visits/{visit_id}/alarm")
+        await _queue_texts(visit_id, 2, "duress", people, _sms_body(names, visit_id, 2, "", duress=True), now)
         return {"id": visit_id, "ends_at": row["ends_at"].isoformat() if row["ends_at"] else ""}, pending
 
     result = await notifications.answer_once(actor, key, digest, write)
@@ -975,6 +990,8 @@ async def _advance(row: dict, now: dt.datetime) -> int:
                 if row.get("duress_at"):
                     text = _duress_text(names, row["duress_at"], tier)
                 pending = await _tell(people, row["school"], row["id"], text, link=f"/home-visits/{row['id']}/alarm")
+                await _queue_texts(row["id"], tier, "tier", people, _sms_body(
+                    names, row["id"], tier, due_back, duress=bool(row.get("duress_at"))), now)
                 await _event(row["id"], row["school"], "escalated", None, tier=tier, alerted=len(people))
                 await audit.record("home_visit.escalated", school_id=row["school"], subject_type="home_visit",
                                    subject_id=row["id"], detail={"tier": tier, "alerted": len(people)})
@@ -988,6 +1005,84 @@ async def _advance(row: dict, now: dt.datetime) -> int:
         await notifications.deliver(pending)
         await _wake(people, payload)
         step, fired = new_step, new_fired
+
+
+# Texts (SMS) of the alarm ------------------------------------------------------------------------------------------
+#
+# An SMS is not end-to-end secure: it passes through the gateway and the phone networks, and shows on a lock screen.
+# So it carries what a push carries and no more: who went and when they were due back, and a link to the alarm page,
+# behind the sign-in. Never the pupil, the address or the visit's purpose (docs/home-visits.md says why).
+
+TEXT_TRIES = 3  # attempts per text, then it is marked failed (and logged, without its number or content)
+TEXT_RETRY = dt.timedelta(seconds=30)  # times the attempt number: 30 s, then 60 s
+TEXT_CLAIM = dt.timedelta(minutes=2)  # a text claimed this long ago by a process that never finished is retried
+
+
+def _sms_body(names: str, visit_id: int, tier: int, due_back: str, *, duress: bool) -> str:
+    link = f"{_public_url}/home-visits/{visit_id}/alarm"
+    if duress:
+        return f"Corridor: home visit by {names}: they may need help. Do not phone them. Open Corridor: {link}"
+    if tier >= 4:
+        return f"Corridor: home visit by {names} overdue (due back {due_back}), nobody has acknowledged. " \
+               f"Open Corridor: {link}"
+    return f"Corridor: home visit by {names} overdue (due back {due_back}). Open Corridor: {link}"
+
+
+async def _queue_texts(visit_id: int, tier: int, kind: str, people: set[int], body: str, now: dt.datetime) -> None:
+    """In the transaction that fires the tier (so once, as the tier is): a text for each person alerted who has a
+    mobile, when a gateway is configured. Sent after the commit by `send_texts`."""
+    if _texter is None or not people:
+        return
+    have = await Person.select(Person.id, Person.mobile).where(
+        Person.id.is_in(sorted(people)) & (Person.mobile != "") & Person.disabled_at.is_null())
+    queued = {r["person"] for r in await HomeVisitText.select(HomeVisitText.person).where(
+        (HomeVisitText.visit == visit_id) & (HomeVisitText.tier == tier) & (HomeVisitText.kind == kind))}
+    rows = [HomeVisitText(visit=visit_id, tier=tier, kind=kind, person=r["id"], phone=r["mobile"], body=body,
+                          state="pending", next_try_at=now, created_at=now) for r in have if r["id"] not in queued]
+    if rows:
+        await HomeVisitText.insert(*rows)
+
+
+def _text_due(now: dt.datetime):
+    return (((HomeVisitText.state == "pending") & (HomeVisitText.next_try_at <= now))
+            | ((HomeVisitText.state == "sending") & (HomeVisitText.claimed_at < now - TEXT_CLAIM)))
+
+
+async def send_texts(now: dt.datetime | None = None) -> int:
+    """Send the texts that are due, in every process: each is claimed by a conditional update, so one process sends
+    it; a failed send is tried again later, TEXT_TRIES times in all, and logged without its number or content.
+    Returns how many were sent."""
+    if _texter is None:
+        return 0
+    now = now or clock.now()
+    sent = 0
+    for due in await HomeVisitText.select(HomeVisitText.id).where(_text_due(now)).order_by(HomeVisitText.id):
+        claimed = await HomeVisitText.update({
+            HomeVisitText.state: "sending", HomeVisitText.claimed_at: now,
+            HomeVisitText.attempts: HomeVisitText.attempts + 1}).where(
+            (HomeVisitText.id == due["id"]) & _text_due(now)).returning(
+            HomeVisitText.id, HomeVisitText.visit, HomeVisitText.tier, HomeVisitText.phone, HomeVisitText.body,
+            HomeVisitText.attempts)
+        if not claimed:
+            continue  # another process has it
+        text = claimed[0]
+        try:
+            await _texter(text["phone"], text["body"], f"corridor-home-visit-text-{text['id']}")
+        except Exception as exc:
+            why = str(exc) if isinstance(exc, SmsFailed) else type(exc).__name__
+            done = text["attempts"] >= TEXT_TRIES
+            await HomeVisitText.update({
+                HomeVisitText.state: "failed" if done else "pending",
+                HomeVisitText.next_try_at: None if done else clock.now() + TEXT_RETRY * text["attempts"]}).where(
+                (HomeVisitText.id == text["id"]) & (HomeVisitText.state == "sending"))
+            log.warning("home visit alarm text %s (visit %s, tier %s) not sent, attempt %s of %s: %s%s", text["id"],
+                        text["visit"], text["tier"], text["attempts"], TEXT_TRIES, why,
+                        "; giving up" if done else "; will try again")
+            continue
+        await HomeVisitText.update({HomeVisitText.state: "sent", HomeVisitText.sent_at: clock.now()}).where(
+            HomeVisitText.id == text["id"])
+        sent += 1
+    return sent
 
 
 async def alarm(actor: Actor, visit_id: int) -> dict:
@@ -1053,6 +1148,46 @@ async def acknowledge(actor: Actor, visit_id: int) -> None:
         raise Conflict(f"This visit is {STATES[current['state']].lower()}: there is nothing to acknowledge.")
     await _publish(actor.school_id, visit_id)
     await notifications.deliver(pending)
+
+
+# The audit log as an admin reads it ---------------------------------------------------------------------------------
+
+# What a duress check-out leaves in the audit log, from its moment on: the check-out itself, then the alarm's tiers,
+# its views and its acknowledgement.
+DURESS_TRAIL = ("home_visit.duress", "home_visit.escalated", "home_visit.alarm_viewed", "home_visit.acknowledged")
+
+
+async def audit_as_seen_by(actor: Actor, events: list[dict]) -> list[dict]:
+    """The admin audit viewer's entries as this admin may read them (point 5): to anyone who may not know of a
+    duress check-out (not the DSL team of the visit's school, not alerted by it, or on the visit), its entry reads
+    as the plain check-out it looks like ("home_visit.finished_safe", no detail), and the alarm's entries after it
+    are left out, as they would not exist after a real check-out. Everything is still in the log itself."""
+    ids = {int(e["subject_id"]) for e in events if e.get("subject_type") == "home_visit"
+           and e["action"] in DURESS_TRAIL and str(e.get("subject_id") or "").isdigit()}
+    if not ids:
+        return events
+    hidden: dict[int, dt.datetime] = {}
+    for v in await HomeVisit.select(HomeVisit.id, HomeVisit.school, HomeVisit.duress_at).where(
+            HomeVisit.id.is_in(sorted(ids)) & HomeVisit.duress_at.is_not_null()):
+        alerted = await _alerted(v["id"])
+        staff = {s["person"] for s in await HomeVisitStaff.select(HomeVisitStaff.person).where(
+            HomeVisitStaff.visit == v["id"])}
+        if actor.person_id in alerted and actor.person_id not in staff:
+            continue
+        if v["school"] == actor.school_id and duress_visible(actor, alerted, staff):
+            continue
+        hidden[v["id"]] = v["duress_at"]
+    shown = []
+    for e in events:
+        visit = int(e["subject_id"]) if e.get("subject_type") == "home_visit" and e["action"] in DURESS_TRAIL \
+            and str(e.get("subject_id") or "").isdigit() else None
+        if visit in hidden:
+            if e["action"] == "home_visit.duress":
+                e = {**e, "action": "home_visit.finished_safe", "detail": ""}
+            elif e["at"] >= hidden[visit]:
+                continue
+        shown.append(e)
+    return shown
 
 
 # The leads' board (point 8) ----------------------------------------------------------------------------------------

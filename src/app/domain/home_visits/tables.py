@@ -111,3 +111,23 @@ class HomeVisitEvent(Table):
     actor = ForeignKey(references=Person, on_delete=OnDelete.set_null, null=True)
     at = Timestamptz()
     detail = Text(default="")
+
+
+class HomeVisitText(Table):
+    """An SMS of the alarm (point 4) to one person: queued in the transaction that fires the tier (so exactly once,
+    as the tier is), sent after that commits by whichever process claims it first, retried a few times. Unique per
+    visit, tier, kind ("tier", or "duress" for the duress check-out's tier 2) and person. The number is copied at
+    queueing; the body holds no pupil data (docs/home-visits.md)."""
+
+    visit = ForeignKey(references=HomeVisit, on_delete=OnDelete.cascade, index=True)
+    tier = Integer()
+    kind = Varchar(length=10, default="tier")
+    person = ForeignKey(references=Person, on_delete=OnDelete.cascade)
+    phone = Varchar(length=20)
+    body = Text()
+    state = Varchar(length=10, default="pending", index=True)  # pending | sending | sent | failed
+    attempts = Integer(default=0)
+    next_try_at = Timestamptz(null=True, default=None)
+    claimed_at = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()

@@ -35,6 +35,8 @@ class Person(Table):
     disabled_reason = Text(default="")
     guest_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
+    # The person's own UK mobile (+447…), for the home-visit alarm's texts; empty: no texts.
+    mobile = Varchar(length=20, default="")
 
 
 class Membership(Table):
