@@ -244,6 +244,17 @@ def oncall_raise(stage) -> list[dict]:
     return clients.oncall_raise(stage)
 
 
+@custom("home_visit_missed", "Home visit: missed deadline -> first tier's alert on screens", datasets=("trust",),
+        concurrency=(20,))
+def home_visit_missed(stage) -> list[dict]:
+    """20 on-duty responders on /notifications/stream (SSE) across two processes running the visit timer; 50 visits
+    under way whose first tier falls due at staggered moments over 50 s; time from each tier's due moment to each
+    screen's alert, and each visit alerted exactly once (bench/home_visit_bench.py)."""
+    from bench import home_visit_bench
+
+    return home_visit_bench.run(stage)
+
+
 @custom("lesson_change", "Lesson-change burst", datasets=("school", "trust"), concurrency=(250,))
 def lesson_change(stage) -> list[dict]:
     """250 members of staff (the school: all of its staff; the trust: the first schools' staff) POST an incident

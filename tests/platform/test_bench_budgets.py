@@ -159,3 +159,19 @@ def test_a_measured_run_waits_until_the_servers_cpu_is_idle():
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_home_visit_budgets_read_the_missed_deadline_scenario():
+    """p95 from the tier's due moment to a screen ≤ 5 s on the trust, and no visit alerted other than once."""
+    budgets = _bench("budgets")
+    hv = {b.metric: b for b in budgets.BUDGETS if b.design_row == "home visit"}
+    assert set(hv) == {"e2e_p95", "alert_faults"} and not any(b.not_built for b in hv.values())
+    rows = [_row("home_visit_missed", "trust", 20, e2e_ms={"p95": 1800.0}, alert_faults=0),
+            _row("oncall_raise", "trust", 200, e2e_ms={"p95": 9000.0}, alert_faults=3)]
+    (late,) = budgets.check_rows(hv["e2e_p95"], rows)
+    assert late["status"] == "met" and late["measured"] == 1800.0 and "3200.00 ms" in late["margin"]
+    (once,) = budgets.check_rows(hv["alert_faults"], rows)
+    assert once["status"] == "met"
+    rows[0].update(e2e_ms={"p95": 6500.0}, alert_faults=2)
+    assert [r["status"] for r in budgets.check_rows(hv["e2e_p95"], rows)] == ["missed"]
+    assert [r["status"] for r in budgets.check_rows(hv["alert_faults"], rows)] == ["missed"]
