@@ -14,6 +14,7 @@
 "use strict";
 
 const OUTBOX_ENDPOINTS = ["/incidents/", "/concerns/", "/contact-log/", "/gate/"];  // the offline-capable forms
+const RATING = /^\/on-report\/\d+\/rate$/;  // a pupil on report rated from the classroom
 const LIVE_TIMEOUT_MS = 6000;      // "no answer within a few seconds": keep it and tell the person
 const REPLAY_TIMEOUT_MS = 20000;
 const SENDING_GRACE_MS = 30000;    // an entry left "sending" longer than this lost its attempt (worker stopped)
@@ -27,7 +28,8 @@ let unreachableRuns = 0;           // consecutive runs that could not reach the 
 
 function isOutboxPost(request, url) {
   return request.method === "POST" && url.origin === self.location.origin
-    && (OUTBOX_ENDPOINTS.includes(url.pathname) || VISIT_TAP.test(url.pathname));  // visitpack.js: a visit's taps
+    && (OUTBOX_ENDPOINTS.includes(url.pathname) || VISIT_TAP.test(url.pathname)  // visitpack.js: a visit's taps
+      || RATING.test(url.pathname));
 }
 
 function backoffMs(attempts) {
@@ -51,10 +53,13 @@ function fieldValue(fields, name) {
 }
 
 // The entry's content: the form's fields without transport (names starting with "_": the CSRF token, who
-// made it, the summary), without the key (sent as a header) and without the pupil search box.
+// made it, the summary), without the key (sent as a header) and without the pupil search box. A blank time is
+// the moment the entry reached the worker: occurred_at to the minute, made_at (a rating: a replay must not
+// replace a newer one) to the millisecond.
 function entryFields(fields, madeAt) {
   const content = fields.filter(([k]) => !k.startsWith("_") && k !== "idempotency_key" && k !== "q");
-  return content.map(([k, v]) => (k === "occurred_at" && !String(v).trim() ? [k, londonNow(madeAt)] : [k, v]));
+  return content.map(([k, v]) => (k === "occurred_at" && !String(v).trim() ? [k, londonNow(madeAt)]
+    : k === "made_at" && !String(v).trim() ? [k, madeAt.toISOString()] : [k, v]));
 }
 
 async function readForm(request) {

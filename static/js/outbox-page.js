@@ -7,6 +7,7 @@
 
   var OFFLINE_FORMS = ["/incidents/", "/concerns/", "/contact-log/", "/gate/"];  // the same list as service_worker/replay.js
   var VISIT_TAP = /^\/home-visits\/\d+\/(start|arrive|extend|safe|checkout|outcome)$/;  // as service_worker/visitpack.js
+  var RATING = /^\/on-report\/\d+\/rate$/;  // as service_worker/replay.js
   // The second check-out (duress) is listed as "I'm safe" too: the list must not give it away to anyone watching.
   var VISIT_STEPS = { start: "Start visit", arrive: "I'm at the door", extend: "15 more minutes", safe: "I'm safe",
     checkout: "I'm safe", outcome: "Doorstep outcome" };
@@ -58,9 +59,14 @@
 
   // An entry remembers who made it (the worker sends it only from their session) and what it was, for the
   // list: pupils' names stay on the phone, sealed in the outbox, and are never sent to the server this way.
-  function summarise(form) {
+  function summarise(form, submitter) {
     var tap = VISIT_TAP.exec(new URL(form.action, location.href).pathname);
     if (tap) return { kind: "Home visit", pupils: [], what: VISIT_STEPS[tap[1]], where: "", personLabel: me ? me.label : "" };
+    if (RATING.test(new URL(form.action, location.href).pathname)) {
+      return { kind: "On report rating", pupils: form.dataset.pupilName ? [form.dataset.pupilName] : [],
+        what: (form.dataset.target || "") + (submitter ? ": " + submitter.textContent.trim() : ""), where: "",
+        personLabel: me ? me.label : "" };
+    }
     var pupils = Array.prototype.map.call(form.querySelectorAll("#chosen > li"), function (li) {
       var name = li.querySelector(".name");
       return name ? name.textContent.trim() : "";
@@ -94,9 +100,9 @@
     var form = event.target;
     if (!navigator.serviceWorker.controller || !me) return;
     var path = new URL(form.action, location.href).pathname;
-    if (OFFLINE_FORMS.indexOf(path) === -1 && !VISIT_TAP.test(path)) return;
+    if (OFFLINE_FORMS.indexOf(path) === -1 && !VISIT_TAP.test(path) && !RATING.test(path)) return;
     setHidden(form, "_person", me.person);
-    setHidden(form, "_summary", JSON.stringify(summarise(form)));
+    setHidden(form, "_summary", JSON.stringify(summarise(form, event.submitter)));
   }, true);
 
   if (me && navigator.storage && navigator.storage.persist) {

@@ -13,6 +13,7 @@ from litestar.response import Redirect
 
 from app.clock import parse_date
 from app.controllers import CurrentActor
+from app.controllers.incidents import submission_key
 from app.db import parse_id
 from app.domain.notifications.service import clean_key, request_hash
 from app.domain.on_report import service as on_report
@@ -38,7 +39,7 @@ def _typed(data: dict[str, Any]) -> dict[str, Any]:
 
 def _context(actor: Actor, **extra: Any) -> dict[str, Any]:
     return {"actor": actor, "levels": on_report.LEVELS, "audiences": on_report.AUDIENCES, "kinds": on_report.KINDS,
-            "to_local": on_report.local, **extra}
+            "to_local": on_report.local, "new_key": lambda: str(uuid.uuid4()), **extra}
 
 
 async def _report_page(request: Request, actor: Actor, report_id: int, *, errors: dict | None = None,
@@ -62,7 +63,10 @@ class OnReportController(Controller):
 
     @get("/", name="on_report.index")
     async def index(self, request: Request, actor: CurrentActor) -> Response:
-        return render(request, "on_report/index.html", _context(actor, **await on_report.index(actor)))
+        saved = request.query_params.get("saved") or ""
+        return render(request, "on_report/index.html", _context(
+            actor, **await on_report.index(actor), request_rated=parse_id(request.query_params.get("rated")),
+            saved=saved if saved in ("rated", "changed", "unchanged", "kept_newer") else ""))
 
     @get("/day", name="on_report.day")
     async def day(self, request: Request, actor: CurrentActor) -> Response:
@@ -110,17 +114,23 @@ class OnReportController(Controller):
     async def rate_page(self, request: Request, actor: CurrentActor, report_id: FromPath[int]) -> Response:
         saved = request.query_params.get("saved") or ""
         return await _rate_page(request, actor, report_id, parse_id(request.query_params.get("period")),
-                                saved=saved if saved in ("rated", "changed", "unchanged") else "")
+                                saved=saved if saved in ("rated", "changed", "unchanged", "kept_newer") else "")
 
     @post("/{report_id:int}/rate", name="on_report.rate")
     async def rate(self, request: Request, actor: CurrentActor, report_id: FromPath[int], data: Form) -> Response:
+        # An offline-capable form (service_worker/replay.js): the key the page minted, or the outbox's header; the
+        # rating's receipt is stored with it, so a replay answers as the first attempt did and saves nothing new.
+        key, digest = submission_key(request, data), request_hash(request.url.path, data)
         typed = _typed(data)
         period_id = parse_id(typed.get("period_id"))
         try:
-            outcome = await on_report.rate(actor, report_id, typed)
-        except ValidationFailed as exc:
+            outcome = await on_report.rate(actor, report_id, typed, key=key, digest=digest)
+        except ValidationFailed as exc:  # the claim on the key is released by the service (releases_claim)
             return await _rate_page(request, actor, report_id, period_id, errors=exc.errors, form=typed,
                                     status=400)
+        if data.get("_back") == "now":  # rated from the 'on report now' list: back to it
+            return Redirect(request.app.route_reverse("on_report.index") + f"?rated={report_id}&saved={outcome}#now-{report_id}",
+                            status_code=303)
         target = request.app.route_reverse("on_report.rate_page", report_id=report_id)
         return Redirect(f"{target}?period={period_id}&saved={outcome}", status_code=303)
 

@@ -408,18 +408,25 @@ async def now_list(actor: Actor) -> dict:
             OnReport.pupil.year_code, OnReport.pupil.tutor_group.name).where(
             (OnReport.school == actor.school_id) & OnReport.ended_at.is_null() & (OnReport.starts_on <= day)
             & (OnReport.ends_on >= day))
+        rows = [r for r in rows if period["id"] in covered(r)]
+        ids = [r["id"] for r in rows]
+        # Each pupil's targets and this lesson's ratings, read for all of them at once: the list carries the rating
+        # forms, so a teacher rates without another page load (and without signal, through the outbox).
+        targets = await OnReportTarget.select().where(OnReportTarget.report.is_in(ids)).order_by(
+            OnReportTarget.position) if ids else []
+        given = await OnReportRating.select(
+            OnReportRating.report, OnReportRating.target, OnReportRating.score, OnReportRating.comment,
+            OnReportRating.rated_by.display_name).where(
+            OnReportRating.report.is_in(ids) & (OnReportRating.period == period["id"])
+            & (OnReportRating.day == day)) if ids else []
         for r in rows:
-            if period["id"] not in covered(r):
-                continue
-            targets = await OnReportTarget.count().where(OnReportTarget.report == r["id"])
-            done = await OnReportRating.count().where(
-                (OnReportRating.report == r["id"]) & (OnReportRating.period == period["id"])
-                & (OnReportRating.day == day))
+            mine = [t for t in targets if t["report"] == r["id"]]
+            ratings = {g["target"]: g for g in given if g["report"] == r["id"]}
             pupils.append({"report": r["id"], "name": pupil_name(r), "year": r["pupil.year_code"],
                            "form": r["pupil.tutor_group.name"] or "", "level": LEVELS[r["level"]],
-                           "targets": targets, "rated": done})
+                           "targets": len(mine), "rated": len(ratings), "target_rows": mine, "ratings": ratings})
         pupils.sort(key=lambda p: p["name"].casefold())
-    return {"period": period, "pupils": pupils, "day": day}
+    return {"period": period, "pupils": pupils, "day": day, "labels": await labels(actor.school_id) if pupils else []}
 
 
 async def rate_page(actor: Actor, report_id: int, period_id: int | None = None) -> dict:
@@ -445,30 +452,69 @@ async def rate_page(actor: Actor, report_id: int, period_id: int | None = None) 
         "level": LEVELS[report["level"]]}
 
 
-async def _rateable(report: dict) -> list[dict]:
-    """Covered periods of today that have begun (a teacher may rate at the end of the lesson or a little later)."""
-    day = today()
-    if not is_running(report, day):
+def running_at(report: dict, at: dt.datetime) -> bool:
+    """Whether the report was running at this moment (on one of its days, not yet ended)."""
+    day = at.astimezone(LONDON).date()
+    return (report["ended_at"] is None or report["ended_at"] > at) and report["starts_on"] <= day <= report["ends_on"]
+
+
+async def _rateable(report: dict, at: dt.datetime | None = None) -> list[dict]:
+    """Covered periods of the day of `at` (default now) that had begun by then (a teacher may rate at the end of the
+    lesson or a little later; a rating made without signal is judged at the time it was made on the phone)."""
+    at = at or clock.now()
+    if not running_at(report, at):
         return []
-    now = clock.now().astimezone(LONDON)
-    minute = now.hour * 60 + now.minute
+    local_at = at.astimezone(LONDON)
+    minute = local_at.hour * 60 + local_at.minute
     ids = set(covered(report))
     return [p for p in await periods(report["school"], with_retired=True)
-            if p["id"] in ids and p["retired_at"] is None and _minutes(p["starts"]) <= minute]
+            if p["id"] in ids and (p["retired_at"] is None or p["retired_at"] > at) and _minutes(p["starts"]) <= minute]
 
 
-async def rate(actor: Actor, report_id: int, form: dict[str, Any]) -> str:
-    """Rate one target for one period of today; a second rating of the same target and period replaces the first
-    (the latest tap is what the teacher meant), so a double or replayed submission leaves one rating."""
+MADE_AT_DAYS = 7  # the outbox keeps an entry until it is sent; a week is far longer than a lost signal lasts
+
+
+def made_at(raw: Any) -> tuple[dt.datetime, str]:
+    """When the rating was made on the phone (the form's made_at, ISO 8601; blank: now) and a message if it cannot
+    be used. A phone clock ahead of the server's is brought back to now: a rating is never made in the future."""
+    now = clock.now()
+    text = _text(raw)
+    if not text:
+        return now, ""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return now, "The time this rating was made could not be read: rate the target again."
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=LONDON)  # a time as the forms write it, in UK time
+    when = min(when.astimezone(dt.timezone.utc), now)
+    if when < now - dt.timedelta(days=MADE_AT_DAYS):
+        return now, f"This rating was made more than {MADE_AT_DAYS} days ago, too late to add to the report."
+    return when, ""
+
+
+@notifications.releases_claim
+async def rate(actor: Actor, report_id: int, form: dict[str, Any], *, key: str | None = None,
+               digest: str = "") -> str:
+    """Rate one target for one period of the day the rating was made; a later rating of the same target and period
+    replaces it (the latest tap is what the teacher meant), so a double or replayed submission leaves one rating.
+    "Later" is by the time made on the phone (made_at), not by arrival: a rating kept on a phone without signal and
+    sent after a newer one was saved does not replace it (answer "kept_newer", audited). The same key again answers
+    as the first time did."""
     if not may_rate(actor):
         raise NotFound(NOT_HERE)
     report, _ = await _report(actor, report_id)
+    if key and (stored := await notifications.replay(actor, key, digest)):
+        return json.loads(stored["body"])["outcome"]
     errors: dict[str, str] = {}
+    made, made_error = made_at(form.get("made_at"))
+    if made_error:
+        errors["made_at"] = made_error
     target_id, period_id = parse_id(form.get("target_id")), parse_id(form.get("period_id"))
     targets = {t["id"] for t in await _targets(report_id)}
     if target_id not in targets:
         errors["target_id"] = "Choose one of the report's targets."
-    if period_id not in {p["id"] for p in await _rateable(report)}:
+    if not made_error and period_id not in {p["id"] for p in await _rateable(report, made)}:
         errors["period_id"] = ("This lesson cannot be rated now: the report covers it today once it has begun, "
                                "and the report must be running.")
     scale = await labels(actor.school_id)
@@ -480,30 +526,37 @@ async def rate(actor: Actor, report_id: int, form: dict[str, Any]) -> str:
         errors["comment"] = "Keep the comment to 500 characters."
     if errors:
         raise ValidationFailed(errors)
-    day = today()
+    day = made.astimezone(LONDON).date()
+
+    async def writing() -> tuple[dict, list]:
+        before = await OnReportRating.select(OnReportRating.id, OnReportRating.score, OnReportRating.comment,
+                                             OnReportRating.rated_at).where(
+            (OnReportRating.target == target_id) & (OnReportRating.period == period_id)
+            & (OnReportRating.day == day)).first()
+        detail = {"target": target_id, "period": period_id, "day": day.isoformat(), "score": score,
+                  "was": before["score"] if before else None, "comment": bool(comment),
+                  "made_at": made.isoformat()}
+        if before and before["rated_at"] > made:
+            # An older rating arriving late (a phone without signal): the newer one stands; this one is audited.
+            await _audit(actor, "on_report.rating_kept_newer", report_id,
+                         dict(detail, newer_made_at=before["rated_at"].isoformat()))
+            return {"report": report_id, "outcome": "kept_newer"}, []
+        if before and before["score"] == score and before["comment"] == comment:
+            return {"report": report_id, "outcome": "unchanged"}, []
+        if before:
+            await OnReportRating.update({OnReportRating.score: score, OnReportRating.comment: comment,
+                                         OnReportRating.rated_by: actor.person_id,
+                                         OnReportRating.rated_at: made}).where(OnReportRating.id == before["id"])
+        else:
+            await OnReportRating.insert(OnReportRating(
+                report=report_id, target=target_id, period=period_id, day=day, score=score, comment=comment,
+                rated_by=actor.person_id, rated_at=made))
+        await _audit(actor, "on_report.rating_changed" if before else "on_report.rated", report_id, detail)
+        return {"report": report_id, "outcome": "changed" if before else "rated"}, []
+
     for _attempt in range(2):
         try:
-            async with atomic():
-                before = await OnReportRating.select(OnReportRating.id, OnReportRating.score,
-                                                     OnReportRating.comment).where(
-                    (OnReportRating.target == target_id) & (OnReportRating.period == period_id)
-                    & (OnReportRating.day == day)).first()
-                now = clock.now()
-                if before and before["score"] == score and before["comment"] == comment:
-                    return "unchanged"
-                if before:
-                    await OnReportRating.update({OnReportRating.score: score, OnReportRating.comment: comment,
-                                                 OnReportRating.rated_by: actor.person_id,
-                                                 OnReportRating.rated_at: now}).where(
-                        OnReportRating.id == before["id"])
-                else:
-                    await OnReportRating.insert(OnReportRating(
-                        report=report_id, target=target_id, period=period_id, day=day, score=score,
-                        comment=comment, rated_by=actor.person_id, rated_at=now))
-                await _audit(actor, "on_report.rating_changed" if before else "on_report.rated", report_id,
-                             {"target": target_id, "period": period_id, "day": day.isoformat(), "score": score,
-                              "was": before["score"] if before else None, "comment": bool(comment)})
-                return "changed" if before else "rated"
+            return (await notifications.answer_once(actor, key, digest, writing))["outcome"]
         except Exception as exc:
             # Two taps at once: the unique index let one in; the second becomes an update of it.
             if "unique" not in str(exc).lower():
@@ -693,7 +746,10 @@ async def pupil_panel(actor: Actor, pupil_id: int) -> dict:
     running = await OnReport.select().where(
         (OnReport.pupil == pupil["id"]) & (OnReport.school == actor.school_id) & OnReport.ended_at.is_null()
         & (OnReport.starts_on <= day) & (OnReport.ends_on >= day)).first()
+    rating = await rate_page(actor, running["id"]) if running else {}
     return {"pupil": pupil, "report": running, "level": LEVELS[running["level"]] if running else "",
+            "targets": rating.get("targets", []), "labels": rating.get("labels", []),
+            "period": rating.get("period"), "ratings": rating.get("ratings", {}),
             "sees": bool(running) and await may_see(actor, running, pupil["year_code"]),
             "can_start": not running and may_manage(actor) and await _may_act_for(actor, pupil["year_code"])}
 
