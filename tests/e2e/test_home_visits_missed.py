@@ -261,7 +261,7 @@ def test_a_missed_check_out_reaches_the_buddys_open_board_and_phone_once_per_tie
             expect(tiers.nth(n)).to_contain_text(f"Tier {n + 1} at")
         check(axe, board, "hv-missed-alarm")
         _shot(board, "alarm")
-        # Both processes ran the timer all along (neither had stopped): each is still serving.
+        # Neither process died along the way (each runs the timer as long as it serves).
         for url in servers.urls:
             assert board.request.get(f"{url}/healthz").ok
     finally:
