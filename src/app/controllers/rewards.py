@@ -98,7 +98,7 @@ class RewardsController(Controller):
         scope = await _scope(actor, year, period, start, end)
         return await _certificates_page(request, actor, scope, status=400 if scope.errors else 200)
 
-    @post("/certificates", name="rewards.print")
+    @post("/certificates", name="rewards.print", status_code=200)
     async def print(self, request: Request, actor: CurrentActor, data: Form) -> Response:
         """Print the certificates picked (one, or a batch in one PDF); recorded and audited before the PDF."""
         scope = await _scope(actor, str(data.get("year") or "") or None, str(data.get("period") or "") or None,
