@@ -89,7 +89,7 @@
       card.appendChild(list);
       holder.appendChild(card);
     });
-    ["start", "arrive", "extend", "safe", "outcome"].forEach(function (step) {
+    ["start", "arrive", "extend", "safe", "checkout", "outcome"].forEach(function (step) {
       var form = document.getElementById(step === "outcome" ? "pack-outcome-form" : "pack-" + step);
       form.action = "/home-visits/" + visit + "/" + step;
       form.querySelector('[name="idempotency_key"]').value = uuid();
@@ -98,7 +98,8 @@
       summary.type = "hidden";
       summary.name = "_summary";
       summary.value = JSON.stringify({ kind: "Home visit", pupils: [],
-        what: step === "outcome" ? "Doorstep outcome" : form.querySelector("button").textContent,
+        // The second check-out is kept as "I'm safe": nothing on this phone tells it apart.
+        what: step === "outcome" ? "Doorstep outcome" : step === "checkout" ? "I'm safe" : form.querySelector("button").textContent,
         where: "", personLabel: "" });
       form.appendChild(summary);
     });
@@ -108,7 +109,7 @@
     document.getElementById("pack-plan").hidden = false;
     function started(yes) {
       document.getElementById("pack-start").hidden = yes;
-      ["safe", "arrive", "extend", "outcome"].forEach(function (step) { document.getElementById("pack-" + step).hidden = !yes; });
+      ["safe", "arrive", "extend", "checkout", "outcome"].forEach(function (step) { document.getElementById("pack-" + step).hidden = !yes; });
     }
     if (pack.state !== "authorised") return started(true);
     started(false);
