@@ -13,11 +13,11 @@ from litestar.response import Redirect
 from app.controllers import CurrentActor
 from app.controllers.admin import requires_role
 from app.controllers.incidents import submission_key
-from app.domain.attendance import first_day, gate
+from app.domain.attendance import exports, first_day, gate
 from app.domain.notifications.service import release, request_hash
 from app.domain.schools.service import Actor
 from app.errors import NotFound, ValidationFailed
-from app.rendering import render
+from app.rendering import csv_response, render
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -45,6 +45,12 @@ class GateController(Controller):
         if not gate.can_gate(actor):
             raise NotFound()
         return await _page(request, actor, logged=logged)
+
+    @get("/today.csv", name="gate.csv")
+    async def today_csv(self, actor: CurrentActor) -> Response:
+        """Today's lates as the page lists them, for the office to enter into the MIS (audited)."""
+        filename, rows = await exports.todays_lates_csv(actor)
+        return csv_response(filename, exports.LATES_COLUMNS, rows)
 
     @post("/find", name="gate.find", status_code=200)
     async def find(self, request: Request, actor: CurrentActor, data: Form) -> Response:
@@ -108,3 +114,9 @@ class FirstDayController(Controller):
     async def index(self, request: Request, actor: CurrentActor) -> Response:
         """After the morning register closes: who is absent without a reason, their contacts and today's calls."""
         return render(request, "attendance/first_day.html", {"actor": actor, **await first_day.first_day_list(actor)})
+
+    @get("/csv", name="first_day.csv")
+    async def csv(self, actor: CurrentActor) -> Response:
+        """The list as this actor's page shows it, as CSV (audited)."""
+        filename, rows = await exports.first_day_csv(actor)
+        return csv_response(filename, exports.FIRST_DAY_COLUMNS, rows)
