@@ -385,6 +385,17 @@ def _lines(found: list[int]) -> str:
     return ", ".join(str(n) for n in found)
 
 
+# The MIS's safeguarding statuses, yes or no (empty: no): child protection plan, child in need, looked after.
+# Pupil columns of the same names; in OneRoster, users.csv's metadata.<name> extension columns.
+MIS_FLAGS = ["child_protection", "child_in_need", "looked_after"]
+
+
+def mis_flags(values: dict[str, str], columns: list[str], prefix: str = "") -> dict[str, bool]:
+    """The statuses a row gives: only the columns the file has (a file without them changes nothing)."""
+    return {flag: clean_bool(values[prefix + flag], prefix + flag, False)
+            for flag in MIS_FLAGS if prefix + flag in columns}
+
+
 # The Corridor CSV set --------------------------------------------------------------------------------
 
 CORRIDOR_FILES: dict[str, tuple[list[str], list[str]]] = {  # file: (required columns, optional columns)
@@ -392,7 +403,7 @@ CORRIDOR_FILES: dict[str, tuple[list[str], list[str]]] = {  # file: (required co
     "pupils.csv": (["mis_id", "upn", "legal_first_name", "legal_last_name", "date_of_birth", "year"],
                    ["preferred_first_name", "preferred_last_name", "tutor_group_id", "family_id", "sen_provision",
                     "sen_need", "medical_alert", "medical_action", "allergies", "house", "keyworker",
-                    "attendance_percent"]),
+                    "attendance_percent", *MIS_FLAGS]),
     "contacts.csv": (["mis_id", "pupil_id", "name", "relationship"],
                      ["priority", "parental_responsibility", "no_contact", "phone", "email"]),
     "staff.csv": (["email", "name"], []),
@@ -480,6 +491,7 @@ def parse_corridor(files: dict[str, tuple[str, str]], *, bulk: bool) -> Dataset:
                         raise Bad("SEN need NSA goes only with SEN provision K")
                 if "attendance_percent" in table.columns:
                     fields["attendance_percent"] = clean_percent(row.values["attendance_percent"])
+                fields.update(mis_flags(row.values, table.columns))
                 data.pupils.append(PupilRecord(clean_text(mis_id, "mis_id"), table.name, row.line, fields))
             except Bad as exc:
                 data.errors.append(Problem(table.name, row.line, str(exc)))
@@ -768,6 +780,7 @@ def oneroster_dataset(source: OneRoster, org: str) -> Dataset:
                 grades = _ids(row.values.get("grades", ""))
                 if grades:
                     fields["year_code"] = clean_year(grades[0])
+                fields.update(mis_flags(row.values, users.columns, "metadata."))
                 students[sid] = PupilRecord(clean_text(sid, "sourcedId", "mis_id"), users.name, row.line, fields)
                 for priority, agent in enumerate(_ids(row.values.get("agentsourcedids", "")), start=1):
                     agent_links.append((agent, sid, priority, row.line))

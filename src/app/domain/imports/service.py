@@ -47,6 +47,9 @@ PUPIL_LABELS = {
     "sen_provision": "SEN provision", "sen_need": "SEN need", "medical_alert": "medical alert",
     "medical_action": "medical action", "allergies": "allergies", "house": "house", "keyworker": "keyworker",
     "attendance_percent": "attendance", "left_on": "back on roll",
+    # One label for the MIS's three safeguarding statuses: the preview does not say which one changed.
+    "child_protection": "safeguarding status", "child_in_need": "safeguarding status",
+    "looked_after": "safeguarding status",
 }
 NEW_PUPIL_NEEDS = {"upn": "UPN", "legal_first_name": "first name", "legal_last_name": "last name",
                    "date_of_birth": "date of birth", "year_code": "year"}
@@ -806,7 +809,8 @@ async def _plan(school_id: int, data: Dataset, photos: list, photos_filename: st
         if diff:
             ops.pupil_updates.append((current["id"], diff))
             plan.pupils_changed.append((_pupil_label({**current, **fields}),
-                                        [label for k, label in PUPIL_LABELS.items() if k in diff]))
+                                        list(dict.fromkeys(label for k, label in PUPIL_LABELS.items()
+                                                           if k in diff))))
         else:
             plan.pupils_unchanged += 1
     if data.pupils_bulk:

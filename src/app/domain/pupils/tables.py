@@ -39,6 +39,10 @@ class Pupil(Table):
     # Set by the DSL team: others see only "speak to the DSL before acting", never why.
     speak_to_dsl = Boolean(default=False)
     safeguarding_marker = Boolean(default=False)  # visible to the DSL team only
+    # From the MIS (the pupil import), never set in Corridor: seen by the DSL team and pastoral leads only.
+    child_protection = Boolean(default=False)
+    child_in_need = Boolean(default=False)
+    looked_after = Boolean(default=False)
     photo = Bytea(null=True, default=None)  # JPEG, at most 400 px: loaded only for the photo route
     photo_thumb = Bytea(null=True, default=None)  # JPEG, 96 px: for result lists
     updated_at = Timestamptz(null=True, default=None)
