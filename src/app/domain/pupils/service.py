@@ -79,6 +79,15 @@ SEES_CARE_FLAGS = ("staff", "responder", "pastoral", "head_of_year", "dsl", "adm
 SEES_CONTACTS = ("responder", "pastoral", "head_of_year", "dsl")
 SEES_PASTORAL = ("pastoral", "head_of_year", "dsl")
 SEES_SAFEGUARDING = ("dsl",)
+# The MIS's child-protection, child-in-need and looked-after statuses (imported): the DSL team and pastoral leads.
+SEES_MIS_FLAGS = ("dsl", "pastoral_lead")
+MIS_FLAGS = {"child_protection": "Child protection plan", "child_in_need": "Child in need",
+             "looked_after": "Looked after"}
+
+
+def mis_flags_of(row: dict, prefix: str = "") -> list[str]:
+    """The MIS statuses a pupil row holds, in words (empty: none)."""
+    return [label for key, label in MIS_FLAGS.items() if row.get(prefix + key)]
 LOGS_CONTACTS = ("pastoral", "pastoral_lead", "head_of_year", "dsl")  # the contact log (contact_log.service)
 
 
@@ -347,6 +356,7 @@ _PROFILE_SQL = """
 SELECT p.id, p.legal_first_name, p.legal_last_name, p.preferred_first_name, p.preferred_last_name,
        p.date_of_birth, p.year_code, p.house, p.keyworker, p.sen_provision, p.sen_need, p.medical_alert,
        p.medical_action, p.allergies, p.attendance_percent, p.speak_to_dsl, p.safeguarding_marker, p.left_on, p.upn,
+       p.child_protection, p.child_in_need, p.looked_after,
        (p.photo IS NOT NULL) AS has_photo, tg.name AS form, tg.tutor_name AS tutor
 FROM pupil p LEFT JOIN tutor_group tg ON tg.id = p.tutor_group
 WHERE p.id = {} AND p.school = {}
@@ -371,6 +381,7 @@ async def open_profile(actor: Actor, pupil_id: int) -> dict[str, Any]:
         "pastoral": bool(roles.intersection(SEES_PASTORAL)),
         "safeguarding": bool(roles.intersection(SEES_SAFEGUARDING)),
         "contact_log": bool(roles.intersection(LOGS_CONTACTS)),
+        "mis_flags": bool(roles.intersection(SEES_MIS_FLAGS)),
     }
     first, last = row["preferred_first_name"] or row["legal_first_name"], row["preferred_last_name"] or row["legal_last_name"]
     profile: dict[str, Any] = {
@@ -395,6 +406,8 @@ async def open_profile(actor: Actor, pupil_id: int) -> dict[str, Any]:
     profile["speak_to_dsl"] = row["speak_to_dsl"]
     if sees["safeguarding"]:
         profile["safeguarding_marker"] = row["safeguarding_marker"]
+    if sees["mis_flags"]:
+        profile["mis_flags"] = mis_flags_of(row)
     if sees["contacts"]:
         profile["contacts"] = await _contacts(pupil_id)
     profile["timeline"] = await timeline(actor, pupil_id) if sees["pastoral"] else []
