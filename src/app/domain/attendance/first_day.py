@@ -6,9 +6,9 @@ link to plan a home visit; pupils the DSL team flagged go to the DSL team's list
 with no mark yet is not listed, because the import may simply not have run (a missing mark is not an absence);
 a pupil logged late at the gate today is left out (they are here, whatever the import says).
 
-The flags: Corridor holds two of its own, both set by the DSL team on the profile: the safeguarding marker (the
-DSL team's alone: child protection, child in need, looked after) and "speak to the DSL before acting". The MIS's
-CP/CIN/LAC statuses are not imported yet, so these two stand for them.
+The flags: the MIS's child-protection, child-in-need and looked-after statuses (imported with the pupil list), and
+Corridor's two set by the DSL team on the profile: the safeguarding marker (the DSL team's alone) and "speak to the
+DSL before acting". A pupil with any of them goes to the DSL team's list.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from app.domain.contact_log.tables import ContactLog
 from app.domain.incidents.service import LONDON
 from app.domain.incidents.tables import IncidentPupil
 from app.domain.notifications import service as notifications
+from app.domain.pupils.service import mis_flags_of
 from app.domain.pupils.tables import Contact, Pupil
 from app.domain.schools.service import Actor, hoy_years
 from app.domain.schools.tables import School
@@ -60,7 +61,8 @@ async def _absent(school_id: int, day: dt.date) -> list[dict]:
         AttendanceMark.pupil.id, AttendanceMark.pupil.legal_first_name, AttendanceMark.pupil.preferred_first_name,
         AttendanceMark.pupil.legal_last_name, AttendanceMark.pupil.preferred_last_name,
         AttendanceMark.pupil.year_code, AttendanceMark.pupil.tutor_group.name, AttendanceMark.pupil.speak_to_dsl,
-        AttendanceMark.pupil.safeguarding_marker,
+        AttendanceMark.pupil.safeguarding_marker, AttendanceMark.pupil.child_protection,
+        AttendanceMark.pupil.child_in_need, AttendanceMark.pupil.looked_after,
     ).where((AttendanceMark.school == school_id) & (AttendanceMark.day == day) & (AttendanceMark.session == "AM")
             & (AttendanceMark.code == NO_REASON) & AttendanceMark.pupil.left_on.is_null())
     if not marks:
@@ -109,9 +111,13 @@ async def first_day_list(actor: Actor) -> dict[str, Any]:
                "year": m["pupil.year_code"], "form": m["pupil.tutor_group.name"] or "",
                "speak_to_dsl": m["pupil.speak_to_dsl"], "contacts": contacts.get(pid, []),
                "calls": calls.get(pid, [])}
-        flagged = m["pupil.speak_to_dsl"] or m["pupil.safeguarding_marker"]
-        # The marker is the DSL team's alone: to anyone else a marked pupil is an ordinary row of the list.
-        (flagged_rows if dsl_team and flagged else rows).append(row)
+        flags = mis_flags_of(m, "pupil.")
+        flagged = m["pupil.speak_to_dsl"] or m["pupil.safeguarding_marker"] or flags
+        # The flags are the DSL team's: to anyone else a flagged pupil is an ordinary row of the list.
+        if dsl_team and flagged:
+            flagged_rows.append(row | {"mis_flags": flags})
+        else:
+            rows.append(row)
     return {"closed": True, "times": times, "today": today, "pupils": rows, "dsl": flagged_rows,
             "dsl_team": dsl_team, "outcomes": OUTCOMES}
 
@@ -133,7 +139,10 @@ async def alert_dsl_if_due(now: dt.datetime | None = None) -> int:
             (AttendanceMark.school == school_id) & (AttendanceMark.day == today) & (AttendanceMark.session == "AM")
             & (AttendanceMark.code == NO_REASON) & AttendanceMark.pupil.left_on.is_null()
             & ((AttendanceMark.pupil.safeguarding_marker == True)  # noqa: E712
-               | (AttendanceMark.pupil.speak_to_dsl == True)))  # noqa: E712
+               | (AttendanceMark.pupil.speak_to_dsl == True)  # noqa: E712
+               | (AttendanceMark.pupil.child_protection == True)  # noqa: E712
+               | (AttendanceMark.pupil.child_in_need == True)  # noqa: E712
+               | (AttendanceMark.pupil.looked_after == True)))  # noqa: E712
         if flagged:
             by_school[school_id] = flagged
     if not by_school:
