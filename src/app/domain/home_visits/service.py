@@ -247,11 +247,13 @@ async def _pupils_seen_by(actor: Actor, ids: list[int]) -> list[dict]:
         return []
     rows = await Pupil.select(Pupil.id, Pupil.preferred_first_name, Pupil.legal_first_name, Pupil.preferred_last_name,
                               Pupil.legal_last_name, Pupil.year_code, Pupil.family_key, Pupil.tutor_group.name,
-                              Pupil.speak_to_dsl, Pupil.safeguarding_marker).where(
+                              Pupil.speak_to_dsl, Pupil.safeguarding_marker, Pupil.child_protection,
+                              Pupil.child_in_need, Pupil.looked_after).where(
         Pupil.id.is_in(ids) & (Pupil.school == actor.school_id) & Pupil.left_on.is_null())
     years = None if actor.has(*SEE_ALL) else await hoy_years(actor)
     return [{"id": r["id"], "name": _name(r), "year": r["year_code"], "form": r["tutor_group.name"] or "",
-             "family_key": r["family_key"], "flagged": r["speak_to_dsl"] or r["safeguarding_marker"]}
+             "family_key": r["family_key"], "flagged": r["speak_to_dsl"] or r["safeguarding_marker"]
+             or r["child_protection"] or r["child_in_need"] or r["looked_after"]}
             for r in rows if years is None or r["year_code"] in years]
 
 
