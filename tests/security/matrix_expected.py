@@ -111,7 +111,7 @@ POST /incidents/pick [name]                                signin  ok:name ok:st
 POST /incidents/pick [upn]                                 signin  ok:none ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
 POST /incidents                                            signin  ok      ok       ok       ok       ok       ok       ok       400         400     400
 GET  /incidents/follow-up                                  signin  404     404      404      ok       ok:none  ok       404      404         ok:none 404
-GET  /incidents/rewards                                    signin  404     404      404      ok       404      ok       404      404         ok:none 404
+GET  /incidents/rewards                                    signin  404     404      404      ok       404      ok       404      404         ok:none|404 404
 GET  /incidents/{incident_id:int}                          signin  404     ok       404      ok       404      ok       404      404         404     404
 POST /incidents/{incident_id:int}/edit                     signin  404     ok       404      ok       404      ok       404      404         404     404
 POST /incidents/{incident_id:int}/statements               signin  404     404      404      ok       404      ok       404      404         404     404
@@ -261,6 +261,8 @@ POST /gate                                                 signin  404     ok   
 GET  /admin/register-close                                 signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /admin/register-close                                 signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 GET  /attendance/first-day                                 signin  404     404      404      ok       ok       ok       404      404         ok:none 404
+GET  /attendance/first-day/csv                             signin  404     404      404      ok       ok       ok       404      404         ok:none 404
+GET  /gate/today.csv                                       signin  404     ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none
 
 # The data review (issue 15, points 5-6), asked for year 11 (the year of A's pupil); hoy leads year 9 only. The
 # early-intervention list is the reviewer's years (A's pupil crosses no threshold: its case and dismiss are 404 for
@@ -273,6 +275,19 @@ GET  /data-review/early-intervention/{pupil_id:int}/case   signin  404     404  
 POST /data-review/early-intervention/{pupil_id:int}/dismiss signin 404     404      404      404      404      404      404      404         404     404
 GET  /data-review/thresholds                               signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /data-review/thresholds                               signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+
+# Rewards (issue 15, point 7), asked for year 11 (hoy leads year 9 only): pastoral and the DSL team any year; b_dsl
+# has no year 11 at school B (404) or sees B's own; printing a certificate A's pupil has not earned is a 400.
+# The milestones are set by an admin (or pastoral lead) of each school.
+GET  /rewards                                              signin  404     404      404      ok       404      ok       404      404         ok:none|404 404
+GET  /rewards/csv/{table:str}                              signin  404     404      404      ok       404      ok       404      404         ok:none|404 404
+GET  /rewards/leaderboard                                  signin  404     404      404      ok       404      ok       404      404         ok:none|404 404
+GET  /rewards/leaderboard/present                          signin  404     404      404      ok       404      ok       404      404         ok:none|404 404
+GET  /rewards/leaderboard.csv                              signin  404     404      404      ok       404      ok       404      404         ok:none|404 404
+GET  /rewards/certificates                                 signin  404     404      404      ok       404      ok       404      404         ok:none|404 404
+POST /rewards/certificates                                 signin  404     404      404      400      404      400      404      404         400|404 404
+GET  /rewards/milestones                                   signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /rewards/milestones                                   signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 
 # Retention (issue 17): each school's admin sets its own periods (b_adm and out see and change their own school's
 # only); a legal hold on the year-11 pupil is for A's DSL team alone

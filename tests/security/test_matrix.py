@@ -644,6 +644,8 @@ CASES: dict[str, Case] = {
     "GET /admin/register-close": Case(),
     "POST /admin/register-close": Case(body=fixed(am_close="09:00", pm_close="13:45")),
     "GET /attendance/first-day": Case(),
+    "GET /attendance/first-day/csv": Case(),
+    "GET /gate/today.csv": Case(),
     "GET /data-review": Case(query=fixed(year="11")),
     "GET /data-review/csv/{key:str}": Case(path=fixed(key="places"), query=fixed(year="11")),
     "GET /data-review/early-intervention": Case(),
@@ -655,6 +657,15 @@ CASES: dict[str, Case] = {
     "POST /data-review/thresholds": Case(body=fixed(negative_incidents="3", negative_days="7", attendance_below="92",
                                                     attendance_weeks="4", lates_per_half_term="5", drop_points="5",
                                                     penalty="1", missing_clock_days="10")),
+    "GET /rewards": Case(query=fixed(year="11")),
+    "GET /rewards/csv/{table:str}": Case(path=fixed(table="pupils"), query=fixed(year="11")),
+    "GET /rewards/leaderboard": Case(query=fixed(year="11")),
+    "GET /rewards/leaderboard/present": Case(query=fixed(year="11")),
+    "GET /rewards/leaderboard.csv": Case(query=fixed(year="11")),
+    "GET /rewards/certificates": Case(query=fixed(year="11")),
+    "POST /rewards/certificates": Case(body=of(lambda w, p: _reward_print(w))),
+    "GET /rewards/milestones": Case(),
+    "POST /rewards/milestones": Case(body=fixed(milestones="50, 100, 250")),
     "GET /admin/retention": Case(),
     "POST /admin/retention": Case(body=fixed(safeguarding_years="30", behaviour_basis="years", behaviour_years="6",
                                              casework_basis="age", casework_years="25", attendance_years="6", oncall_years="3",
@@ -1034,6 +1045,11 @@ async def _case(w: World) -> int:
         await casework.add_target(dsl, case_id, "Attend every tutor time", "I want to be on time")
         return case_id
     return await w.once("case", make)
+
+
+async def _reward_print(w: World) -> dict:
+    """A certificate for A's pupil, who has reached no milestone: refused (400) to whoever may print."""
+    return {"year": "11", "period": "year", "key": str(uuid.uuid4()), "pick": f"{await w.pupil()}:50"}
 
 
 async def _gate_tap(w: World) -> dict:
