@@ -36,7 +36,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_VERSION = 3  # bump when what _generate makes changes in a way the fingerprint cannot see
+DATA_VERSION = 4  # bump when what _generate makes changes in a way the fingerprint cannot see
 
 # Roles of generated staff, weighted roughly as in a secondary school. The first member of staff at each
 # school is the benchmark's own user: staff + responder, so a profile shows family contacts too.
@@ -93,6 +93,8 @@ def fingerprint(ds: Dataset) -> str:
     h.update(inspect.getsource(_incidents).encode())
     h.update(inspect.getsource(_hoy_open).encode())
     h.update(inspect.getsource(_casework).encode())
+    h.update(inspect.getsource(_attendance).encode())
+    h.update(inspect.getsource(_school_days).encode())
     import importlib.util
 
     app_dir = Path(importlib.util.find_spec("app").origin).parent  # the app this process runs (PYTHONPATH may differ)
@@ -166,6 +168,9 @@ async def _generate(ds: Dataset) -> dict:
     t = time.perf_counter()
     made |= await _casework(ds, school_ids[0], staff_of[school_ids[0]])
     timings["casework_s"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    made |= await _attendance(ds, school_ids)
+    timings["attendance_s"] = round(time.perf_counter() - t, 2)
     return {"schools": len(school_ids), "pupils": ds.pupils, "staff": len(people), "memberships": len(memberships),
             **made, **timings}
 
@@ -417,6 +422,121 @@ def _hoy_open(link_rows: list[tuple], year_of: dict[int, str], negative: set[int
         for i in [i for i in reversed(mine) if not is_open(i)][:HOY_OPEN - len(opened)]:
             link_rows[i] = (*link_rows[i][:6], "open", link_rows[i][7])
     return ",".join(chosen)
+
+
+# A year of register marks: ATTENDANCE_DAYS school days (2 sessions each: 380 sessions) ending today, for every pupil
+# of every school. Holidays (month, day ranges) are skipped, so half terms exist for the early-intervention figures.
+ATTENDANCE_DAYS = 190
+HOLIDAYS = [((7, 22), (8, 31)), ((10, 24), (11, 1)), ((12, 19), (12, 31)), ((1, 1), (1, 4)), ((2, 14), (2, 22)),
+            ((4, 1), (4, 14)), ((5, 23), (5, 31))]
+
+
+def _school_days(today, count: int) -> list:
+    """The `count` weekdays up to and including `today`, oldest first, skipping HOLIDAYS."""
+    import datetime as dt
+
+    days, day = [], today
+    while len(days) < count:
+        md = (day.month, day.day)
+        if day.weekday() < 5 and not any(a <= md <= b for a, b in HOLIDAYS):
+            days.append(day)
+        day -= dt.timedelta(days=1)
+    return days[::-1]
+
+
+async def _attendance(ds: Dataset, school_ids: list[int]) -> dict:
+    """ATTENDANCE_DAYS school days of AM and PM marks for every pupil (the trust: 75,000 x 380 = 28.5 million), as
+    a year of MIS imports would leave them, bulk-inserted (PostgreSQL: COPY per school with the indexes dropped and
+    rebuilt after; SQLite: executemany), plus the school-day rows the import keeps. Each pupil has an absence rate
+    (most under 5%, some persistent absentees, a few severe), absence comes in whole days with a reason code mix,
+    and about 2% of mornings are late (L, some U after the register closes)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from app import clock
+    from app.domain.attendance.tables import AttendanceMark, AttendanceSchoolDay
+    from app.domain.pupils.tables import Pupil
+    from app.domain.schools import service as schools
+
+    now = clock.now()
+    days = _school_days(now.astimezone(ZoneInfo("Europe/London")).date(), ATTENDANCE_DAYS)
+    pg = ds.engine == "postgres"
+    ts = (lambda d: d) if pg else (lambda d: d.isoformat(" "))
+    dkey = (lambda d: d) if pg else (lambda d: d.isoformat())
+    keys = [dkey(d) for d in days]
+    created = ts(now)
+    absent = ["I"] * 40 + ["M"] * 6 + ["C"] * 8 + ["O"] * 20 + ["N"] * 12 + ["G"] * 6 + ["R"] * 2 + ["E"] * 2 + \
+        ["B"] * 4
+    pupils = await Pupil.select(Pupil.id, Pupil.school).where(Pupil.left_on.is_null()).order_by(Pupil.id)
+    by_school: dict[int, list[int]] = {sid: [] for sid in school_ids}
+    for r in pupils:
+        by_school.setdefault(r["school"], []).append(r["id"])
+    cols = ["id", "school", "pupil", "day", "session", "code", "minutes_late", "created_at"]
+    rng = random.Random(ds.seed * 41)
+    mark_id = 0
+
+    def marks(sid: int) -> list[tuple]:
+        nonlocal mark_id
+        rows = []
+        for pid in by_school[sid]:
+            kind = rng.random()
+            # A spell starts on a day with probability `start` and runs on to the next day with probability 1/2,
+            # so absence is about 2 x start: under 5% for most pupils, 5-16% for some, 16-60% for a few.
+            start = rng.uniform(0, 0.025) if kind < 0.8 else rng.uniform(0.025, 0.08) if kind < 0.96 else \
+                rng.uniform(0.08, 0.3)
+            late = rng.uniform(0, 0.05)
+            off = None
+            for key in keys:
+                r = rng.random()
+                if off and rng.random() < 0.5 or r < start:
+                    off = off or rng.choice(absent)
+                    rows.append((mark_id + 1, sid, pid, key, "AM", off, None, created))
+                    rows.append((mark_id + 2, sid, pid, key, "PM", off, None, created))
+                else:
+                    off = None
+                    r = rng.random()
+                    if r < late:
+                        am, mins = ("L", rng.randrange(2, 25)) if r < late * 0.8 else ("U", rng.randrange(30, 70))
+                    else:
+                        am, mins = "/", None
+                    rows.append((mark_id + 1, sid, pid, key, "AM", am, mins, created))
+                    rows.append((mark_id + 2, sid, pid, key, "PM", "\\", None, created))
+                mark_id += 2
+        return rows
+
+    mark_table, day_table = AttendanceMark._meta.tablename, AttendanceSchoolDay._meta.tablename
+    day_rows = [(i + 1, sid, key) for i, (sid, key) in enumerate((s, k) for s in school_ids for k in keys)]
+    engine = schools.db()
+    if pg:
+        import asyncpg
+
+        con = await asyncpg.connect(**engine.config)
+        try:
+            indexes = await con.fetch("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 "
+                                      "AND indexname NOT LIKE '%_pkey'", mark_table)
+            for ix in indexes:
+                await con.execute(f'DROP INDEX "{ix["indexname"]}"')
+            await con.execute("SET session_replication_role = replica")  # no per-row FK triggers: ids are ours
+            for sid in school_ids:
+                await con.copy_records_to_table(mark_table, records=marks(sid), columns=cols)
+            await con.copy_records_to_table(day_table, records=day_rows, columns=["id", "school", "day"])
+            await con.execute("SET session_replication_role = origin")
+            for ix in indexes:
+                await con.execute(ix["indexdef"])
+            for name in (mark_table, day_table):
+                await con.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))")
+        finally:
+            await con.close()
+    else:
+        with closing(sqlite3.connect(engine.path)) as con:
+            con.execute("PRAGMA synchronous = OFF")
+            with con:
+                for sid in school_ids:
+                    con.executemany(f'INSERT INTO "{mark_table}" ({", ".join(cols)}) VALUES ({", ".join("?" * 8)})',
+                                    marks(sid))
+                con.executemany(f'INSERT INTO "{day_table}" (id, school, day) VALUES (?, ?, ?)', day_rows)
+    return {"attendance_marks": mark_id, "attendance_days": len(days), "attendance_from": days[0].isoformat(),
+            "attendance_to": days[-1].isoformat()}
 
 
 MARKER_DDL = "CREATE TABLE IF NOT EXISTS bench_marker (fingerprint TEXT, made_at TEXT, detail TEXT)"
