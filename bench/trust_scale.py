@@ -481,22 +481,29 @@ def run(stage) -> list[dict]:
                           f"{ratio}×{extra}" + (f"; {kinds}" if kinds else "") +
                           f"; {who}; workers reached {two['workers_reached']} of {two['workers_seen']}; load client "
                           f"CPU {_f(two['client_cpu_ms_per_req'])} ms/req")
+        if row["leaks"]:
+            row["summary"] = f"LEAK: {row['leaks']} identifiers of another school (see the isolation row). " + \
+                row["summary"]
         rows.append(row)
+    rows.append(isolation_row(check, schools))
+    return rows
+
+
+def isolation_row(check: LeakCheck, schools: list[int]) -> dict:
+    """The row that says whether any response carried another school's rows; LEAK, with examples, if one did."""
     leaks = check.leaks
     summary = (f"{check.checked:,} responses checked ({check.ids_seen:,} identifiers) for {len(schools)} schools, "
                f"both servers, warm-ups included: {len(leaks)} leaks")
     if check.unknown:
         summary += "; identifiers with no owner found: " + ", ".join(f"{k} {v}" for k, v in check.unknown.items())
     if leaks:
-        summary = f"LEAK: {len(leaks)} responses carried another school's rows, e.g. " + \
+        summary = f"LEAK: {len(leaks)} identifiers of another school in the responses, e.g. " + \
             "; ".join(map(str, leaks[:3])) + ". " + summary
-    rows.append({"scenario": "trust_scale.isolation", "title": TITLES["isolation"], "concurrency": CLIENTS,
-                 "status": "measured", "requests": check.checked, "rps": None, "errors": len(leaks),
-                 "error_detail": {}, "statuses": {}, "server_ms": {}, "client_ms": {}, "cpu_ms_per_req": None,
-                 "leaks": len(leaks), "checked": check.checked, "identifiers": check.ids_seen,
-                 "unknown": check.unknown, "leak_examples": [str(x) for x in leaks[:20]], "no_floor": True,
-                 "summary": summary})
-    return rows
+    return {"scenario": "trust_scale.isolation", "title": TITLES["isolation"], "concurrency": CLIENTS,
+            "status": "measured", "requests": check.checked, "rps": None, "errors": len(leaks), "error_detail": {},
+            "statuses": {}, "server_ms": {}, "client_ms": {}, "cpu_ms_per_req": None, "leaks": len(leaks),
+            "checked": check.checked, "identifiers": check.ids_seen, "unknown": check.unknown,
+            "leak_examples": [str(x) for x in leaks[:20]], "no_floor": True, "summary": summary}
 
 
 def _part_of(what: str) -> str:

@@ -11,7 +11,8 @@ import jinja2
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from bench.trust_scale import Client, LeakCheck, _loop, pupil_name  # noqa: E402
+from bench import budgets  # noqa: E402
+from bench.trust_scale import Client, LeakCheck, _loop, isolation_row, pupil_name  # noqa: E402
 
 sys.path.remove(str(ROOT))
 
@@ -133,3 +134,21 @@ def test_the_load_client_checks_every_response_it_gets():
     answered = sum(sum(k["statuses"].values()) for k in tally.kinds.values())
     assert answered > 0 and check.checked == answered
     assert len(check.leaks) == 2 * answered
+
+
+def test_a_leak_makes_the_isolation_row_say_leak_and_miss_its_budget():
+    isolation = next(b for b in budgets.BUDGETS if b.scenario == "trust_scale.isolation")
+    clean = checker()
+    clean.check(A, result_row(101, "Ada Lovelace"), "lookup")
+    row = isolation_row(clean, [A, B]) | {"dataset": "trust"}
+    assert "LEAK" not in row["summary"] and "0 leaks" in row["summary"]
+    assert [c["status"] for c in budgets.check_rows(isolation, [row])] == ["met"]
+
+    leaky = checker()
+    leaky.check(A, result_row(101, "Ada Lovelace"), "lookup")
+    leaky.check(A, result_row(201, "Grace Hopper"), "lookup")
+    row = isolation_row(leaky, [A, B]) | {"dataset": "trust"}
+    assert row["summary"].startswith("LEAK: 2 identifiers of another school")
+    assert "lookup for school 1 carried pupil 201 of school 2" in row["summary"]
+    assert row["leaks"] == 2 and row["checked"] == 2
+    assert [c["status"] for c in budgets.check_rows(isolation, [row])] == ["missed"]
