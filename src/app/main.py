@@ -59,6 +59,7 @@ from app.controllers.notifications import NotificationsController
 from app.controllers.oncall import OnCallController, RotaController
 from app.controllers.outbox import OutboxController
 from app.controllers.on_report import OnReportController
+from app.controllers.tutors import TutorsController
 from app.controllers.physical_intervention import PhysicalInterventionController
 from app.controllers.pupils import PupilsController
 from app.controllers.referrals import ReferralsController, ReferralSettingsController
@@ -381,7 +382,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         CasePackController, HomeVisitsController, RetentionPolicyController, LegalHoldController,
                         VisitPackController,
                         PhysicalInterventionController, DataReviewController, RewardsController,
-                        OnReportController],
+                        OnReportController, TutorsController],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False),
                       "actor": Provide(provide_actor, sync_to_thread=False),
                       "origin": Provide(provide_origin, sync_to_thread=False)},

@@ -31,6 +31,7 @@ from app.domain.physical_intervention.tables import (PhysicalIntervention, Physi
 from app.domain.on_report.tables import (OnReport, OnReportChange, OnReportRating, OnReportSettings,
                                          OnReportTarget, SchoolPeriod)
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
+from app.domain.pupils.tutor_tables import FormTutor
 from app.domain.referrals.tables import Referral, ReferralEvent, ReferralService, ReferralSettings
 from app.domain.retention.tables import LegalHold, RetentionPolicy
 from app.domain.rewards.tables import CertificateBatch, CertificatePrint, RewardSettings
@@ -56,7 +57,7 @@ TABLES = [Trust, School, Person, Membership, Passkey, Session, EnrolmentToken, C
           RetentionPolicy, LegalHold,
           PhysicalInterventionSettings, RestraintTechnique, PhysicalIntervention, PhysicalInterventionPupil,
           PhysicalInterventionStaff, RegisterClose, FirstDayAlert,
-          SchoolPeriod, OnReportSettings, OnReport, OnReportTarget, OnReportRating, OnReportChange,
+          SchoolPeriod, OnReportSettings, OnReport, OnReportTarget, OnReportRating, OnReportChange, FormTutor,
           ReviewThresholds, ReviewDismissal,
           RewardSettings, CertificateBatch, CertificatePrint]
 

@@ -260,6 +260,8 @@ POST /gate/find                                            signin  404     ok:st
 POST /gate                                                 signin  404     ok       ok       ok       ok       ok       ok       400         400     400
 GET  /admin/register-close                                 signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
 POST /admin/register-close                                 signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+GET  /admin/tutors                                         signin  404     404      404      404      404      404      ok       ok:none     404     ok:none
+POST /admin/tutors                                         signin  404     404      404      404      404      404      ok       404         404     404
 GET  /attendance/first-day                                 signin  404     404      404      ok       ok       ok       404      404         ok:none 404
 GET  /attendance/first-day/csv                             signin  404     404      404      ok       ok       ok       404      404         ok:none 404
 GET  /gate/today.csv                                       signin  404     ok:staff ok:staff ok:staff ok:staff ok:staff ok:staff ok:none     ok:none ok:none

@@ -643,6 +643,8 @@ CASES: dict[str, Case] = {
     "POST /gate": Case(body=of(lambda w, p: _gate_tap(w))),
     "GET /admin/register-close": Case(),
     "POST /admin/register-close": Case(body=fixed(am_close="09:00", pm_close="13:45")),
+    "GET /admin/tutors": Case(),
+    "POST /admin/tutors": Case(body=of(lambda w, p: _tutor_form(w))),
     "GET /attendance/first-day": Case(),
     "GET /attendance/first-day/csv": Case(),
     "GET /gate/today.csv": Case(),
@@ -754,6 +756,12 @@ async def _report_form(w: World) -> dict:
             "ends_on": (start + dt.timedelta(days=4)).isoformat(), "target_1": "Stay in lessons",
             "period_ids": lessons, "visible_to": ["tutor", "head_of_year", "pastoral"],
             "idempotency_key": str(uuid.uuid4())}
+
+
+async def _tutor_form(w: World) -> dict:
+    """Name no tutor for A's pupil's form (back to the MIS tutor): only A's admin may."""
+    group = (await Pupil.select(Pupil.tutor_group).where(Pupil.id == await w.pupil()).first())["tutor_group"]
+    return {"tutor_group_id": str(group), "person_ids": ""}
 
 
 async def _report(w: World, *, fresh: bool = False) -> dict:

@@ -9,8 +9,8 @@ Who does what:
   period" is whoever is with the pupil; a rating names who gave it). Guests (cover) do not rate: the targets are
   part of the pupil's behaviour record, which a guest does not see; a missed rating shows as missing;
 - the report, its grid and its exports are for its owner, the DSL, and the roles ticked on "who sees it": pastoral
-  (officers and leads), heads of year (for the pupil's year). Corridor does not know which person is a form's tutor
-  (a tutor group has a tutor's name, not an account), so "tutor" is kept on the report for when it does.
+  (officers and leads), heads of year (for the pupil's year), the tutors of the pupil's form (pupils.tutors: named by
+  an admin, or the MIS tutor's name when it is exactly one member of staff's), who also get its end-of-day summary.
 Everyone else, and another school, finds nothing. A missed rating is never a zero: it is absent from averages.
 """
 
@@ -31,6 +31,7 @@ from app.domain.incidents.tables import Incident, IncidentPupil
 from app.domain.notifications import service as notifications
 from app.domain.on_report.tables import (OnReport, OnReportChange, OnReportRating, OnReportSettings,
                                          OnReportTarget, SchoolPeriod)
+from app.domain.pupils import tutors
 from app.domain.pupils.tables import Pupil, TutorGroup
 from app.domain.schools.service import Actor, hoy_years
 from app.domain.schools.tables import Person
@@ -225,7 +226,10 @@ async def _may_act_for(actor: Actor, year_code: str) -> bool:
     return False
 
 
-async def may_see(actor: Actor, report: dict, year_code: str) -> bool:
+async def may_see(actor: Actor, report: dict, year_code: str, form: int | None = None,
+                   tutored: set[int] | None = None) -> bool:
+    """The report's owner, the DSL, and the audiences ticked: pastoral staff, heads of year for the pupil's year,
+    the tutors of the pupil's form (`form`: the pupil's tutor group; `tutored`: the actor's forms if known)."""
     if actor.school_id is None or report["school"] != actor.school_id:
         return False
     if actor.person_id == report["owner"] or actor.has("dsl"):
@@ -235,19 +239,22 @@ async def may_see(actor: Actor, report: dict, year_code: str) -> bool:
         return True
     if "head_of_year" in audience and actor.has("head_of_year"):
         years = await hoy_years(actor)
-        return years is None or year_code in years
+        if years is None or year_code in years:
+            return True
+    if "tutor" in audience and form is not None:
+        return form in (tutored if tutored is not None else await tutors.forms_tutored(actor))
     return False
 
 
 async def _pupil(actor: Actor, pupil_id: int | None) -> dict:
     row = await Pupil.select(Pupil.id, Pupil.legal_first_name, Pupil.legal_last_name, Pupil.preferred_first_name,
-                             Pupil.preferred_last_name, Pupil.year_code, Pupil.tutor_group.name,
+                             Pupil.preferred_last_name, Pupil.year_code, Pupil.tutor_group, Pupil.tutor_group.name,
                              Pupil.left_on).where(
         (Pupil.id == (pupil_id or 0)) & (Pupil.school == (actor.school_id or 0))).first() if pupil_id else None
     if not row:
         raise NotFound(NOT_HERE)
     return {"id": row["id"], "name": pupil_name(row, ""), "year_code": row["year_code"],
-            "form": row["tutor_group.name"] or "", "left_on": row["left_on"]}
+            "form": row["tutor_group.name"] or "", "tutor_group": row["tutor_group"], "left_on": row["left_on"]}
 
 
 async def _report(actor: Actor, report_id: int) -> tuple[dict, dict]:
@@ -261,7 +268,7 @@ async def _report(actor: Actor, report_id: int) -> tuple[dict, dict]:
 
 async def _seen_report(actor: Actor, report_id: int) -> tuple[dict, dict]:
     report, pupil = await _report(actor, report_id)
-    if not await may_see(actor, report, pupil["year_code"]):
+    if not await may_see(actor, report, pupil["year_code"], pupil["tutor_group"]):
         raise NotFound(NOT_HERE)
     return report, pupil
 
@@ -702,25 +709,33 @@ async def index(actor: Actor) -> dict:
     """The 'on report now' list for staff; for the pastoral team also the reports they see, and for an owner the
     end-of-day summary of their own reports."""
     data = await now_list(actor)
-    data["reports"], data["mine"] = [], []
-    if may_manage(actor):
+    data["reports"], data["mine"], data["tutees"] = [], [], []
+    tutored = await tutors.forms_tutored(actor)
+    if may_manage(actor) or tutored:
         day = today()
         rows = await OnReport.select(
             OnReport.id, OnReport.school, OnReport.owner, OnReport.visible_to, OnReport.level, OnReport.starts_on,
             OnReport.ends_on, OnReport.periods, OnReport.pupil.legal_first_name, OnReport.pupil.legal_last_name,
-            OnReport.pupil.preferred_first_name, OnReport.pupil.preferred_last_name, OnReport.pupil.year_code).where(
+            OnReport.pupil.preferred_first_name, OnReport.pupil.preferred_last_name, OnReport.pupil.year_code,
+            OnReport.pupil.tutor_group).where(
             (OnReport.school == actor.school_id) & OnReport.ended_at.is_null() & (OnReport.ends_on >= day)).order_by(
             OnReport.starts_on)
         by_id = {p["id"]: p for p in await periods(actor.school_id, with_retired=True)}
         for r in rows:
-            if not await may_see(actor, r, r["pupil.year_code"]):
+            if not await may_see(actor, r, r["pupil.year_code"], r["pupil.tutor_group"], tutored):
                 continue
             entry = {"report": r["id"], "name": pupil_name(r), "year": r["pupil.year_code"],
                      "level": LEVELS[r["level"]], "ends_on": r["ends_on"]}
             data["reports"].append(entry)
-            if r["owner"] == actor.person_id and r["starts_on"] <= day:
-                entry = dict(entry, **await _day_summary(r, [by_id[i] for i in covered(r) if i in by_id], day))
-                data["mine"].append(entry)
+            if r["starts_on"] > day:
+                continue
+            # The end-of-day summary: for the report's owner, and for the tutor of the pupil's form.
+            if r["owner"] == actor.person_id:
+                data["mine"].append(dict(entry, **await _day_summary(
+                    r, [by_id[i] for i in covered(r) if i in by_id], day)))
+            elif r["pupil.tutor_group"] in tutored and "tutor" in r["visible_to"].split(","):
+                data["tutees"].append(dict(entry, **await _day_summary(
+                    r, [by_id[i] for i in covered(r) if i in by_id], day)))
     return data
 
 
@@ -750,7 +765,7 @@ async def pupil_panel(actor: Actor, pupil_id: int) -> dict:
     return {"pupil": pupil, "report": running, "level": LEVELS[running["level"]] if running else "",
             "targets": rating.get("targets", []), "labels": rating.get("labels", []),
             "period": rating.get("period"), "ratings": rating.get("ratings", {}),
-            "sees": bool(running) and await may_see(actor, running, pupil["year_code"]),
+            "sees": bool(running) and await may_see(actor, running, pupil["year_code"], pupil["tutor_group"]),
             "can_start": not running and may_manage(actor) and await _may_act_for(actor, pupil["year_code"])}
 
 
@@ -811,7 +826,7 @@ async def chronology_rows(actor: Actor, pupil_id: int) -> list[dict]:
     out = []
     by_id: dict[int, dict] | None = None
     for r in reports:
-        if not await may_see(actor, r, pupil["year_code"]):
+        if not await may_see(actor, r, pupil["year_code"], pupil["tutor_group"]):
             continue
         count = await OnReportTarget.count().where(OnReportTarget.report == r["id"])
         totals = ""
