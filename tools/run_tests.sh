@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make test`: unit and integration tests on SQLite and on PostgreSQL (side by side: the machine has two
-# cores), bandit and pip-audit beside them, then the browser tests.
-# Under CI=true PostgreSQL is required; elsewhere its absence is reported, never hidden.
+# `make test`: unit and integration tests on SQLite and on PostgreSQL side by side, bandit and pip-audit
+# beside them, and the browser tests in E2E_SHARDS shards (default 2, split by file and balanced by duration:
+# tools/e2e_shards.py). The first shard starts at once beside the unit suites (they wait on their databases
+# as much as on the CPU); each further shard starts as a unit suite finishes. Every suite's output is printed
+# and any failure fails the run. Under CI=true PostgreSQL is required; elsewhere its absence is reported.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -10,8 +12,26 @@ export TMPDIR=${TMPDIR_FOR_TESTS:-$(mktemp -d)}
 status=0
 started=$SECONDS
 
+E2E_SHARDS=${E2E_SHARDS:-2}
+e2e_pids=()
+
+# One browser-test shard, in its own pytest process (sync Playwright and the async unit tests cannot share
+# an event loop), with its own temporary folder and PostgreSQL database names (tests/e2e/conftest.py).
+start_e2e_shard() {
+  local shard=$1 files
+  files=$($BIN/python tools/e2e_shards.py "$shard" "$E2E_SHARDS") || { status=1; return; }
+  mkdir -p "$TMPDIR/e2e-$shard"
+  # shellcheck disable=SC2086  # one argument a file
+  CORRIDOR_E2E_SHARD=$shard TMPDIR="$TMPDIR/e2e-$shard" \
+    bash -c 'started=$SECONDS; "$@"; rc=$?; echo "(shard took $((SECONDS - started)) s)"; exit $rc' _ \
+    $BIN/pytest $files --durations=12 >"$TMPDIR/e2e-$shard.log" 2>&1 &
+  e2e_pids[$shard]=$!
+}
+
 tools/security_checks.sh >"$TMPDIR/security-checks.log" 2>&1 &
 security_pid=$!
+next_shard=1
+start_e2e_shard $((next_shard++))
 
 CORRIDOR_TEST_DATABASE_URL=sqlite $BIN/pytest tests --ignore=tests/e2e --durations=12 >"$TMPDIR/sqlite.log" 2>&1 &
 sqlite_pid=$!
@@ -24,11 +44,13 @@ fi
 
 echo "== Unit and integration tests on SQLite"
 wait $sqlite_pid || status=1
+[ $next_shard -le "$E2E_SHARDS" ] && start_e2e_shard $((next_shard++))
 cat "$TMPDIR/sqlite.log"
 
 echo "== Unit and integration tests on PostgreSQL ($PG_TEST_URL)"
 if [ -n "$pg_pid" ]; then
   wait $pg_pid || status=1
+  while [ $next_shard -le "$E2E_SHARDS" ]; do start_e2e_shard $((next_shard++)); done
   cat "$TMPDIR/postgres.log"
 else
   count=$($BIN/pytest tests --ignore=tests/e2e --collect-only -q 2>/dev/null | grep -c '::')
@@ -41,13 +63,21 @@ else
   fi
 fi
 
+while [ $next_shard -le "$E2E_SHARDS" ]; do start_e2e_shard $((next_shard++)); done
+
 echo "== Security checks: bandit, pip-audit"
 wait $security_pid || status=1
 cat "$TMPDIR/security-checks.log"
 
-echo "== Browser tests (Chromium)"
-# A separate pytest process: sync Playwright and the async unit tests cannot share one event loop.
-$BIN/pytest tests/e2e --durations=12 || status=1
+for shard in $(seq 1 "$E2E_SHARDS"); do
+  echo "== Browser tests (Chromium), shard $shard of $E2E_SHARDS"
+  if [ -n "${e2e_pids[$shard]:-}" ]; then
+    wait "${e2e_pids[$shard]}" || status=1
+    cat "$TMPDIR/e2e-$shard.log"
+  else
+    echo "FAILED: shard $shard did not start" && status=1
+  fi
+done
 
 echo "== make test took $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s; $([ $status -eq 0 ] && echo passed || echo FAILED)"
 exit $status

@@ -49,6 +49,21 @@ tempfile.tempdir = _browser_tmp
 
 expect.set_options(timeout=10_000)
 
+# tools/run_tests.sh runs the browser tests in shards side by side (tools/e2e_shards.py splits them by file),
+# CORRIDOR_E2E_SHARD naming each. Ports come free from the kernel and data folders are temporary, so the one
+# thing shards could share is a PostgreSQL database named in a test file: shard_database() gives each its own.
+SHARD = os.environ.get("CORRIDOR_E2E_SHARD", "")
+
+
+def shard_database(url: str) -> str:
+    """A PostgreSQL URL with this shard's number added to the database name (unchanged outside a shard)."""
+    if not SHARD:
+        return url
+    if not SHARD.isdigit():
+        raise ValueError(f"CORRIDOR_E2E_SHARD must be a number, not {SHARD!r}")
+    base, _, name = url.rpartition("/")
+    return f"{base}/{name}_shard{SHARD}"
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -56,8 +71,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_healthy(proc: subprocess.Popen, port: int, seconds: float = 20) -> bool:
+def wait_until_healthy(proc: subprocess.Popen, port: int, seconds: float = 60) -> bool:
     """Wait for a `corridor serve` process to answer /healthz; False if it died or took too long."""
+    # 60 s, not 20: a shard runs beside the unit suites (tools/run_tests.sh), and on a busy two-core machine a
+    # server took over 20 s to start (measured while eight engineers shared one).
     deadline = time.monotonic() + seconds
     while proc.poll() is None and time.monotonic() < deadline:
         try:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import BIN, ROOT, Authenticator, _free_port, enrol, wait_until_healthy
+from tests.e2e.conftest import BIN, ROOT, Authenticator, _free_port, enrol, shard_database, wait_until_healthy
 from tests.e2e.test_accessibility import PHONE
 
-PG_URL = os.environ.get("PG_E2E_URL", "postgres://postgres@127.0.0.1:5432/corridor_e2e_mp")
+PG_URL = shard_database(os.environ.get("PG_E2E_URL", "postgres://postgres@127.0.0.1:5432/corridor_e2e_mp"))
 
 
 @pytest.fixture(scope="module")

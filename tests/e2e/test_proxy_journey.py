@@ -34,10 +34,12 @@ import pytest
 from playwright.sync_api import BrowserType, expect
 
 from app.server import GRACE_SECONDS
-from tests.e2e.conftest import BIN, CHROMIUM, CHROMIUM_ARGS, ROOT, Authenticator, _free_port, enrol, wait_until_healthy
+from tests.e2e.conftest import (BIN, CHROMIUM, CHROMIUM_ARGS, ROOT, Authenticator, _free_port, enrol, shard_database,
+                                wait_until_healthy)
 from tests.e2e.test_accessibility import PHONE
 
-PG_URL = os.environ.get("PG_DEPLOY_E2E_URL", "postgres://postgres@127.0.0.1:5432/corridor_deploy_e2e")
+PG_URL = shard_database(os.environ.get("PG_DEPLOY_E2E_URL",
+                                       "postgres://postgres@127.0.0.1:5432/corridor_deploy_e2e"))
 SHOTS = Path("/work/notes/shots")
 REQUEST_LINE = re.compile(r"\[(\d+)\] corridor\.request - \w+ - (GET|POST|PUT|DELETE|PATCH|HEAD) (\S+) (\d{3}) ")
 
