@@ -154,7 +154,7 @@ def _in_pack(pack: Pack, e: ChronologyEntry) -> bool:
             and (pack.ends_on is None or day <= pack.ends_on) and (e.significant or not pack.significant_only))
 
 
-async def _aliases(actor: Actor, pupil_ids: set[int]) -> dict[int, list[str]]:
+async def pupil_aliases(actor: Actor, pupil_ids: set[int]) -> dict[int, list[str]]:
     """Every name the other pupils go by: an entry names a pupil one way, its free text may use another."""
     if not pupil_ids:
         return {}
@@ -188,7 +188,7 @@ async def contents(actor: Actor, pack: Pack) -> Contents:
     redactor = Redactor.build(pack.pupil["id"], pack.pupil["name"],
                               chosen + [e for e in everything if e.ref not in chosen_refs],
                               [r["phrase"] for r in pack.redactions],
-                              await _aliases(actor, {pid for e in everything for pid, _ in e.others_named}))
+                              await pupil_aliases(actor, {pid for e in everything for pid, _ in e.others_named}))
     named: dict[str, int] = {}
     for e in chosen:
         for letter in dict.fromkeys(redactor.letters[pid] for pid, _ in e.others_named if pid in redactor.letters):

@@ -82,7 +82,9 @@ def latin1(text: str) -> str:
     return "".join(out)
 
 
-class _Pdf(FPDF):
+class PackPdf(FPDF):
+    """The case pack's A4 layout (header, footer, fonts); the subject access export draws on it too."""
+
     def __init__(self, meta: PackMeta, fonts: tuple[str, str] | None) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.meta = meta
@@ -159,7 +161,7 @@ class _Pdf(FPDF):
 
 def pdf(meta: PackMeta, entries: list[ChronologyEntry]) -> bytes:
     """The pack as an A4 PDF: header on every page, contents by source, the entries, the redaction log."""
-    doc = _Pdf(meta, dejavu())
+    doc = PackPdf(meta, dejavu())
     clean, face = doc.clean, doc.face
     doc.add_page()
     width = doc.w - doc.l_margin - doc.r_margin

@@ -35,7 +35,6 @@ from app.domain.incidents import service as incidents
 from app.domain.incidents.tables import FollowUpAction, IncidentPupil
 from app.domain.interventions import service as interventions
 from app.domain.interventions.tables import Measure, Participant
-from app.domain.on_report import service as on_report
 from app.domain.physical_intervention import service as physical_intervention
 from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallPupil
@@ -84,7 +83,8 @@ async def visible_pupil(actor: Actor, pupil_id: int) -> dict:
 
 # Small helpers ----------------------------------------------------------------------------------------------------
 
-def _name(row: dict, prefix: str) -> str:
+def pupil_name(row: dict, prefix: str) -> str:
+    """The name a pupil goes by, from a row of the four name columns selected under `prefix` (e.g. "pupil.")."""
     first = row[f"{prefix}preferred_first_name"] or row[f"{prefix}legal_first_name"]
     last = row[f"{prefix}preferred_last_name"] or row[f"{prefix}legal_last_name"]
     return f"{first} {last}"
@@ -95,15 +95,16 @@ def _name_columns(pupil_column: Any) -> list[Any]:
             pupil_column.preferred_last_name]
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC time (SQLite gives them back naive, PostgreSQL aware)."""
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
 def _on(day: dt.date, stamp: dt.datetime | None) -> dt.datetime:
     """The moment of a dated event: when it was written if that was on the day, else noon (UK) on the day (a
     review held on Monday and written up on Tuesday sits on Monday)."""
-    if stamp is not None and _utc(stamp).astimezone(LONDON).date() == day:
-        return _utc(stamp)
+    if stamp is not None and as_utc(stamp).astimezone(LONDON).date() == day:
+        return as_utc(stamp)
     return dt.datetime.combine(day, dt.time(12), tzinfo=LONDON).astimezone(dt.timezone.utc)
 
 
@@ -113,10 +114,11 @@ def row_id(ref: str) -> str:
 
 
 def local_date(at: dt.datetime) -> dt.date:
-    return _utc(at).astimezone(LONDON).date()
+    return as_utc(at).astimezone(LONDON).date()
 
 
-def _join(*parts: str, sep: str = " ") -> str:
+def join_parts(*parts: str, sep: str = " ") -> str:
+    """The non-blank parts, stripped, joined by `sep`."""
     return sep.join(p for p in (s.strip() for s in parts) if p)
 
 
@@ -158,7 +160,7 @@ async def _incidents(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
             if o["category"] not in names:
                 names.append(o["category"])
         if o["pupil"] != pupil_id:
-            others.setdefault(o["incident"], []).append((o["pupil"], _name(o, "")))
+            others.setdefault(o["incident"], []).append((o["pupil"], pupil_name(o, "")))
     actions: dict[int, list[str]] = {}
     for a in await IncidentPupil.raw(_FOLLOW_UPS, pupil_id):
         label = incidents.ACTIONS.get(a["action"], a["action"])
@@ -181,7 +183,7 @@ async def _incidents(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
             action = ""  # a target's or witness's part: the follow-up is the instigator's
         outcome = r["outcome"] or (incidents.STATUSES.get(r["status"], "") if kind == "negative" else "")
         out.append(ChronologyEntry(
-            at=_utc(r["occurred_at"]), source="incident", ref=f"incident:{r['incident']}", event=event,
+            at=as_utc(r["occurred_at"]), source="incident", ref=f"incident:{r['incident']}", event=event,
             detail=r["note"], action=action, outcome=outcome,
             recorded_by=r["recorded_by"],
             others_named=tuple(others.get(r["incident"], ()))))
@@ -205,8 +207,8 @@ async def _contacts(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
         voice = f"Their words: \u201c{r['voice']}\u201d" if r["voice"] else ""
         follow = f"Follow up by {r['follow_up_on'].strftime('%d %b %Y')}" if r["follow_up_on"] else ""
         out.append(ChronologyEntry(
-            at=_utc(r["occurred_at"]), source="contact", ref=f"contact:{r['id']}", event=event,
-            detail=_join(r["summary"], voice, sep="\n"), action=follow or "No follow-up needed",
+            at=as_utc(r["occurred_at"]), source="contact", ref=f"contact:{r['id']}", event=event,
+            detail=join_parts(r["summary"], voice, sep="\n"), action=follow or "No follow-up needed",
             outcome=contact_log.OUTCOMES.get(r["outcome"], r["outcome"]), recorded_by=r["recorded_by.display_name"]))
     return out
 
@@ -231,7 +233,7 @@ async def _referrals(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
             event, detail = f"Referral to {service}: {state.lower()}", ""
         final = r["to_state"] in ("declined", "closed", "accepted", "active")
         out.append(ChronologyEntry(
-            at=_utc(r["at"]), source="referral", ref=f"referral:{r['id']}", event=event, detail=detail,
+            at=as_utc(r["at"]), source="referral", ref=f"referral:{r['id']}", event=event, detail=detail,
             action=r["note"], outcome=state if final else "", recorded_by=r["by.display_name"]))
     return out
 
@@ -262,7 +264,7 @@ async def _interventions(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
         kind = interventions.KINDS.get(p["programme.kind"], "")
         goals = "; ".join(g.strip() for g in p["goals"].splitlines() if g.strip())
         out.append(ChronologyEntry(
-            at=_utc(p["added_at"]), source="intervention", ref=f"intervention:j{p['id']}",
+            at=as_utc(p["added_at"]), source="intervention", ref=f"intervention:j{p['id']}",
             event=f"Joined {kind.lower()} intervention: {p['programme.name']}", detail=f"Goals: {goals}" if goals else "",
             action=f"Facilitator {p['programme.facilitator.display_name']}", recorded_by=p["programme.facilitator.display_name"]))
     names = {p["id"]: p["programme.name"] for p in joined}
@@ -320,7 +322,7 @@ async def _cases(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
         voice = f"Pupil's voice: \u201c{r['pupil_voice']}\u201d" if r["pupil_voice"] else ""
         out.append(ChronologyEntry(
             at=_on(r["held_on"], r["created_at"]), source="case", ref=f"case_review:{r['id']}",
-            event=f"{types[r['case']]} case review", detail=_join(r["notes"], voice, sep="\n"),
+            event=f"{types[r['case']]} case review", detail=join_parts(r["notes"], voice, sep="\n"),
             action="Targets rated and next review set",
             outcome=f"{met} of {marks} target{'s' if marks != 1 else ''} met" if marks else "",
             recorded_by=r["by.display_name"]))
@@ -347,7 +349,7 @@ async def _oncall(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
         return []
     others: dict[int, list[tuple[int, str]]] = {}
     for o in await OnCallPupil.raw(_ONCALL_OTHERS, pupil_id):
-        others.setdefault(o["request"], []).append((o["pupil"], _name(o, "")))
+        others.setdefault(o["request"], []).append((o["pupil"], pupil_name(o, "")))
     out = []
     for r in rows:
         urgency = oncall.URGENCIES.get(r["urgency"], r["urgency"])
@@ -361,7 +363,7 @@ async def _oncall(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
             action = "Nobody has claimed it yet" if state == "raised" else ""
         outcome = oncall.OUTCOMES.get(r["outcome"], "") or oncall.STATES.get(state, state)
         out.append(ChronologyEntry(
-            at=_utc(r["raised_at"]), source="oncall", ref=f"oncall:{r['id']}",
+            at=as_utc(r["raised_at"]), source="oncall", ref=f"oncall:{r['id']}",
             event=f"On-call ({urgency.lower()}): {r['reason']}, {r['location']}",
             detail=r["note"], action=action, outcome=outcome,
             recorded_by=r["requester"], others_named=tuple(others.get(r["id"], ()))))
@@ -390,8 +392,8 @@ async def _concerns(actor: Actor, pupil_id: int, wanted: set[str]) -> list[Chron
         for c in rows:
             words = f"The child's words: \u201c{c['childs_words']}\u201d" if c["childs_words"] else ""
             out.append(ChronologyEntry(
-                at=_utc(c["occurred_at"]), source="concern", ref=f"concern:{c['id']}",
-                event=f"Safeguarding concern {c['reference']}", detail=_join(c["seen_or_said"], words, sep="\n"),
+                at=as_utc(c["occurred_at"]), source="concern", ref=f"concern:{c['id']}",
+                event=f"Safeguarding concern {c['reference']}", detail=join_parts(c["seen_or_said"], words, sep="\n"),
                 action=c["action_taken"] or "None recorded when the concern was logged",
                 outcome=c["outcome"] or {"new": "Not yet read by the DSL team", "open": "Open"}.get(c["status"], ""),
                 recorded_by=c["author.display_name"]))
@@ -401,7 +403,7 @@ async def _concerns(actor: Actor, pupil_id: int, wanted: set[str]) -> list[Chron
             kind = concerns.ENTRY_KINDS.get(e["kind"], e["kind"])
             reason = f"Reason: {e['reason']}" if e["reason"] else ""
             out.append(ChronologyEntry(
-                at=_utc(e["at"]), source="dsl_action", ref=f"dsl_action:{e['id']}",
+                at=as_utc(e["at"]), source="dsl_action", ref=f"dsl_action:{e['id']}",
                 event=f"DSL {kind.lower()} ({refs[e['concern']]})",
                 detail=reason, action=e["body"] if e["kind"] != "outcome" else "",
                 outcome=e["body"] if e["kind"] == "outcome" else "", recorded_by=e["by.display_name"]))
@@ -413,29 +415,21 @@ async def _home_visits(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
     out = []
     for r in await home_visits.chronology_rows(actor.school_id, pupil_id):
         who = r["recorded_by"].split(" <", 1)[0]  # the name, not the e-mail address the audit label carries
-        out.append(ChronologyEntry(at=_utc(r["at"]), source="home_visit", ref=r["ref"], event=r["event"],
+        out.append(ChronologyEntry(at=as_utc(r["at"]), source="home_visit", ref=r["ref"], event=r["event"],
                                    detail=r["detail"], recorded_by=who))
     return out
 
 
 async def _physical_interventions(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
     """Physical intervention records naming the pupil (the feature gives none to anyone who may not see them)."""
-    return [ChronologyEntry(at=_utc(r["at"]), source="physical_intervention", ref=r["ref"], event=r["event"],
+    return [ChronologyEntry(at=as_utc(r["at"]), source="physical_intervention", ref=r["ref"], event=r["event"],
                             detail=r["detail"], outcome=r["outcome"], recorded_by=r["recorded_by"])
             for r in await physical_intervention.chronology_rows(actor, pupil_id)]
 
 
-async def _on_report(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
-    """A report's start, changes of level and end with their reasons (the end with the ratings given of those due),
-    only for reports the actor may see; single ratings stay on the report, not in the chronology."""
-    return [ChronologyEntry(at=_utc(r["at"]), source="on_report", ref=r["ref"], event=r["event"], detail=r["detail"],
-                            outcome=r["outcome"], recorded_by=r["recorded_by"])
-            for r in await on_report.chronology_rows(actor, pupil_id)]
-
-
 _READERS = {"incident": _incidents, "contact": _contacts, "referral": _referrals, "intervention": _interventions,
             "case": _cases, "oncall": _oncall, "home_visit": _home_visits,
-            "physical_intervention": _physical_interventions, "on_report": _on_report}
+            "physical_intervention": _physical_interventions}
 
 
 async def _flags(pupil_id: int, school_id: int) -> set[str]:
@@ -554,7 +548,7 @@ def csv_rows(rows: Iterable[ChronologyEntry]) -> list[list[str]]:
     """The entries as CSV rows under CSV_COLUMNS (UK date and time); rendering.csv_response makes them safe."""
     out = []
     for e in rows:
-        local = _utc(e.at).astimezone(LONDON)
+        local = as_utc(e.at).astimezone(LONDON)
         out.append([local.strftime("%Y-%m-%d"), local.strftime("%H:%M"), SOURCES[e.source], e.event, e.detail,
                     e.action, e.outcome, e.recorded_by, "yes" if e.significant else ""])
     return out

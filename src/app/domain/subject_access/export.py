@@ -7,11 +7,11 @@ import datetime as dt
 
 from fpdf.enums import XPos, YPos
 
-from app.domain.chronology.pack_export import PackMeta, _Pdf, dejavu, local
+from app.domain.chronology.pack_export import PackMeta, PackPdf, dejavu, local
 from app.domain.subject_access.service import Export
 
 
-class _SarPdf(_Pdf):
+class _SarPdf(PackPdf):
     def header(self) -> None:
         m = self.meta
         self.set_font(self.face, "B", 11)

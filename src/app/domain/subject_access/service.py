@@ -27,7 +27,7 @@ from app.domain.casework import service as casework
 from app.domain.casework.tables import Case, CaseAction, CaseTarget
 from app.domain.chronology import service as chronology
 from app.domain.chronology.entries import SOURCES, ChronologyEntry
-from app.domain.chronology.pack import _aliases
+from app.domain.chronology.pack import pupil_aliases
 from app.domain.chronology.pack_redaction import Redactor
 from app.domain.concerns import service as concerns
 from app.domain.concerns.tables import Concern, ConcernEntry
@@ -343,7 +343,7 @@ def _date(value: dt.date | None) -> str:
 
 
 def _when(value: dt.datetime | None) -> str:
-    return f"{chronology._utc(value).astimezone(chronology.LONDON):%d/%m/%Y %H:%M}" if value else ""
+    return f"{chronology.as_utc(value).astimezone(chronology.LONDON):%d/%m/%Y %H:%M}" if value else ""
 
 
 async def _pupil_record(actor: Actor, pupil_id: int) -> tuple[str, Section, Section]:
@@ -385,10 +385,10 @@ async def _casework(actor: Actor, pupil_id: int) -> Section:
         lines = [("Status", casework.STATUSES.get(c["status"], c["status"])),
                  ("Started", _date(c["started_on"])), ("Next review", _date(c["next_review_on"])),
                  ("Plan", c["strategies"])]
-        lines += [(f"Target {t['position']}", chronology._join(
+        lines += [(f"Target {t['position']}", chronology.join_parts(
             t["text"], f"(in the pupil's words: \u201c{t['pupil_words']}\u201d)" if t["pupil_words"] else "",
             f"- {casework.TARGET_STATES.get(t['state'], t['state'])}")) for t in targets if t["case"] == c["id"]]
-        lines += [("Agreed action", chronology._join(a["what"], f"({a['who']})" if a["who"] else ""))
+        lines += [("Agreed action", chronology.join_parts(a["what"], f"({a['who']})" if a["who"] else ""))
                   for a in actions if a["case"] == c["id"]]
         section.items.append({"heading": f"{c['case_type.name']} case", "lines": [(k, v) for k, v in lines if v]})
     return section
@@ -437,7 +437,7 @@ async def _home_visits(pupil_id: int, school_id: int) -> tuple[Section, list[tup
             HomeVisitPupil.pupil, HomeVisitPupil.pupil.legal_first_name, HomeVisitPupil.pupil.legal_last_name,
             HomeVisitPupil.pupil.preferred_first_name, HomeVisitPupil.pupil.preferred_last_name).where(
             HomeVisitPupil.visit.is_in(ids) & (HomeVisitPupil.pupil != pupil_id)):
-        others.append((o["pupil"], chronology._name(o, "pupil.")))
+        others.append((o["pupil"], chronology.pupil_name(o, "pupil.")))
     for v in visits:
         section.items.append({"heading": f"{_when(v['planned_start'])} · Home visit", "lines": [
             (k, val) for k, val in (("Purpose", v["purpose"]), ("Address", v["address"]),
@@ -480,7 +480,7 @@ async def build(actor: Actor, req: Request) -> Export:
     named = everything + [ChronologyEntry(at=clock.now(), source="case", ref="visit", event="",
                                           others_named=tuple(siblings))]
     redactor = Redactor.build(pupil_id, name, named, (),
-                              await _aliases(actor, {pid for e in named for pid, _ in e.others_named}))
+                              await pupil_aliases(actor, {pid for e in named for pid, _ in e.others_named}))
     sections = [record, contacts]
     records = Section("records", "Records, oldest first", [_entry_item(redactor.entry(e)) for e in kept])
     sections += [records, await _casework(actor, pupil_id), await _intervention_attendance(pupil_id, actor.school_id),
