@@ -95,7 +95,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> None:
     settings = _settings()
 
     async def work():
-        created, admin_id = await seed_demo(args.pupils)
+        created, admin_id = await seed_demo(args.pupils, incidents=not args.no_incidents)
         link = await issue_enrolment(settings, admin_id, by=None, origin=CLI)
         return created, link
 
@@ -588,9 +588,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("seed-demo", help="create the synthetic demo school (once)",
                        description="Create a demo trust with one school, staff in every role and synthetic pupils "
-                       "and families (never real data). Does nothing if it is already there. Prints a fresh "
-                       "single-use enrolment link for the demo admin either way.")
+                       "and families (never real data), and a term of behaviour incidents and rewards. Does nothing "
+                       "if it is already there. Prints a fresh single-use enrolment link for the demo admin either way.")
     p.add_argument("--pupils", type=int, default=1000, help="how many pupils to make (default 1000)")
+    p.add_argument("--no-incidents", action="store_true",
+                   help="leave out the term of incidents and rewards (the browser tests make their own)")
     p.set_defaults(func=cmd_seed_demo)
 
     p = sub.add_parser("setup", help="set a real school up: its trust, the school and its first admin",

@@ -55,3 +55,36 @@ async def test_the_demo_school_has_placeholder_photos(database):
     await seed_demo(pupil_count=30)
     with_photo = await Pupil.count().where(Pupil.photo_thumb.is_not_null())
     assert 0 < with_photo <= 30
+
+
+async def test_the_demo_school_has_a_term_of_behaviour_and_rewards(database):
+    """The data review's charts have something to show: incidents and reward points on the school days of about a
+    term before today, in lesson time, for the demo school's own pupils, with a few pupils logged far more often."""
+    import datetime as dt
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    from app import clock
+    from app.domain.incidents.tables import Incident, IncidentPupil
+
+    await seed_demo(pupil_count=120)
+    london = ZoneInfo("Europe/London")
+    rows = await IncidentPupil.select(IncidentPupil.pupil, IncidentPupil.points, IncidentPupil.category.kind,
+                                      IncidentPupil.incident.occurred_at, IncidentPupil.pupil.school,
+                                      IncidentPupil.incident.school)
+    kinds = Counter(r["category.kind"] for r in rows)
+    assert kinds["negative"] > 100 and kinds["positive"] > 2 * kinds["negative"], kinds
+    assert sum(r["points"] for r in rows if r["category.kind"] == "positive") > 0
+    assert all(r["points"] < 0 for r in rows if r["category.kind"] == "negative")
+    assert all(r["pupil.school"] == r["incident.school"] for r in rows)
+    today = clock.now().astimezone(london).date()
+    moments = [r["incident.occurred_at"] for r in rows]
+    local = [(m if m.tzinfo else m.replace(tzinfo=dt.timezone.utc)).astimezone(london) for m in moments]
+    assert all(m.date() < today and m.weekday() < 5 and dt.time(8, 50) <= m.time() <= dt.time(15, 20) for m in local)
+    assert (today - min(m.date() for m in local)).days > 70  # about a term: twelve school weeks
+    per_pupil = Counter(r["pupil"] for r in rows if r["category.kind"] == "negative")
+    assert max(per_pupil.values()) >= 4 * (sum(per_pupil.values()) / 120)  # a few pupils stand out
+    assert await Incident.count() == len(rows)  # one pupil an incident
+
+    await seed_demo(pupil_count=120)  # once only
+    assert await IncidentPupil.count() == len(rows)

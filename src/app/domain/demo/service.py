@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import random
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from faker import Faker
 from PIL import Image, ImageDraw
@@ -17,6 +18,7 @@ from stdnum.gb import upn as upn_check
 from app import clock
 from app.domain.audit.service import CLI
 from app.domain.incidents.service import ensure_defaults
+from app.domain.incidents.tables import Category, Incident, IncidentPupil, Location
 from app.domain.oncall.service import ensure_defaults as ensure_oncall_defaults
 from app.domain.pupils.service import mark_changed, prepare_photo
 from app.domain.pupils.tables import Contact, Pupil, TutorGroup
@@ -35,6 +37,17 @@ BACKGROUNDS = [(214, 228, 240), (226, 236, 220), (240, 226, 214), (232, 222, 240
 SILHOUETTES = [(92, 104, 120), (120, 96, 80), (70, 70, 80), (150, 120, 100)]
 RELATIONSHIPS = [("Mother", True), ("Father", True), ("Stepfather", False), ("Grandmother", False),
                  ("Aunt", False), ("Carer", True)]
+LONDON = ZoneInfo("Europe/London")
+TERM_DAYS = 60  # school days (weekdays) of incidents before today: about a term
+BEHAVIOUR_PER_PUPIL_DAY = 0.03  # a pupil is logged for behaviour about once in seven weeks on average...
+REWARDS_PER_PUPIL_DAY = 0.10  # ...and rewarded about once in two
+NOTES = {
+    "negative": ["Talking over the teacher during the starter", "Would not move seats when asked",
+                 "Left the lesson without permission", "Repeated disruption after two warnings",
+                 "Argument at the lunch queue", "Refused to hand over phone", ""],
+    "positive": ["Outstanding homework", "Helped a new pupil find their way", "Great contribution to the discussion",
+                 "Stayed behind to help tidy up", "Best effort all week", ""],
+}
 DEMO_STAFF = [
     ("admin@oakfield.example", "Alex Morgan", ["admin", "staff"]),
     ("teacher@oakfield.example", "Sam Patel", ["staff"]),
@@ -165,8 +178,9 @@ async def generate_trust(*, slug: str, schools_count: int, pupils: int, seed: in
     return school_ids
 
 
-async def seed_demo(pupil_count: int = 1000) -> tuple[bool, int]:
-    """Create the demo trust, school, staff and pupils once; returns (created now?, demo admin id)."""
+async def seed_demo(pupil_count: int = 1000, *, incidents: bool = True) -> tuple[bool, int]:
+    """Create the demo trust, school, staff, pupils and (unless not wanted) a term of incidents and rewards once;
+    returns (created now?, demo admin id)."""
     from app.domain.schools.tables import Person
 
     existing = await Trust.select(Trust.id).where(Trust.slug == DEMO_TRUST).first()
@@ -182,7 +196,60 @@ async def seed_demo(pupil_count: int = 1000) -> tuple[bool, int]:
                                               actor=None, origin=CLI)
     await generate_pupils(school_id, pupil_count, seed=2026, photos=True)
     await _demo_rooms_and_rota(school_id, ids)
+    if incidents:
+        await generate_term_of_incidents(school_id, [ids[e] for e, _, roles in DEMO_STAFF if "staff" in roles],
+                                         seed=2026)
     return True, ids[DEMO_ADMIN]
+
+
+async def generate_term_of_incidents(school_id: int, staff_ids: list[int], *, seed: int = 1,
+                                     days: int = TERM_DAYS) -> int:
+    """A synthetic term of behaviour incidents and rewards for the school's pupils, on the `days` school days
+    (weekdays) before today, in lesson time, by `staff_ids`; a few pupils are logged far more often than the rest,
+    as in a real school. Past behaviour is followed up (resolved). Bulk inserts; returns how many incidents."""
+    rng = random.Random(seed)  # nosec B311  # synthetic demo data, seeded to be reproducible: not a secret
+    pupils = [r["id"] for r in await Pupil.select(Pupil.id).where(Pupil.school == school_id).order_by(Pupil.id)]
+    cats = await Category.select(Category.id, Category.kind, Category.points, Category.severity).where(
+        (Category.school == school_id) & Category.kind.is_in(["negative", "positive"]) & Category.retired_at.is_null())
+    places = [r["id"] for r in await Location.select(Location.id).where(Location.school == school_id)]
+    if not pupils or not cats or not staff_ids:
+        return 0
+    # Skewed as schools find: behaviour concentrates on a few pupils; rewards are spread more evenly.
+    behaviour_weight = [rng.paretovariate(1.5) for _ in pupils]
+    reward_weight = [rng.uniform(0.5, 1.5) for _ in pupils]
+    negative = [c for c in cats if c["kind"] == "negative"]
+    positive = [c for c in cats if c["kind"] == "positive"]
+    # Low-level behaviour is far more common than serious behaviour.
+    negative_weight = [2.0 ** (4 - c["severity"]) for c in negative]
+    today = clock.now().astimezone(LONDON).date()
+    school_days = []
+    day = today - dt.timedelta(days=1)
+    while len(school_days) < days:
+        if day.weekday() < 5:
+            school_days.append(day)
+        day -= dt.timedelta(days=1)
+    planned = []  # (occurred_at, pupil, category)
+    for day in school_days:
+        for kinds, rate, weights, chosen in ((negative, BEHAVIOUR_PER_PUPIL_DAY, behaviour_weight, negative_weight),
+                                             (positive, REWARDS_PER_PUPIL_DAY, reward_weight, None)):
+            count = sum(1 for _ in pupils if rng.random() < rate)
+            for pupil in rng.choices(pupils, weights, k=count):
+                at = dt.datetime.combine(day, dt.time(8, 50), LONDON) + dt.timedelta(minutes=rng.randrange(390))
+                planned.append((at.astimezone(dt.timezone.utc), pupil, rng.choices(kinds, chosen)[0]))
+    planned.sort(key=lambda p: p[0])
+    now = clock.now()
+    await Incident.insert(*[Incident(school=school_id, location=rng.choice(places) if places else None, occurred_at=at,
+                                     note=rng.choice(NOTES[cat["kind"]]), recorded_by=rng.choice(staff_ids),
+                                     recorded_at=at + dt.timedelta(minutes=rng.randrange(1, 90)))
+                            for at, _, cat in planned])
+    # Fresh rows of a school seeded once: its incidents in id order are the ones just inserted, in this order.
+    incident_ids = [r["id"] for r in await Incident.select(Incident.id).where(Incident.school == school_id)
+                    .order_by(Incident.id)][-len(planned):]
+    await IncidentPupil.insert(*[
+        IncidentPupil(incident=incident_id, pupil=pupil, role="instigator" if cat["kind"] == "negative" else "involved",
+                      category=cat["id"], points=cat["points"], status="resolved", updated_at=now)
+        for incident_id, (_, pupil, cat) in zip(incident_ids, planned)])
+    return len(planned)
 
 
 async def _demo_rooms_and_rota(school_id: int, ids: dict[str, int]) -> None:
