@@ -35,6 +35,7 @@ from app.domain.incidents import service as incidents
 from app.domain.incidents.tables import FollowUpAction, IncidentPupil
 from app.domain.interventions import service as interventions
 from app.domain.interventions.tables import Measure, Participant
+from app.domain.on_report import service as on_report
 from app.domain.physical_intervention import service as physical_intervention
 from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallPupil
@@ -427,9 +428,17 @@ async def _physical_interventions(actor: Actor, pupil_id: int) -> list[Chronolog
             for r in await physical_intervention.chronology_rows(actor, pupil_id)]
 
 
+async def _on_report(actor: Actor, pupil_id: int) -> list[ChronologyEntry]:
+    """A report's start, changes of level and end with their reasons (the end with the ratings given of those due),
+    only for reports the actor may see; single ratings stay on the report, not in the chronology."""
+    return [ChronologyEntry(at=as_utc(r["at"]), source="on_report", ref=r["ref"], event=r["event"], detail=r["detail"],
+                            outcome=r["outcome"], recorded_by=r["recorded_by"])
+            for r in await on_report.chronology_rows(actor, pupil_id)]
+
+
 _READERS = {"incident": _incidents, "contact": _contacts, "referral": _referrals, "intervention": _interventions,
             "case": _cases, "oncall": _oncall, "home_visit": _home_visits,
-            "physical_intervention": _physical_interventions}
+            "physical_intervention": _physical_interventions, "on_report": _on_report}
 
 
 async def _flags(pupil_id: int, school_id: int) -> set[str]:
