@@ -53,8 +53,7 @@ class DataReviewController(Controller):
 
     @get("/early-intervention.csv", name="data_review.early_csv")
     async def early_csv(self, request: Request, actor: CurrentActor, year: FromQuery[str | None] = None) -> Response:
-        page = await review.early_intervention(actor, year)
-        rows = [[f.name, f.year, f.form, " ".join(c.words for c in f.crossings)] for f in page["flags"]]
+        rows = await review.early_intervention_csv(actor, year)
         return csv_response("early-intervention.csv", ["Pupil", "Year", "Form", "Reasons"], rows)
 
     @get("/early-intervention/{pupil_id:int}/case", name="data_review.case")

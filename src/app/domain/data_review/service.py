@@ -558,6 +558,17 @@ async def dismiss(actor: Actor, pupil_id: int, reason: str) -> None:
                            origin=actor.origin, detail={"crossings": flag.keys, "reason": reason})
 
 
+async def early_intervention_csv(actor: Actor, year: str | None = None) -> list[list[str]]:
+    """The list as CSV rows (pupil, year, form, the reasons), as the page shows it; the download names pupils, so
+    it is audited (early_intervention.exported: the year asked for and the number of rows, no names)."""
+    page = await early_intervention(actor, year)
+    rows = [[f.name, f.year, f.form, " ".join(c.words for c in f.crossings)] for f in page["flags"]]
+    await audit.record("early_intervention.exported", actor_id=actor.person_id, actor_label=actor.label,
+                       school_id=actor.school_id, subject_type="list", subject_id=year or "", origin=actor.origin,
+                       detail={"year": year or "", "rows": len(rows)})
+    return rows
+
+
 async def case_prefill(actor: Actor, pupil_id: int) -> dict[str, str]:
     """The case form filled in from the pupil's flag: an Attendance case if every reason is attendance, else
     Behaviour; the reasons in words; the actor as keyworker; started today."""
