@@ -76,6 +76,12 @@ async def test_another_schools_pastoral_officer_sees_only_their_own_school(clien
     assert rows(page.text, "pupil-totals") == [["Oz Other", "9Z", "5"]] and "Adeyemi" not in page.text
     board = (await client.get("/rewards/leaderboard/present?year=9&period=week")).text
     assert "Oz O." in board and "Ava A." not in board
+    for path in ("/rewards/csv/pupils?year=11", "/rewards/leaderboard.csv?year=11",
+                 "/rewards/certificates?year=11"):
+        assert (await client.get(path)).status_code == 404, path
+    own = (await client.get("/rewards/csv/pupils?year=9&period=week")).text
+    assert "Oz Other" in own and "Adeyemi" not in own
+    assert "Ava A." not in (await client.get("/rewards/leaderboard.csv?year=9&period=week")).text
     # A's pupil named in a print form: refused as a pick they cannot have, nothing printed.
     refused = await post_form(client, "/rewards/certificates", {"year": "9", "period": "year", "key": "k3",
                                                                 "pick": f"{p['ava']}:50"}, page="/rewards/")
