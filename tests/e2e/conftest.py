@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import CDPSession, Page, expect
+from playwright.sync_api import Browser, CDPSession, Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
 ]
 SHOTS = Path("/tmp/corridor-shots")
+PHONE = {"width": 390, "height": 844}
 
 # Chromium leaves singleton folders in TMPDIR: give this run its own and remove it afterwards.
 # This module is imported twice (by pytest as `conftest`, by the tests as `tests.e2e.conftest`): both
@@ -290,6 +291,18 @@ def enrol(page: Page, link: str, name: str, passkey_name: str = "Work phone") ->
     page.get_by_role("button", name="Create passkey").click()
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {name}")
+
+
+def enrolled_page(browser: Browser, server: Server, *roles: str, first_name: str, email_prefix: str = "",
+                  viewport: dict | None = None) -> tuple[Page, str]:
+    """A phone of its own (a new browser context, 390x844 unless `viewport` says) with a virtual authenticator, on
+    which a person invited with `roles` and a fresh email has enrolled a passkey and sees the home screen.
+    Returns (the page, their name: `first_name` and six letters). Close it with `page.context.close()`."""
+    page = browser.new_context(base_url=server.url, viewport=viewport or PHONE).new_page()
+    Authenticator(page)
+    name = f"{first_name} {uuid.uuid4().hex[:6].upper()}"
+    enrol(page, server.invite(fresh_email(email_prefix or first_name.lower()), *roles, name=name), name)
+    return page, name
 
 
 @pytest.fixture

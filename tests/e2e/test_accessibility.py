@@ -9,9 +9,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SHOTS, Authenticator, Server, enrol, fresh_email
+from tests.e2e.conftest import PHONE, SHOTS, Authenticator, Server, enrol, fresh_email
 
-PHONE = {"width": 390, "height": 844}
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
                "resultTypes": ["violations"]}
 

@@ -12,7 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Authenticator, Server, enrol, fresh_email
+from tests.e2e.conftest import Authenticator, Server, enrol, enrolled_page, fresh_email
 from tests.e2e.outbox_kit import (  # noqa: F401  (fixtures)
     expect_badge,
     outbox_server,
@@ -110,16 +110,12 @@ def test_coming_back_from_a_call_offers_to_log_it(page: Page, server: Server, au
 
 @pytest.fixture
 def pastoral_phone(browser: Browser, outbox_server):  # noqa: F811
-    context = browser.new_context(base_url=outbox_server.url, viewport=PHONE)
-    page = context.new_page()
-    Authenticator(page)
-    name = f"Pat {uuid.uuid4().hex[:6].upper()}"
-    enrol(page, outbox_server.invite(fresh_email("offline"), "staff", "pastoral", name=name), name)
+    page, _ = enrolled_page(browser, outbox_server, "staff", "pastoral", first_name="Pat", email_prefix="offline")
     wait_for_control(page)
     try:
         yield page, outbox_server
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_a_contact_logged_without_signal_arrives_once(pastoral_phone):

@@ -70,11 +70,9 @@ def test_the_first_day_list_on_a_phone(browser, outbox_server):  # noqa: F811
     """After the morning register closes (here: the school closes it at 00:00), a pupil marked N this morning is on
     the pastoral officer's list with their contacts; axe clean."""
     import datetime as dt
-    import uuid
     from zoneinfo import ZoneInfo
 
-    from tests.e2e.conftest import Authenticator, enrol, fresh_email
-    from tests.e2e.test_accessibility import PHONE
+    from tests.e2e.conftest import enrolled_page
 
     server = outbox_server
     today = dt.datetime.now(ZoneInfo("Europe/London")).date().isoformat()
@@ -87,11 +85,7 @@ def test_the_first_day_list_on_a_phone(browser, outbox_server):  # noqa: F811
                     "SELECT ?, ?, ?, 'AM', 'N', ? WHERE NOT EXISTS (SELECT 1 FROM attendance_mark "
                     "WHERE pupil = ? AND day = ? AND session = 'AM')",
                     (row[3], row[0], today, dt.datetime.now(dt.timezone.utc).isoformat(), row[0], today))
-    context = browser.new_context(base_url=server.url, viewport=PHONE)
-    page = context.new_page()
-    Authenticator(page)
-    name = f"Pat {uuid.uuid4().hex[:6].upper()}"
-    enrol(page, server.invite(fresh_email("firstday"), "staff", "pastoral", name=name), name)
+    page, _ = enrolled_page(browser, server, "staff", "pastoral", first_name="Pat", email_prefix="firstday")
     try:
         page.goto("/attendance/first-day/")
         expect(page.get_by_role("heading", level=1)).to_have_text("First-day absence")
@@ -100,4 +94,4 @@ def test_the_first_day_list_on_a_phone(browser, outbox_server):  # noqa: F811
         check(Axe(), page, "gate-first-day")
         page.screenshot(path="/work/notes/shots/gate-first-day.png", full_page=True)
     finally:
-        context.close()
+        page.context.close()

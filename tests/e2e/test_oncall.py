@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import uuid
 from contextlib import closing
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Authenticator, Server, enrol, fresh_email
-from tests.e2e.test_accessibility import PHONE, check
+from tests.e2e.conftest import Server, enrolled_page
+from tests.e2e.test_accessibility import check
 
 
 def person(browser: Browser, server: Server, *roles: str, prefix: str) -> Page:
-    context = browser.new_context(base_url=server.url, viewport=PHONE)
-    page = context.new_page()
-    Authenticator(page)
-    name = f"{prefix} {uuid.uuid4().hex[:6].upper()}"
-    enrol(page, server.invite(fresh_email(prefix.lower()), *roles, name=name), name)
+    page, name = enrolled_page(browser, server, *roles, first_name=prefix)
     page.display_name = name  # type: ignore[attr-defined]
     return page
 

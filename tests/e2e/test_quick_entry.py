@@ -10,7 +10,7 @@ from contextlib import closing
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import SHOTS, Authenticator, Server, enrol, fresh_email
+from tests.e2e.conftest import SHOTS, Authenticator, Server, enrol, enrolled_page, fresh_email
 from tests.e2e.test_accessibility import PHONE, check
 
 
@@ -56,19 +56,11 @@ def test_log_an_incident_for_two_pupils_in_four_taps(page: Page, server: Server,
 def test_a_concern_reaches_the_dsls_open_page_without_a_reload(browser: Browser, server: Server):
     pupil = two_pupils(server)[0]
     # The DSL, signed in with the home screen open on their phone.
-    dsl_context = browser.new_context(base_url=server.url, viewport=PHONE)
-    dsl_page = dsl_context.new_page()
-    Authenticator(dsl_page)
-    dsl_name = f"Dee {uuid.uuid4().hex[:6].upper()}"
-    enrol(dsl_page, server.invite(fresh_email("dsl"), "staff", "dsl", name=dsl_name), dsl_name)
+    dsl_page, _ = enrolled_page(browser, server, "staff", "dsl", first_name="Dee", email_prefix="dsl")
     dsl_page.wait_for_function("() => !!document.getElementById('live-alerts')")
     dsl_page.wait_for_timeout(300)  # the event stream connects
 
-    staff_context = browser.new_context(base_url=server.url, viewport=PHONE)
-    staff_page = staff_context.new_page()
-    Authenticator(staff_page)
-    staff_name = f"Sam {uuid.uuid4().hex[:6].upper()}"
-    enrol(staff_page, server.invite(fresh_email("staff"), "staff", name=staff_name), staff_name)
+    staff_page, _ = enrolled_page(browser, server, "staff", first_name="Sam", email_prefix="staff")
     staff_page.get_by_role("link", name=re.compile("^Record a concern")).click()
     staff_page.get_by_label("Find the pupil").press_sequentially(pupil["typed"], delay=30)
     staff_page.locator("#pick-area").get_by_role("button", name=re.compile(re.escape(pupil["name"]))).first.click()
@@ -85,8 +77,8 @@ def test_a_concern_reaches_the_dsls_open_page_without_a_reload(browser: Browser,
     alert.click()
     expect(dsl_page.get_by_role("heading", level=1)).to_have_text(f"Concern {reference}")
     expect(dsl_page.get_by_text("scared to go home")).to_be_visible()
-    dsl_context.close()
-    staff_context.close()
+    dsl_page.context.close()
+    staff_page.context.close()
 
 
 def test_the_quick_entry_and_concern_forms_are_accessible(page: Page, server: Server, authenticator: Authenticator):

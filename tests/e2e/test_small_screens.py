@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import uuid
 from contextlib import closing
 from urllib.parse import urlsplit
 
@@ -19,7 +18,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import SHOTS, Authenticator, Server, enrol, fresh_email
+from tests.e2e.conftest import SHOTS, Server, enrol, enrolled_page
 from tests.e2e.test_accessibility import AXE_OPTIONS
 
 SIZES = [{"width": 390, "height": 844}, {"width": 320, "height": 640}]
@@ -80,11 +79,8 @@ def links(page: Page, origin: str) -> list[str]:
 
 
 def sign_in_as(browser: Browser, server: Server, role: str) -> Page:
-    context = browser.new_context(base_url=server.url, viewport=SIZES[0])
-    page = context.new_page()
-    Authenticator(page)
-    name = f"{role.title().replace('_', '')} {uuid.uuid4().hex[:6].upper()}"
-    enrol(page, server.invite(fresh_email("small"), *ROLES[role], name=name), name)
+    page, _ = enrolled_page(browser, server, *ROLES[role], first_name=role.title().replace("_", ""),
+                            email_prefix="small", viewport=SIZES[0])
     return page
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-import uuid
 from contextlib import closing
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import Server, enrol, fresh_email
-from tests.e2e.test_accessibility import PHONE, check
+from tests.e2e.conftest import Server, enrolled_page
+from tests.e2e.test_accessibility import check
 from tests.e2e.test_home_visits import a_pupil
 
 ADDRESS = "41 Quarry Road, Oakfield OF3 9ZZ"
@@ -47,14 +46,6 @@ RAW_PACKS = """async () => {
 }"""
 
 
-def _authenticator(page: Page) -> None:
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": True, "automaticPresenceSimulation": True}})
-
-
 def _events(server: Server, visit: int) -> list[str]:
     with closing(sqlite3.connect(server.db_path)) as con:
         return [r[0] for r in con.execute("SELECT kind FROM home_visit_event WHERE visit = ? ORDER BY id", (visit,))]
@@ -69,17 +60,10 @@ def _first_contact(server: Server, pupil: int) -> str:
 
 def test_the_pack_is_read_offline_the_taps_replay_once_and_check_out_wipes_it(browser: Browser, server: Server):
     axe = Axe()
-    officer_ctx = browser.new_context(base_url=server.url, viewport=PHONE)
-    lead_ctx = browser.new_context(base_url=server.url, viewport=PHONE)
+    officer, _ = enrolled_page(browser, server, "staff", "pastoral", first_name="Pat", email_prefix="pack")
+    lead, _ = enrolled_page(browser, server, "staff", "pastoral_lead", first_name="Lou", email_prefix="packlead")
+    officer_ctx, lead_ctx = officer.context, lead.context
     try:
-        officer, lead = officer_ctx.new_page(), lead_ctx.new_page()
-        for page in (officer, lead):
-            _authenticator(page)
-        name = f"Pat {uuid.uuid4().hex[:6].upper()}"
-        enrol(officer, server.invite(fresh_email("pack"), "staff", "pastoral", name=name), name)
-        lead_name = f"Lou {uuid.uuid4().hex[:6].upper()}"
-        enrol(lead, server.invite(fresh_email("packlead"), "staff", "pastoral_lead", name=lead_name), lead_name)
-
         pupil = a_pupil(server)
         contact = _first_contact(server, pupil)
         officer.goto(f"/home-visits/new?pupil={pupil}")
@@ -160,15 +144,9 @@ def test_the_pack_is_read_offline_the_taps_replay_once_and_check_out_wipes_it(br
 
 def _authorised_visit(browser: Browser, server: Server):
     """A visit planned by a new pastoral officer (with Priya Kaur) and authorised by a new pastoral lead."""
-    officer_ctx = browser.new_context(base_url=server.url, viewport=PHONE)
-    lead_ctx = browser.new_context(base_url=server.url, viewport=PHONE)
-    officer, lead = officer_ctx.new_page(), lead_ctx.new_page()
-    for page in (officer, lead):
-        _authenticator(page)
-    name = f"Pat {uuid.uuid4().hex[:6].upper()}"
-    enrol(officer, server.invite(fresh_email("pack"), "staff", "pastoral", name=name), name)
-    lead_name = f"Lou {uuid.uuid4().hex[:6].upper()}"
-    enrol(lead, server.invite(fresh_email("packlead"), "staff", "pastoral_lead", name=lead_name), lead_name)
+    officer, _ = enrolled_page(browser, server, "staff", "pastoral", first_name="Pat", email_prefix="pack")
+    lead, _ = enrolled_page(browser, server, "staff", "pastoral_lead", first_name="Lou", email_prefix="packlead")
+    officer_ctx, lead_ctx = officer.context, lead.context
     officer.goto(f"/home-visits/new?pupil={a_pupil(server)}")
     officer.get_by_label("Address").fill(ADDRESS)
     officer.get_by_label("Purpose of the visit").fill("Absent three days: check she is safe and well")
