@@ -57,9 +57,19 @@ async def database():
     await db.close(engine)
 
 
+# Every table emptied, children first. On PostgreSQL as one script in one round trip: a statement a table (85 of
+# them) took 0.2-0.8 s after every test on a busy machine, the script 0.02-0.05 s.
+_EMPTY_ALL = "; ".join(f'DELETE FROM "{table._meta.tablename}"' for table in reversed(TABLES))
+
+
 @pytest.fixture(autouse=True)
 async def clean(database):
     yield
+    pool = getattr(TABLES[0]._meta.db, "pool", None)  # the engine the tables use now, as Table.delete would
+    if pool is not None:
+        async with pool.acquire() as connection:
+            await connection.execute(_EMPTY_ALL)
+        return
     for table in reversed(TABLES):
         await table.delete(force=True)
 
