@@ -200,19 +200,20 @@ FROM incident_pupil ip JOIN incident i ON i.id = ip.incident JOIN category c ON 
 JOIN pupil p ON p.id = ip.pupil LEFT JOIN location l ON l.id = i.location
 LEFT JOIN tutor_group t ON t.id = p.tutor_group
 WHERE i.school = {} AND i.deleted_at IS NULL AND i.occurred_at >= {} AND i.occurred_at < {} AND p.year_code = {}
+  AND p.school = {}
 """
 
 _WEEKLY_MARKS = """
 SELECT m.day, m.code, COUNT(*) AS n FROM attendance_mark m JOIN pupil p ON p.id = m.pupil
 LEFT JOIN tutor_group t ON t.id = p.tutor_group
-WHERE m.school = {} AND m.day >= {} AND m.day <= {} AND p.year_code = {} FORM GROUP BY m.day, m.code
+WHERE m.school = {} AND m.day >= {} AND m.day <= {} AND p.year_code = {} AND p.school = {} FORM GROUP BY m.day, m.code
 """
 
 
 async def _compute(scope: Scope) -> list[Chart]:
     start, end = _bounds(scope)
     sql = _INCIDENTS + (" AND t.name = {}" if scope.form else "")
-    args: list[Any] = [scope.school_id, start, end, scope.year] + ([scope.form] if scope.form else [])
+    args: list[Any] = [scope.school_id, start, end, scope.year, scope.school_id] + ([scope.form] if scope.form else [])
     rows = await Incident.raw(sql, *args)
     by_category: dict[tuple[str, str], int] = {}
     by_place: dict[str, set] = {}
@@ -265,7 +266,7 @@ def _weeks(scope: Scope) -> list[dt.date]:
 
 async def _attendance_chart(scope: Scope, weeks: list[dt.date]) -> Chart:
     sql = _WEEKLY_MARKS.replace("FORM", "AND t.name = {}" if scope.form else "")
-    args: list[Any] = [scope.school_id, scope.start, scope.end, scope.year] + ([scope.form] if scope.form else [])
+    args: list[Any] = [scope.school_id, scope.start, scope.end, scope.year, scope.school_id] + ([scope.form] if scope.form else [])
     counts: dict[dt.date, dict[str, int]] = {}
     for r in await attendance.AttendanceMark.raw(sql, *args):  # nosec B608  # placeholders only
         week = counts.setdefault(_monday(attendance._as_date(r["day"])), {})
