@@ -20,7 +20,6 @@ from app import clock
 from app.db import atomic
 from app.domain.audit import service as audit
 from app.domain.incidents.service import LONDON, ValidationFailed
-from app.domain.incidents.tables import Location
 from app.domain.notifications import service as notifications
 from app.domain.oncall.tables import (
     OnCallEvent,
@@ -51,6 +50,7 @@ DEFAULT_REASONS = ["Remove a pupil", "Medical", "Behaviour escalation", "Safegua
 RAISERS = ("staff", "guest", "responder", "pastoral", "head_of_year", "dsl")
 RESPONDER_ROLES = ("responder",)
 ONLINE_WINDOW = dt.timedelta(seconds=45)
+DEFAULT_SETTINGS = {"ack_seconds": 60, "top_tier": 2}  # a school without a settings row
 HIDDEN = "There is nothing here, or you do not have access to it."
 
 # create_app() sets this to publish on the live channels; push is sent through `_push` when configured.
@@ -79,7 +79,7 @@ async def ensure_defaults(school_id: int) -> None:
 
 async def settings_for(school_id: int) -> dict:
     row = await OnCallSettings.select().where(OnCallSettings.school == school_id).first()
-    return row or {"ack_seconds": 60, "top_tier": 2}
+    return row or dict(DEFAULT_SETTINGS)
 
 
 async def reasons(school_id: int) -> list[dict]:
@@ -93,30 +93,53 @@ def _hhmm(moment: dt.datetime) -> str:
     return moment.astimezone(LONDON).strftime("%H:%M")
 
 
-async def on_call(school_id: int, tier: int | None, at: dt.datetime | None = None) -> set[int]:
-    """Who is on call at a tier now (None: every tier): the weekly rota, then the day's overrides, plus anyone
-    who marked themselves on duty (tier 1). With nobody on the rota at all, the school's responders."""
-    at = at or clock.now()
+# Who may be on call at a moment, in one statement: the weekly rota's slots (kind 0), the day's overrides (1), who
+# marked themselves on duty (2) and the school's responders, the fallback when nobody else is (3), each with
+# whether the person is enabled and whether their board is open. Only placeholders are formatted in.
+_ROSTER_SQL = (
+    "SELECT x.kind, x.id, x.person, x.tier, x.on_call, person.disabled_at IS NULL AS active, "  # nosec B608
+    "EXISTS (SELECT 1 FROM presence WHERE presence.person = x.person AND presence.seen_at > {}) AS online "
+    "FROM (SELECT 0 AS kind, id, person, tier, TRUE AS on_call FROM rota_slot "
+    "WHERE school = {} AND weekday = {} AND starts <= {} AND ends > {} "
+    "UNION ALL SELECT 1, id, person, tier, on_call FROM rota_override WHERE school = {} AND on_date = {} "
+    "UNION ALL SELECT 2, id, person, 1, TRUE FROM on_duty WHERE school = {} AND since <= {} AND \"until\" > {} "
+    "UNION ALL SELECT 3, id, person, 1, TRUE FROM membership WHERE school = {} AND role IN (%s)) x "
+    "JOIN person ON person.id = x.person ORDER BY x.kind, x.id") % ", ".join("{}" for _ in RESPONDER_ROLES)
+
+
+async def _roster(school_id: int, at: dt.datetime) -> list[dict]:
+    """Everyone who could be on call at `at` and why (see _ROSTER_SQL), read once for every tier."""
     local = at.astimezone(LONDON)
-    slots = await RotaSlot.select(RotaSlot.person, RotaSlot.tier).where(
-        (RotaSlot.school == school_id) & (RotaSlot.weekday == local.weekday())
-        & (RotaSlot.starts <= local.strftime("%H:%M")) & (RotaSlot.ends > local.strftime("%H:%M")))
-    people = {s["person"] for s in slots if tier is None or s["tier"] == tier}
-    for o in await RotaOverride.select().where((RotaOverride.school == school_id)
-                                               & (RotaOverride.on_date == local.date())):
+    hhmm = local.strftime("%H:%M")
+    return await RotaSlot.raw(_ROSTER_SQL, at - ONLINE_WINDOW, school_id, local.weekday(), hhmm, hhmm, school_id,
+                              local.date(), school_id, at, at, school_id, *RESPONDER_ROLES)
+
+
+def _on_call_in(roster: list[dict], tier: int | None) -> set[int]:
+    """on_call() from a roster already read: the weekly rota, then the day's overrides, plus anyone who marked
+    themselves on duty (tier 1); with nobody, the school's responders; nobody disabled."""
+    people = {r["person"] for r in roster if r["kind"] == 0 and (tier is None or r["tier"] == tier)}
+    for o in (r for r in roster if r["kind"] == 1):
         if tier is None or o["tier"] == tier:
             (people.add if o["on_call"] else people.discard)(o["person"])
     if tier in (None, 1):
-        people |= {d["person"] for d in await OnDuty.select(OnDuty.person).where(
-            (OnDuty.school == school_id) & (OnDuty.since <= at) & (OnDuty.until > at))}
+        people |= {r["person"] for r in roster if r["kind"] == 2}
     if not people and tier in (None, 1):
         # The fallback when the rota is empty: everyone with the responder role at the school.
-        people = {m["person"] for m in await Membership.select(Membership.person).where(
-            (Membership.school == school_id) & Membership.role.is_in(list(RESPONDER_ROLES)))}
-    if not people:
-        return set()
-    active = await Person.select(Person.id).where(Person.id.is_in(list(people)) & Person.disabled_at.is_null())
-    return {p["id"] for p in active}
+        people = {r["person"] for r in roster if r["kind"] == 3}
+    active = {r["person"] for r in roster if r["active"]}
+    return people & active
+
+
+def _online_in(roster: list[dict], people: set[int]) -> set[int]:
+    """online() from a roster already read (its presence was read at the roster's moment)."""
+    return {r["person"] for r in roster if r["online"]} & people
+
+
+async def on_call(school_id: int, tier: int | None, at: dt.datetime | None = None) -> set[int]:
+    """Who is on call at a tier now (None: every tier): the weekly rota, then the day's overrides, plus anyone
+    who marked themselves on duty (tier 1). With nobody on the rota at all, the school's responders."""
+    return _on_call_in(await _roster(school_id, at or clock.now()), tier)
 
 
 async def online(person_ids: set[int]) -> set[int]:
@@ -213,9 +236,14 @@ async def _about(request_id: int) -> dict[str, str]:
     note (a push is shown on a lock screen; the note is free text and may name a pupil)."""
     row = await OnCallRequest.select(OnCallRequest.urgency, OnCallRequest.reason.name,
                                      OnCallRequest.location.name).where(OnCallRequest.id == request_id).first()
-    urgency = URGENCIES.get(row["urgency"], "") if row else ""
-    reason, room = (row["reason.name"], row["location.name"]) if row else ("", "")
-    return {"urgency": urgency, "what": f"{reason} in {room}", "text": f"{urgency}: {reason} in {room}"}
+    if not row:
+        return _about_text("", "", "")
+    return _about_text(row["urgency"], row["reason.name"], row["location.name"])
+
+
+def _about_text(urgency: str, reason: str, room: str) -> dict[str, str]:
+    label = URGENCIES.get(urgency, "")
+    return {"urgency": label, "what": f"{reason} in {room}", "text": f"{label}: {reason} in {room}"}
 
 
 async def _wake(people: set[int], payload: dict) -> None:
@@ -224,6 +252,22 @@ async def _wake(people: set[int], payload: dict) -> None:
             await _push(people, payload)
         except Exception:
             log.warning("push failed", exc_info=True)
+
+
+async def _raise_form(school_id: int, location: int | None, reason: int | None, pupil_ids: list[int]) -> dict:
+    """What a raise needs to know before it writes, in one statement: the room's and the reason's names (None when
+    not this school's, or retired), how many of the pupils are this school's, and the escalation timer."""
+    marks = ", ".join("{}" for _ in pupil_ids)
+    pupils = f"(SELECT COUNT(*) FROM pupil WHERE school = {{}} AND id IN ({marks}))" if pupil_ids else "0"  # nosec B608
+    sql = ("SELECT (SELECT name FROM location WHERE id = {} AND school = {} AND retired_at IS NULL) AS location, "
+           "(SELECT name FROM on_call_reason WHERE id = {} AND school = {} AND retired_at IS NULL) "  # nosec B608
+           f"AS reason, {pupils} AS pupils, "  # only placeholders are formatted in
+           "(SELECT ack_seconds FROM on_call_settings WHERE school = {}) AS ack_seconds")
+    args = [location, school_id, reason, school_id, *([school_id, *pupil_ids] if pupil_ids else []), school_id]
+    row = (await OnCallRequest.raw(sql, *args))[0]
+    if row["ack_seconds"] is None:
+        row["ack_seconds"] = DEFAULT_SETTINGS["ack_seconds"]
+    return row
 
 
 @notifications.releases_claim
@@ -235,53 +279,54 @@ async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None =
         return json.loads(stored["body"])
     errors: dict[str, str] = {}
     location = _int(form.get("location_id"))
+    reason = _int(form.get("reason_id"))
+    pupil_ids = [p for p in (_int(v) for v in _list(form.get("pupil_id"))) if p is not None]
+    # The room, the reason, the pupils and the school's timer, checked in one read.
+    found = await _raise_form(actor.school_id, location, reason, pupil_ids)
     if location is None:
         errors["location"] = "Say where you are: choose your room."
-    elif not await Location.exists().where((Location.id == location) & (Location.school == actor.school_id)
-                                           & Location.retired_at.is_null()):
+    elif found["location"] is None:
         errors["location"] = "Choose a room from this school's list."
-    reason = _int(form.get("reason_id"))
-    if reason is None or not await OnCallReason.exists().where(
-            (OnCallReason.id == reason) & (OnCallReason.school == actor.school_id) & OnCallReason.retired_at.is_null()):
+    if reason is None or found["reason"] is None:
         errors["reason"] = "Choose why you need help."
     urgency = str(form.get("urgency") or "urgent")
     if urgency not in URGENCIES:
         errors["urgency"] = "Choose routine, urgent or emergency."
-    pupil_ids = [p for p in (_int(v) for v in _list(form.get("pupil_id"))) if p is not None]
-    if pupil_ids and await Pupil.count().where(Pupil.id.is_in(pupil_ids) & (Pupil.school == actor.school_id)) != len(
-            set(pupil_ids)):
+    if pupil_ids and found["pupils"] != len(set(pupil_ids)):
         errors["pupils"] = "The pupil chosen is not at this school: find them again, or call without a pupil."
     note = str(form.get("note") or "").strip()
     if len(note) > 500:
         errors["note"] = "Keep the note to 500 characters."
     if errors:
         raise ValidationFailed(errors)
-    conf = await settings_for(actor.school_id)
     now = clock.now()
     emergency = urgency == "emergency"
+    about = _about_text(urgency, found["reason"], found["location"])
     made: dict[str, Any] = {}  # what this attempt wrote (rolled back if another attempt with the key answered)
 
     async def write() -> tuple[dict, list]:
         request = OnCallRequest(
             school=actor.school_id, requester=actor.person_id, location=location, reason=reason, urgency=urgency,
             note=note, tier=1, raised_at=now,
-            escalate_at=None if emergency else now + dt.timedelta(seconds=conf["ack_seconds"]))
+            escalate_at=None if emergency else now + dt.timedelta(seconds=found["ack_seconds"]))
         await request.save()
         made["id"] = request.id
-        for pid in dict.fromkeys(pupil_ids):
-            await OnCallPupil.insert(OnCallPupil(request=request.id, pupil=pid))
+        if pupil_ids:
+            await OnCallPupil.insert(*[OnCallPupil(request=request.id, pupil=pid) for pid in dict.fromkeys(pupil_ids)])
         made["event"] = await _event(request.id, actor.school_id, "raised", actor.person_id, urgency=urgency)
-        # An emergency goes to everyone on duty at once; otherwise tier 1.
-        alerted = await on_call(actor.school_id, None if emergency else 1)
+        # An emergency goes to everyone on duty at once; otherwise tier 1. Who that is, every tier and who is
+        # online: one read.
+        roster = await _roster(actor.school_id, now)
+        alerted = _on_call_in(roster, None if emergency else 1)
         alerted.discard(actor.person_id)
-        reachable = await online(alerted)
+        reachable = _online_in(roster, alerted)
         if not reachable and not emergency:
             # Nobody who would be alerted is online: tell the requester now and alert the fallback tier.
-            fallback = await on_call(actor.school_id, None)
+            fallback = _on_call_in(roster, None)
             fallback.discard(actor.person_id)
             alerted |= fallback
         made["alerted"] = alerted
-        made["about"] = about = await _about(request.id)
+        made["about"] = about
         pending = await _alert(alerted, actor.school_id, request.id, f"On-call, {about['text']}.")
         await audit.record("oncall.raised", actor_id=actor.person_id, actor_label=actor.label,
                            school_id=actor.school_id, subject_type="oncall", subject_id=request.id,
@@ -332,14 +377,16 @@ async def _name(person_id: int | None) -> str:
 async def _transition(actor: Actor, request_id: int, *, allowed_from: tuple[str, ...], to: str, kind: str,
                       only_responder: bool = False, only_requester: bool = False, extra: dict | None = None,
                       detail: dict | None = None) -> dict:
-    """Move a request from one of `allowed_from` to `to`, atomically: of two racing taps, one wins."""
-    row = await _request(actor, request_id)
-    if only_requester and row["requester"] != actor.person_id:
-        raise NotFound(HIDDEN)
-    if not only_requester and not await can_respond(actor):
+    """Move a request from one of `allowed_from` to `to`, atomically: of two racing taps, one wins. The update is
+    the read: it names the school (and the requester or responder it needs) and returns the row as it now is;
+    only when it moves nothing is the request read, to say why."""
+    if actor.school_id is None or (not only_requester and not await can_respond(actor)):
         raise NotFound(HIDDEN)
     now = clock.now()
-    condition = (OnCallRequest.id == request_id) & OnCallRequest.state.is_in(list(allowed_from))
+    condition = ((OnCallRequest.id == request_id) & (OnCallRequest.school == actor.school_id)
+                 & OnCallRequest.state.is_in(list(allowed_from)))
+    if only_requester:
+        condition &= OnCallRequest.requester == actor.person_id
     if only_responder:
         condition &= OnCallRequest.responder == actor.person_id
     changes = {OnCallRequest.state: to, **(extra or {})}
@@ -349,7 +396,7 @@ async def _transition(actor: Actor, request_id: int, *, allowed_from: tuple[str,
     if stamp is not None:
         changes[stamp] = now
     async with atomic():
-        moved = await OnCallRequest.update(changes).where(condition).returning(OnCallRequest.id)
+        moved = await OnCallRequest.update(changes).where(condition).returning(*OnCallRequest.all_columns())
         if moved:
             event_id = await _event(request_id, actor.school_id, kind, actor.person_id, **(detail or {}))
             await audit.record(f"oncall.{kind}", actor_id=actor.person_id, actor_label=actor.label,
@@ -357,13 +404,15 @@ async def _transition(actor: Actor, request_id: int, *, allowed_from: tuple[str,
                                origin=actor.origin, detail=detail)
     if not moved:
         current = await _request(actor, request_id)
+        if only_requester and current["requester"] != actor.person_id:
+            raise NotFound(HIDDEN)
         if current["state"] in ("resolved", "cancelled"):
             raise Conflict(f"This request was already {current['state']}.")
         if current["responder"] and current["responder"] != actor.person_id:
             raise Conflict(f"{await _name(current['responder'])} already has this request.")
         raise Conflict(f"This request is {STATES[current['state']].lower()}: that step does not apply now.")
     await _publish(actor.school_id, [event_id])
-    return await _request(actor, request_id)
+    return moved[0]
 
 
 async def acknowledge(actor: Actor, request_id: int) -> dict:
@@ -504,34 +553,56 @@ async def chosen_pupils(actor: Actor, pupil_ids: list[Any]) -> list[dict]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+# A card is the request, its room, reason and people's names, and its pupils' names and forms, in order: one row
+# per pupil (one with none). One statement for one card or a whole board. Only placeholders are formatted in.
+_CARD_SQL = (
+    "SELECT " + ", ".join(f'r."{c._meta.db_column_name}" AS "{c._meta.name}"'  # nosec B608
+                          for c in OnCallRequest._meta.columns)
+    + ', l.name AS "location.name", rs.name AS "reason.name", rq.display_name AS "requester.display_name", '
+    'rp.display_name AS "responder.display_name", op.id AS "link", p.id AS "pupil.id", '
+    'p.preferred_first_name AS "pupil.preferred_first_name", p.legal_first_name AS "pupil.legal_first_name", '
+    'p.preferred_last_name AS "pupil.preferred_last_name", p.legal_last_name AS "pupil.legal_last_name", '
+    'tg.name AS "pupil.tutor_group.name" '
+    "FROM on_call_request r LEFT JOIN location l ON l.id = r.location "
+    "LEFT JOIN on_call_reason rs ON rs.id = r.reason LEFT JOIN person rq ON rq.id = r.requester "
+    "LEFT JOIN person rp ON rp.id = r.responder LEFT JOIN on_call_pupil op ON op.request = r.id "
+    "LEFT JOIN pupil p ON p.id = op.pupil LEFT JOIN tutor_group tg ON tg.id = p.tutor_group "
+    "WHERE %s ORDER BY r.id, op.id")
+_ONE_CARD_SQL = _CARD_SQL % "r.id = {}"
+_BOARD_SQL = _CARD_SQL % ("r.school = {} AND r.state IN (%s)" % ", ".join("{}" for _ in OPEN_STATES))
+_PUPIL_KEYS = ("link", "pupil.id", "pupil.preferred_first_name", "pupil.legal_first_name", "pupil.preferred_last_name",
+               "pupil.legal_last_name", "pupil.tutor_group.name")
+
+
+def _cards(rows: list[dict]) -> list[dict]:
+    """Cards from _CARD_SQL's rows, in the rows' order."""
+    cards: dict[int, dict] = {}
+    for row in rows:
+        c = cards.get(row["id"])
+        if c is None:
+            c = cards[row["id"]] = {k: v for k, v in row.items() if k not in _PUPIL_KEYS}
+            c["pupils"] = []
+            c["rank"] = URGENCY_RANK[c["urgency"]]
+            c["open"] = c["state"] in OPEN_STATES
+        # The pupil's name and form: what a responder (and the teacher who named them) may see. Only on the card,
+        # which goes to the school's responders and the requester; never in an alert or a push.
+        if row["link"] is not None and row["pupil.id"] is not None:
+            c["pupils"].append({"id": row["pupil.id"], "name": _pupil_name(row, "pupil."),
+                                "form": row["pupil.tutor_group.name"] or ""})
+    return list(cards.values())
+
+
 async def card(request_id: int) -> dict | None:
     """Everything the request card shows (the board and the requester's page render the same partial)."""
-    row = await OnCallRequest.select(
-        *OnCallRequest.all_columns(), OnCallRequest.location.name, OnCallRequest.reason.name,
-        OnCallRequest.requester.display_name, OnCallRequest.responder.display_name,
-    ).where(OnCallRequest.id == request_id).first()
-    if not row:
-        return None
-    # The pupil's name and form: what a responder (and the teacher who named them) may see. Only on the card,
-    # which goes to the school's responders and the requester; never in an alert or a push.
-    pupils = await OnCallPupil.select(
-        OnCallPupil.pupil.id, OnCallPupil.pupil.preferred_first_name, OnCallPupil.pupil.legal_first_name,
-        OnCallPupil.pupil.preferred_last_name, OnCallPupil.pupil.legal_last_name, OnCallPupil.pupil.tutor_group.name,
-    ).where(OnCallPupil.request == request_id).order_by(OnCallPupil.id)
-    row["pupils"] = [{"id": p["pupil.id"], "name": _pupil_name(p, "pupil."), "form": p["pupil.tutor_group.name"] or ""}
-                     for p in pupils]
-    row["rank"] = URGENCY_RANK[row["urgency"]]
-    row["open"] = row["state"] in OPEN_STATES
-    return row
+    cards = _cards(await OnCallRequest.raw(_ONE_CARD_SQL, request_id))
+    return cards[0] if cards else None
 
 
 async def board(actor: Actor) -> list[dict]:
-    """Open requests at the school, most urgent and newest first."""
+    """Open requests at the school, most urgent and newest first: every card in one read."""
     if not await can_respond(actor):
         raise NotFound(HIDDEN)
-    ids = [r["id"] for r in await OnCallRequest.select(OnCallRequest.id).where(
-        (OnCallRequest.school == actor.school_id) & OnCallRequest.state.is_in(list(OPEN_STATES)))]
-    cards = [c for c in [await card(i) for i in ids] if c]
+    cards = _cards(await OnCallRequest.raw(_BOARD_SQL, actor.school_id, *OPEN_STATES))
     return sorted(cards, key=lambda c: (c["rank"], -c["raised_at"].timestamp()))
 
 
