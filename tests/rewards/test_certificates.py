@@ -125,3 +125,19 @@ async def test_bad_print_requests_print_nothing(client, settings, cast, on_11_ma
                                                          "pick": f"{p['ben']}:8"})  # the same key, other pupils
     assert other.status_code == 400 and "already used for other pupils" in other.text
     assert await CertificatePrint.count() == 1
+
+
+async def test_two_presses_at_once_record_one_batch(client, settings, cast, on_11_march):
+    import asyncio
+
+    p = await build(cast)
+    await milestones(client, settings, cast)
+    await sign_in(client, settings, cast.pastoral)
+    token = await csrf(client, "/rewards/certificates?year=9")
+    form = {"_csrf_token": token, "year": "9", "period": "week", "key": "racing", "pick": f"{p['ben']}:8"}
+    first, second = await asyncio.gather(client.post("/rewards/certificates", data=form),
+                                         client.post("/rewards/certificates", data=form))
+    assert first.status_code == second.status_code == 200
+    assert text_of(first.content) == text_of(second.content)
+    assert await CertificateBatch.count() == 1 and await CertificatePrint.count() == 1
+    assert await AuditEvent.count().where(AuditEvent.action == "reward_certificate.printed") == 1

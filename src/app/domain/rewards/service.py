@@ -484,9 +484,14 @@ async def print_certificates(actor: Actor, scope: Scope, picks: list[str], key: 
                     subject_type="pupil", subject_id=item.pupil["id"], origin=actor.origin,
                     detail={"milestone": item.milestone, "year_start": first_day.isoformat(), "batch": batch.id,
                             "points": item.points})
-    except Exception:
-        # Two presses at once with the same key: the unique key let one through; the other reads its batch.
-        done = await _batch(actor, key, digest)
+    except Exception as exc:
+        # Two presses at once with the same key: the unique key let one through; the other answers with its batch,
+        # read in a transaction of its own, which on SQLite waits behind the winner's and sees its rows even while
+        # their group commit is still open (as notifications._answer_of_the_winner does).
+        if "unique" not in str(exc).lower():
+            raise
+        async with db.atomic():
+            done = await _batch(actor, key, digest)
         if done is None:
             raise
         return done
