@@ -21,7 +21,7 @@ from app.domain.contact_log.tables import ContactLog
 from app.domain.incidents.service import LONDON, ValidationFailed, parse_local_time
 from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Contact, Pupil
-from app.domain.schools.service import Actor, hoy_years
+from app.domain.schools.service import Actor, years_in_scope
 from app.errors import NotFound
 
 USERS = ("pastoral", "pastoral_lead", "head_of_year", "dsl")
@@ -41,18 +41,9 @@ def can_use(actor: Actor) -> bool:
     return actor.school_id is not None and actor.has(*USERS)
 
 
-async def _years(actor: Actor) -> set[str] | None:
-    """The year groups whose contacts the actor logs and sees (None: every pupil of the school)."""
-    if not can_use(actor):
-        raise NotFound(HIDDEN)
-    if actor.has(*SEE_ALL):
-        return None
-    return await hoy_years(actor)
-
-
 async def visible_pupil(actor: Actor, pupil_id: int | None) -> dict | None:
     """The pupil, if the actor may log and see their contacts; else None."""
-    years = await _years(actor)
+    years = await years_in_scope(actor, USERS, SEE_ALL)
     if pupil_id is None:
         return None
     row = await Pupil.select(Pupil.id, Pupil.preferred_first_name, Pupil.legal_first_name, Pupil.legal_last_name,

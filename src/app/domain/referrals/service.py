@@ -21,7 +21,7 @@ from app.domain.audit import service as audit
 from app.domain.notifications import service as notifications
 from app.domain.pupils.tables import Pupil
 from app.domain.referrals.tables import Referral, ReferralEvent, ReferralService, ReferralSettings
-from app.domain.schools.service import Actor, hoy_years
+from app.domain.schools.service import Actor, years_in_scope
 from app.errors import NotFound, ValidationFailed
 
 LONDON = ZoneInfo("Europe/London")
@@ -56,15 +56,6 @@ def can_use(actor: Actor) -> bool:
     return actor.school_id is not None and actor.has(*USERS)
 
 
-async def _years(actor: Actor) -> set[str] | None:
-    """The year groups whose referrals the actor sees (None: every pupil of the school)."""
-    if not can_use(actor):
-        raise NotFound(HIDDEN)
-    if actor.has(*SEE_ALL):
-        return None
-    return await hoy_years(actor)
-
-
 def _name(row: dict, prefix: str = "") -> str:
     first = row[f"{prefix}preferred_first_name"] or row[f"{prefix}legal_first_name"]
     return f"{first} {row[f'{prefix}legal_last_name']}"
@@ -72,7 +63,7 @@ def _name(row: dict, prefix: str = "") -> str:
 
 async def visible_pupil(actor: Actor, pupil_id: int | None) -> dict | None:
     """The pupil, if the actor may see and make their referrals; else None."""
-    years = await _years(actor)
+    years = await years_in_scope(actor, USERS, SEE_ALL)
     if pupil_id is None:
         return None
     row = await Pupil.select(Pupil.id, Pupil.preferred_first_name, Pupil.legal_first_name, Pupil.legal_last_name,
@@ -326,7 +317,7 @@ async def create_referral(actor: Actor, form: dict[str, str], *, key: str | None
 
 
 async def _visible_referral(actor: Actor, referral_id: int) -> dict:
-    years = await _years(actor)
+    years = await years_in_scope(actor, USERS, SEE_ALL)
     row = await Referral.select(
         *Referral.all_columns(), Referral.service.name, Referral.service.retired_at, Referral.owner.display_name,
         Referral.pupil.preferred_first_name, Referral.pupil.legal_first_name, Referral.pupil.legal_last_name,
@@ -430,7 +421,7 @@ def _list_query(actor: Actor, years: set[str] | None):
 
 async def to_chase(actor: Actor) -> list[dict]:
     """Sent referrals not acknowledged within the school's number of school days, longest waiting first."""
-    years = await _years(actor)
+    years = await years_in_scope(actor, USERS, SEE_ALL)
     on = today()
     rows = await _list_query(actor, years).where(
         (Referral.state == "sent") & (Referral.chase_due_on <= on)).order_by(Referral.chase_due_on).limit(500)
@@ -439,7 +430,7 @@ async def to_chase(actor: Actor) -> list[dict]:
 
 async def open_referrals(actor: Actor) -> list[dict]:
     """Every referral the actor may see that is not closed, most recently changed first."""
-    years = await _years(actor)
+    years = await years_in_scope(actor, USERS, SEE_ALL)
     rows = await _list_query(actor, years).where(Referral.state != "closed").order_by(
         Referral.updated_at, ascending=False).limit(500)
     return _listed(rows, today())

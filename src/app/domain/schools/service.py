@@ -298,6 +298,16 @@ async def hoy_years(actor: Actor) -> set[str] | None:
     return years
 
 
+async def years_in_scope(actor: Actor, users: tuple[str, ...], see_all: tuple[str, ...]) -> set[str] | None:
+    """Whose pastoral records (contacts, referrals) the actor may see: None for every pupil of their school (a role
+    in `see_all`), else the years they lead as a head of year; "not found" for anyone with none of `users`."""
+    if actor.school_id is None or not actor.has(*users):
+        raise NotFound("There is nothing here, or you do not have access to it.")
+    if actor.has(*see_all):
+        return None
+    return await hoy_years(actor)
+
+
 async def leads_year(actor: Actor, year_code: str) -> bool:
     """Whether the actor, as a head of year, leads this year group."""
     if not actor.has("head_of_year"):
