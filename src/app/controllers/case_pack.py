@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -15,11 +16,11 @@ from litestar.response import Redirect
 
 from app.controllers import AppSettings, CurrentActor
 from app.controllers.concerns import ask_for_step_up
+from app.controllers.forms import save_form
 from app.controllers.incidents import submission_key
 from app.db import parse_id
 from app.domain.chronology import pack as packs
 from app.domain.chronology.pack_export import LONDON
-from app.domain.notifications.service import release, request_hash
 from app.domain.schools.service import Actor
 from app.errors import NeedsVerification, ValidationFailed
 from app.settings import Settings
@@ -72,15 +73,12 @@ class CasePackController(Controller):
 
     @post("/", name="case_pack.create")
     async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
-        key, digest = submission_key(request, data), request_hash(request.url.path, data)
-        typed = _typed(data)
-        try:
-            made = await packs.create_draft(actor, typed, key=key, digest=digest)
-        except ValidationFailed as exc:
-            await release(actor, key, digest)  # nothing was saved: the corrected form may use the key
-            return await _form_page(request, actor, parse_id(typed.get("pupil_id")), typed, exc.errors, key,
-                                    status=400)
-        return Redirect(f"/case-pack/{made['id']}", status_code=303)
+        key, typed = submission_key(request, data), _typed(data)
+        return await save_form(
+            request, actor, data, key, partial(packs.create_draft, actor, typed),
+            lambda errors, key: _form_page(request, actor, parse_id(typed.get("pupil_id")), typed, errors, key,
+                                           status=400),
+            lambda made: f"/case-pack/{made['id']}")
 
     @get("/{pack_id:int}", name="case_pack.view")
     async def view(self, request: Request, settings: AppSettings, actor: CurrentActor, pack_id: FromPath[int],

@@ -4,6 +4,7 @@ targets), the review form, the keyworker line on a pupil's profile, and a school
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -12,10 +13,11 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
 from app.controllers import CurrentActor
+from app.controllers.forms import save_form
 from app.db import parse_id
 from app.domain.casework import service as casework
 from app.domain.casework.service import ValidationFailed
-from app.domain.notifications.service import clean_key, request_hash
+from app.domain.notifications.service import clean_key
 from app.domain.schools.service import Actor
 from app.errors import NotFound
 from app.rendering import render
@@ -74,12 +76,9 @@ class CaseworkController(Controller):
     @post("/", name="casework.create")
     async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
         form = _fields(data)
-        key, digest = _key(data), request_hash(request.url.path, data)
-        try:
-            case_id = await casework.open_case(actor, form, key=key, digest=digest)
-        except ValidationFailed as exc:
-            return await self._new_page(request, actor, form, exc.errors, key=key, status=400)
-        return Redirect(f"/casework/{case_id}", status_code=303)
+        return await save_form(request, actor, data, _key(data), partial(casework.open_case, actor, form),
+                               lambda errors, key: self._new_page(request, actor, form, errors, key=key, status=400),
+                               lambda case_id: f"/casework/{case_id}")
 
     async def _case_page(self, request: Request, actor: Actor, case_id: int, errors: dict | None = None,
                          typed: dict | None = None, status: int = 200) -> Response:
@@ -107,24 +106,20 @@ class CaseworkController(Controller):
     @post("/{case_id:int}/plan", name="casework.plan")
     async def plan(self, request: Request, actor: CurrentActor, case_id: FromPath[int], data: Form) -> Response:
         typed = _fields(data)
-        key, digest = _key(data), request_hash(request.url.path, data)
-        try:
-            await casework.save_plan(actor, case_id, {**typed, "remove_action": as_list(data.get("remove_action"))},
-                                     key=key, digest=digest)
-        except ValidationFailed as exc:
-            return await self._case_page(request, actor, case_id, exc.errors, typed, 400)
-        return Redirect(f"/casework/{case_id}#plan", status_code=303)
+        return await save_form(
+            request, actor, data, _key(data),
+            partial(casework.save_plan, actor, case_id, {**typed, "remove_action": as_list(data.get("remove_action"))}),
+            lambda errors, _: self._case_page(request, actor, case_id, errors, typed, 400),
+            lambda _: f"/casework/{case_id}#plan")
 
     @post("/{case_id:int}/targets", name="casework.target")
     async def target(self, request: Request, actor: CurrentActor, case_id: FromPath[int], data: Form) -> Response:
         typed = _fields(data)
-        key, digest = _key(data), request_hash(request.url.path, data)
-        try:
-            await casework.add_target(actor, case_id, typed.get("target_text", ""), typed.get("pupil_words", ""),
-                                      key=key, digest=digest)
-        except ValidationFailed as exc:
-            return await self._case_page(request, actor, case_id, exc.errors, typed, 400)
-        return Redirect(f"/casework/{case_id}#targets", status_code=303)
+        return await save_form(
+            request, actor, data, _key(data),
+            partial(casework.add_target, actor, case_id, typed.get("target_text", ""), typed.get("pupil_words", "")),
+            lambda errors, _: self._case_page(request, actor, case_id, errors, typed, 400),
+            lambda _: f"/casework/{case_id}#targets")
 
     async def _review_page(self, request: Request, actor: Actor, case_id: int, errors: dict | None = None,
                            typed: dict | None = None, status: int = 200) -> Response:
@@ -141,12 +136,9 @@ class CaseworkController(Controller):
     @post("/{case_id:int}/review", name="casework.review")
     async def review(self, request: Request, actor: CurrentActor, case_id: FromPath[int], data: Form) -> Response:
         typed = _fields(data)
-        key, digest = _key(data), request_hash(request.url.path, data)
-        try:
-            await casework.record_review(actor, case_id, typed, key=key, digest=digest)
-        except ValidationFailed as exc:
-            return await self._review_page(request, actor, case_id, exc.errors, typed, 400)
-        return Redirect(f"/casework/{case_id}#reviews", status_code=303)
+        return await save_form(request, actor, data, _key(data), partial(casework.record_review, actor, case_id, typed),
+                               lambda errors, _: self._review_page(request, actor, case_id, errors, typed, 400),
+                               lambda _: f"/casework/{case_id}#reviews")
 
     async def _types_page(self, request: Request, actor: Actor, errors: dict | None = None, typed: dict | None = None,
                           status: int = 200) -> Response:
@@ -164,10 +156,7 @@ class CaseworkController(Controller):
     @post("/types", name="casework.add_type")
     async def add_type(self, request: Request, actor: CurrentActor, data: Form) -> Response:
         typed = _fields(data)
-        key, digest = _key(data), request_hash(request.url.path, data)
-        try:
-            await casework.add_case_type(actor, typed.get("name", ""), typed.get("review_weeks", ""), key=key,
-                                         digest=digest)
-        except ValidationFailed as exc:
-            return await self._types_page(request, actor, exc.errors, typed, 400)
-        return Redirect("/casework/types", status_code=303)
+        return await save_form(request, actor, data, _key(data),
+                               partial(casework.add_case_type, actor, typed.get("name", ""), typed.get("review_weeks", "")),
+                               lambda errors, _: self._types_page(request, actor, errors, typed, 400),
+                               lambda _: "/casework/types")

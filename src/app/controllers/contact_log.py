@@ -4,20 +4,20 @@ and one logged contact."""
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import Redirect
 
 from app.controllers import CurrentActor
 from app.controllers.admin import requires_role
+from app.controllers.forms import save_form
 from app.controllers.incidents import submission_key
 from app.db import parse_id
 from app.domain.contact_log import service as contact_log
-from app.domain.incidents.service import LONDON, ValidationFailed, local_now
-from app.domain.notifications.service import release, request_hash
+from app.domain.incidents.service import LONDON, local_now
 from app.domain.schools.service import Actor
 from app.errors import NotFound
 from app.rendering import render
@@ -60,15 +60,14 @@ class ContactLogController(Controller):
 
     @post("/", name="contact_log.create")
     async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
-        key, digest = submission_key(request, data), request_hash(request.url.path, data)
-        typed = {k: str(v) for k, v in data.items()}
-        try:
-            made = await contact_log.log_contact(actor, typed, key=key, digest=digest)
-        except ValidationFailed as exc:
-            await release(actor, key, digest)  # nothing was saved: the corrected form may use the key
-            context = await _form_context(actor, parse_id(typed.get("pupil_id")), typed, exc.errors, key)
+        key, typed = submission_key(request, data), {k: str(v) for k, v in data.items()}
+
+        async def again(errors: dict[str, str], key: str | None) -> Response:
+            context = await _form_context(actor, parse_id(typed.get("pupil_id")), typed, errors, key)
             return render(request, "contact_log/new.html", context, status=400)
-        return Redirect(f"/pupils/{made['pupil_id']}#contact-log", status_code=303)
+
+        return await save_form(request, actor, data, key, partial(contact_log.log_contact, actor, typed), again,
+                               lambda made: f"/pupils/{made['pupil_id']}#contact-log")
 
     @get("/pupil/{pupil_id:int}", name="contact_log.pupil")
     async def pupil(self, request: Request, actor: CurrentActor, pupil_id: FromPath[int]) -> Response:

@@ -4,17 +4,17 @@ session register, measures, and the impact report per programme and per term (a 
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Redirect
 
 from app.controllers import CurrentActor
+from app.controllers.forms import save_form
 from app.domain.interventions import service as interventions
-from app.domain.interventions.service import ValidationFailed
-from app.domain.notifications.service import clean_key, request_hash
+from app.domain.notifications.service import clean_key
 from app.domain.schools.service import Actor
 from app.errors import NotFound
 from app.rendering import render
@@ -63,12 +63,9 @@ class InterventionsController(Controller):
     @post("/", name="interventions.create")
     async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
         form = _fields(data)
-        try:
-            programme_id = await interventions.create_programme(actor, form, key=_key(data),
-                                                                digest=request_hash(request.url.path, data))
-        except ValidationFailed as exc:
-            return await self._new_page(request, actor, form, exc.errors, 400)
-        return Redirect(f"/interventions/{programme_id}", status_code=303)
+        return await save_form(request, actor, data, _key(data), partial(interventions.create_programme, actor, form),
+                               lambda errors, _: self._new_page(request, actor, form, errors, 400),
+                               lambda programme_id: f"/interventions/{programme_id}")
 
     async def _instruments_page(self, request: Request, actor: Actor, errors: dict | None = None,
                                 typed: dict | None = None, status: int = 200) -> Response:
@@ -84,11 +81,9 @@ class InterventionsController(Controller):
     @post("/instruments", name="interventions.add_instrument")
     async def add_instrument(self, request: Request, actor: CurrentActor, data: Form) -> Response:
         typed = _fields(data)
-        try:
-            await interventions.add_instrument(actor, typed, key=_key(data), digest=request_hash(request.url.path, data))
-        except ValidationFailed as exc:
-            return await self._instruments_page(request, actor, exc.errors, typed, 400)
-        return Redirect("/interventions/instruments", status_code=303)
+        return await save_form(request, actor, data, _key(data), partial(interventions.add_instrument, actor, typed),
+                               lambda errors, _: self._instruments_page(request, actor, errors, typed, 400),
+                               lambda _: "/interventions/instruments")
 
     async def _programme_page(self, request: Request, actor: Actor, programme_id: int, errors: dict | None = None,
                               typed: dict | None = None, status: int = 200) -> Response:
@@ -105,12 +100,10 @@ class InterventionsController(Controller):
     @post("/{programme_id:int}/pupils", name="interventions.add_pupil")
     async def add_pupil(self, request: Request, actor: CurrentActor, programme_id: FromPath[int], data: Form) -> Response:
         typed = _fields(data)
-        try:
-            await interventions.add_pupil(actor, programme_id, typed, key=_key(data),
-                                          digest=request_hash(request.url.path, data))
-        except ValidationFailed as exc:
-            return await self._programme_page(request, actor, programme_id, exc.errors, typed, 400)
-        return Redirect(f"/interventions/{programme_id}#pupils", status_code=303)
+        return await save_form(request, actor, data, _key(data),
+                               partial(interventions.add_pupil, actor, programme_id, typed),
+                               lambda errors, _: self._programme_page(request, actor, programme_id, errors, typed, 400),
+                               lambda _: f"/interventions/{programme_id}#pupils")
 
     async def _register_page(self, request: Request, actor: Actor, programme_id: int, errors: dict | None = None,
                              typed: dict | None = None, status: int = 200) -> Response:
@@ -127,12 +120,10 @@ class InterventionsController(Controller):
     @post("/{programme_id:int}/register", name="interventions.register")
     async def register(self, request: Request, actor: CurrentActor, programme_id: FromPath[int], data: Form) -> Response:
         typed = _fields(data)
-        try:
-            await interventions.take_register(actor, programme_id, typed, key=_key(data),
-                                              digest=request_hash(request.url.path, data))
-        except ValidationFailed as exc:
-            return await self._register_page(request, actor, programme_id, exc.errors, typed, 400)
-        return Redirect(f"/interventions/{programme_id}#sessions", status_code=303)
+        return await save_form(request, actor, data, _key(data),
+                               partial(interventions.take_register, actor, programme_id, typed),
+                               lambda errors, _: self._register_page(request, actor, programme_id, errors, typed, 400),
+                               lambda _: f"/interventions/{programme_id}#sessions")
 
     async def _measure_page(self, request: Request, actor: Actor, programme_id: int, participant_id: int,
                             errors: dict | None = None, typed: dict | None = None, status: int = 200) -> Response:
@@ -154,12 +145,11 @@ class InterventionsController(Controller):
     async def measure(self, request: Request, actor: CurrentActor, programme_id: FromPath[int],
                       participant_id: FromPath[int], data: Form) -> Response:
         typed = _fields(data)
-        try:
-            await interventions.record_measure(actor, programme_id, participant_id, typed, key=_key(data),
-                                               digest=request_hash(request.url.path, data))
-        except ValidationFailed as exc:
-            return await self._measure_page(request, actor, programme_id, participant_id, exc.errors, typed, 400)
-        return Redirect(f"/interventions/{programme_id}#pupils", status_code=303)
+        return await save_form(
+            request, actor, data, _key(data), partial(interventions.record_measure, actor, programme_id, participant_id,
+                                                      typed),
+            lambda errors, _: self._measure_page(request, actor, programme_id, participant_id, errors, typed, 400),
+            lambda _: f"/interventions/{programme_id}#pupils")
 
     @get("/{programme_id:int}/impact", name="interventions.impact")
     async def impact(self, request: Request, actor: CurrentActor, programme_id: FromPath[int]) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -12,10 +13,10 @@ from litestar.response import Redirect
 
 from app.controllers import CurrentActor
 from app.controllers.admin import requires_role
+from app.controllers.forms import save_form
 from app.controllers.incidents import submission_key
 from app.db import parse_id
 from app.domain.incidents.service import ValidationFailed
-from app.domain.notifications.service import release, request_hash
 from app.domain.referrals import service as referrals
 from app.domain.schools.service import Actor
 from app.errors import NotFound
@@ -70,14 +71,13 @@ class ReferralsController(Controller):
 
     @post("/", name="referrals.create")
     async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
-        key, digest = submission_key(request, data), request_hash(request.url.path, data)
-        try:
-            made = await referrals.create_referral(actor, _text(data), key=key, digest=digest)
-        except ValidationFailed as exc:
-            await release(actor, key, digest)  # nothing was saved: the corrected form may use the key
-            context = await _form_context(actor, parse_id(data.get("pupil_id")), _text(data), exc.errors, key)
+        async def again(errors: dict[str, str], key: str | None) -> Response:
+            context = await _form_context(actor, parse_id(data.get("pupil_id")), _text(data), errors, key)
             return render(request, "referrals/new.html", context, status=400)
-        return Redirect(f"/referrals/{made['id']}", status_code=303)
+
+        return await save_form(request, actor, data, submission_key(request, data),
+                               partial(referrals.create_referral, actor, _text(data)), again,
+                               lambda made: f"/referrals/{made['id']}")
 
     async def _view(self, request: Request, actor: Actor, referral_id: int, *, errors: dict | None = None,
                     form: dict | None = None, status: int = 200) -> Response:

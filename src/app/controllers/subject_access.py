@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -15,9 +16,9 @@ from litestar.response import Redirect
 
 from app.controllers import AppSettings, CurrentActor
 from app.controllers.concerns import ask_for_step_up
+from app.controllers.forms import save_form
 from app.controllers.incidents import submission_key
 from app.db import parse_id
-from app.domain.notifications.service import release, request_hash
 from app.domain.schools.service import Actor
 from app.domain.subject_access import service as sar
 from app.errors import NeedsVerification, ValidationFailed
@@ -72,15 +73,12 @@ class SubjectAccessController(Controller):
 
     @post("/", name="subject_access.create")
     async def create(self, request: Request, actor: CurrentActor, data: Form) -> Response:
-        key, digest = submission_key(request, data), request_hash(request.url.path, data)
-        typed = _typed(data)
-        try:
-            made = await sar.start(actor, typed, key=key, digest=digest)
-        except ValidationFailed as exc:
-            await release(actor, key, digest)  # nothing was saved: the corrected form may use the key
-            return await _form_page(request, actor, parse_id(typed.get("pupil_id")), typed, exc.errors, key,
-                                    status=400)
-        return Redirect(f"/subject-access/{made['id']}", status_code=303)
+        key, typed = submission_key(request, data), _typed(data)
+        return await save_form(
+            request, actor, data, key, partial(sar.start, actor, typed),
+            lambda errors, key: _form_page(request, actor, parse_id(typed.get("pupil_id")), typed, errors, key,
+                                           status=400),
+            lambda made: f"/subject-access/{made['id']}")
 
     @get("/{request_id:int}", name="subject_access.view")
     async def view(self, request: Request, settings: AppSettings, actor: CurrentActor, request_id: FromPath[int],
