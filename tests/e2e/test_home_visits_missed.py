@@ -33,12 +33,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import BIN, ROOT, Server, _free_port, wait_until_healthy
+from tests.e2e.conftest import BIN, ROOT, Server, _free_port, shard_database, wait_until_healthy
 from tests.e2e.outbox_kit import wait_until
 from tests.e2e.test_accessibility import check
 from tests.e2e.test_concern_push import PUSH_HOST, FakePushService, Phone, deliver_to_service_worker
 
-PG_URL = os.environ.get("PG_E2E_HV_URL", "postgres://postgres@127.0.0.1:5432/corridor_e2e_hv_missed")
+PG_URL = shard_database(os.environ.get("PG_E2E_HV_URL", "postgres://postgres@127.0.0.1:5432/corridor_e2e_hv_missed"))
 SHOTS = Path("/work/notes/shots")
 UK = ZoneInfo("Europe/London")
 
