@@ -137,6 +137,22 @@ async def test_the_board_reads_its_cards_in_one_statement_however_many_are_open(
     show("statements for GET /oncall/board with 6 open requests", six)
     assert len(six) == len(one)
     assert len([s for s in six if "on_call_pupil" in s.lower()]) == 1
+    # Besides the session's: the last event id with whether the reader is on duty, then the cards (4 and 14 before).
+    assert len([s for s in six if "on_call" in s.lower() or "on_duty" in s.lower()]) == 2
+
+
+async def test_the_board_page_says_on_duty_and_resumes_from_the_last_event(client, settings, school):  # noqa: F811
+    await sign_in(client, settings, school.responder)
+    page = (await client.get("/oncall/board")).text
+    assert 'data-stream="/oncall/board/stream?after=0"' in page and "I'm on duty now" in page
+    await oncall.set_on_duty(await actor_of(settings, school.responder), True)
+    actor = await actor_of(settings, school.teacher)
+    form = {"location_id": str(school.room), "reason_id": str(school.reason), "urgency": "urgent"}
+    await oncall.raise_request(actor, form, key=str(uuid.uuid4()), digest=request_hash("/oncall/", form))
+    page = (await client.get("/oncall/board")).text
+    last = await oncall.latest_event_id(school.school_id)
+    assert last and f'data-stream="/oncall/board/stream?after={last}"' in page
+    assert "You are on duty." in page and page.count('class="board-item"') == 1
 
 
 async def test_the_board_service_is_one_statement_with_every_card_complete(settings, school, statements):  # noqa: F811

@@ -169,11 +169,10 @@ class OnCallController(Controller):
 
     @get("/board", name="oncall.board")
     async def board(self, request: Request, actor: CurrentActor) -> Response:
-        after = await oncall.latest_event_id(actor.school_id)  # before the cards: the stream resumes from here
+        page = await oncall.board_page(actor)  # the last event id before the cards: the stream resumes from there
         return render(request, "oncall/board.html", {
-            "actor": actor, "after": after, "cards": await oncall.board(actor), "states": oncall.STATES, "urgencies": oncall.URGENCIES,
-            "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON),
-            "on_duty": await oncall.is_on_duty(actor)})
+            "actor": actor, **page, "states": oncall.STATES, "urgencies": oncall.URGENCIES,
+            "outcomes": oncall.OUTCOMES, "to_local": lambda d: d.astimezone(LONDON)})
 
     @get("/board/stream", name="oncall.board_stream", skip_compression=True)
     async def board_stream(self, request: Request, actor: CurrentActor,

@@ -602,8 +602,29 @@ async def board(actor: Actor) -> list[dict]:
     """Open requests at the school, most urgent and newest first: every card in one read."""
     if not await can_respond(actor):
         raise NotFound(HIDDEN)
-    cards = _cards(await OnCallRequest.raw(_BOARD_SQL, actor.school_id, *OPEN_STATES))
+    return await _board_cards(actor.school_id)
+
+
+async def _board_cards(school_id: int) -> list[dict]:
+    cards = _cards(await OnCallRequest.raw(_BOARD_SQL, school_id, *OPEN_STATES))
     return sorted(cards, key=lambda c: (c["rank"], -c["raised_at"].timestamp()))
+
+
+_BOARD_STATE_SQL = ("SELECT (SELECT MAX(id) FROM on_call_event WHERE school = {}) AS last_event, "
+                    'EXISTS (SELECT 1 FROM on_duty WHERE person = {} AND school = {} AND since <= {} AND "until" > {}) '
+                    "AS on_duty")
+
+
+async def board_page(actor: Actor) -> dict[str, Any]:
+    """The board page in two reads: the school's last event id (read before the cards: the page's stream resumes
+    from it, so nothing that happens after the cards are read is missed) with whether the actor is on duty, then
+    the cards (as board())."""
+    if not await can_respond(actor):
+        raise NotFound(HIDDEN)
+    now = clock.now()
+    state = (await OnCallEvent.raw(_BOARD_STATE_SQL, actor.school_id, actor.person_id, actor.school_id, now, now))[0]
+    cards = await _board_cards(actor.school_id)
+    return {"after": state["last_event"] or 0, "on_duty": bool(state["on_duty"]), "cards": cards}
 
 
 async def may_view(actor: Actor, request_id: int) -> bool:
