@@ -104,3 +104,27 @@ async def test_a_claim_is_never_taken_from_another_person(client, settings, scho
     assert response.status_code == 303
     rows = {r["person"]: r["status_code"] for r in await receipts()}
     assert rows == {school.pastoral.id: "", school.teacher.id: "303"}
+
+
+async def test_a_retry_reaching_another_process_while_the_first_runs_makes_one_record(client, settings, school, gate):
+    """A claim is held in the memory of the process running the attempt, on PostgreSQL too (several processes may
+    serve it): a retry that reaches another process does not see it. The receipt's unique index is what stops it:
+    its INSERT waits for the first attempt's transaction, then fails, and the retry answers as the first did."""
+    from app.domain.notifications import service as notifications
+
+    opened, entered = gate
+    await sign_in(client, settings, school.teacher)
+    key = new_key()
+    first = asyncio.create_task(replay_post(client, "/incidents/", incident(school), key=key))
+    await asyncio.wait_for(entered.wait(), 10)
+    # What another process knows of this one's claims: nothing.
+    notifications._in_flight.pop((school.teacher.id, key))
+    retry = asyncio.create_task(replay_post(client, "/incidents/", incident(school), key=key))
+    await asyncio.sleep(0.3)
+    opened.set()
+    answers = [await first, await retry]
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["location"] == answers[1].headers["location"]
+    assert await Incident.count() == 1
+    [receipt] = await receipts()
+    assert receipt["status_code"] == "303"

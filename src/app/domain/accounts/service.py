@@ -30,7 +30,7 @@ from webauthn.helpers.structs import (
 )
 
 from app import clock
-from app.db import atomic, parse_id
+from app.db import atomic, parse_id, raw as raw_sql
 from app.domain.accounts.tables import Challenge, EnrolmentToken, Passkey, Session
 from app.domain.audit import service as audit
 from app.domain.audit.service import Origin
@@ -412,7 +412,7 @@ async def load_actor(settings: Settings, token: str | None, origin: Origin) -> A
     """The person behind a session cookie, or None if the session is unknown, ended, idle or too old."""
     if not token:
         return None
-    rows = await Session.raw(_ACTOR_BY_TOKEN, _hash(token))
+    rows = await raw_sql(Session, _ACTOR_BY_TOKEN, _hash(token))
     row = rows[0] if rows else None
     now = clock.now()
     if not await _live_session(settings, row, now):
@@ -433,7 +433,7 @@ async def recheck_actor(settings: Settings, actor: Actor) -> Actor | None:
 
     Unlike load_actor it is not activity: an open stream alone does not keep a session from idling out.
     """
-    rows = await Session.raw(_ACTOR_BY_SESSION, actor.session_id)
+    rows = await raw_sql(Session, _ACTOR_BY_SESSION, actor.session_id)
     if not await _live_session(settings, rows[0] if rows else None, clock.now()):
         return None
     return _actor_of(rows, actor.origin)

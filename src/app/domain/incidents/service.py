@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.clock import parse_date
-from app.db import parse_id
+from app.db import parse_id, raw as raw_sql
 from app import clock
 from app.db import atomic
 from app.domain.audit import service as audit
@@ -338,7 +338,7 @@ async def _choices(school_id: int, pupil_ids: list[int], category_ids: list[int]
         sql += _CHOICES_PEOPLE % placeholders  # nosec B608  # placeholders only
         args += [school_id, *wanted]
     # The categories' order is categories()'s, so the same one wins where two name the same part.
-    rows = await Category.raw(sql + "\nORDER BY list, kind, position, id", *args)  # nosec B608  # placeholders only
+    rows = await raw_sql(Category, sql + "\nORDER BY list, kind, position, id", *args)  # nosec B608  # placeholders only
     cats = {r["id"]: r for r in rows if r["list"] == "category"}
     places = {r["id"]: r["name"] for r in rows if r["list"] == "location"}
     found = {r["id"]: {"year_code": r["year_code"], "tutor_group.name": r["form"]} for r in rows if r["list"] == "pupil"}
@@ -445,7 +445,7 @@ _INSERT_PUPILS = """INSERT INTO incident_pupil (incident, pupil, role, category,
 
 async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, list]:
     now = clock.now()
-    incident_id = (await Incident.raw(_INSERT_INCIDENT, actor.school_id, valid["location_id"], valid["occurred_at"],
+    incident_id = (await raw_sql(Incident, _INSERT_INCIDENT, actor.school_id, valid["location_id"], valid["occurred_at"],
                                       valid["note"], actor.person_id, now))[0]["id"]
     cats = valid["cats"]
     args: list[Any] = []
@@ -455,7 +455,7 @@ async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, li
         status = "open" if category["kind"] == "negative" else "resolved"
         args += [incident_id, link["pupil"], link["role"], link["category"], category["points"], status, "", now]
     rows = ", ".join("({}, {}, {}, {}, {}, {}, {}, {})" for _ in valid["links"])
-    await IncidentPupil.raw(_INSERT_PUPILS + rows, *args)  # nosec B608  # only placeholders are formatted in
+    await raw_sql(IncidentPupil, _INSERT_PUPILS + rows, *args)  # nosec B608  # only placeholders are formatted in
     await audit.record("incident.created", actor_id=actor.person_id, actor_label=actor.label,
                        school_id=actor.school_id, subject_type="incident", subject_id=incident_id, origin=actor.origin,
                        detail={"pupils": len(valid["links"])})
@@ -666,7 +666,7 @@ def _follow_up_query(school_id: int, *, years: set[str] | None, watcher: int | N
 
 async def _cursor_at(school_id: int, before: int) -> Any:
     """The time of a follow-up cursor's row at this school (None if it is not one of this school's rows)."""
-    rows = await IncidentPupil.raw(_CURSOR_AT, before, school_id)
+    rows = await raw_sql(IncidentPupil, _CURSOR_AT, before, school_id)
     return rows[0]["occurred_at"] if rows else None
 
 
@@ -691,7 +691,7 @@ async def follow_up_list(actor: Actor, *, before: int | None = None, limit: int 
             return {"rows": [], "next": None}
     sql, args = _follow_up_query(actor.school_id, years=years, watcher=watcher, before=before, limit=limit + 1,
                                  before_at=before_at)
-    rows = await IncidentPupil.raw(sql, *args)
+    rows = await raw_sql(IncidentPupil, sql, *args)
     out = []
     for r in rows[:limit]:
         out.append({

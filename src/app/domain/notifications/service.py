@@ -13,9 +13,8 @@ from typing import Any, Awaitable, Callable
 
 import logging
 
-from piccolo.engine.sqlite import SQLiteEngine
-
 from app import clock
+from app.db import raw as raw_sql
 from app.domain.notifications.tables import Alert, AlertRecipient, IdempotencyReceipt, Notification
 from app.domain.schools.service import Actor
 from app.errors import CorridorError
@@ -41,14 +40,14 @@ async def notify(person_ids: set[int], *, school_id: int, kind: str, text: str, 
     transaction, then `deliver` after commit. Returns (person, notification, school) for `deliver`."""
     if not person_ids:
         return []
-    alert = await Alert.raw("INSERT INTO alert (school, kind, text, link, created_at) VALUES ({}, {}, {}, {}, {}) "
+    alert = await raw_sql(Alert, "INSERT INTO alert (school, kind, text, link, created_at) VALUES ({}, {}, {}, {}, {}) "
                             "RETURNING id", school_id, kind, text, link, clock.now())
     people = sorted(person_ids)
     values = ", ".join("({}, {}, {})" for _ in people)
     args = [value for person in people for value in (alert[0]["id"], person, school_id)]
     # Only placeholders are formatted in. No database promises RETURNING rows in the order of VALUES, so each
     # row names its person: an alert id paired with the wrong person would be dropped by their stream.
-    rows = await AlertRecipient.raw(
+    rows = await raw_sql(AlertRecipient, 
         f"INSERT INTO alert_recipient (alert, person, school) VALUES {values} RETURNING id, person",  # nosec B608
         *args)
     return [(row["person"], row["id"], school_id) for row in rows]
@@ -111,18 +110,23 @@ async def withdraw(*, school_id: int, link: str) -> None:
 # as it did.
 
 #
-# On SQLite the claim is held in memory instead (`_in_flight`): Corridor serves a SQLite database from one
-# process (server.py refuses --workers without PostgreSQL), so every attempt that could race is in this process.
-# A committed claim cost a write of its own, with its own sync to disk (about 1.8 ms of waiting on the
-# benchmark's disk, as much as the record's commit) and a thread hand-off, on every idempotent POST. The answer
-# is then INSERTed with the record; whatever the claim, the receipt's unique index (person, key) is what lets
-# only one attempt answer. A process that dies takes its memory claims with it, as its transactions roll back.
+# The claim is held in memory instead (`_in_flight`), on both databases. A committed claim cost a write of its
+# own, with its own sync to disk (about 1.8 ms of waiting on the benchmark's disk, as much as the record's
+# commit; on PostgreSQL a round trip and a WAL flush more), on every idempotent POST. The answer is then INSERTed
+# with the record; whatever the claim, the receipt's unique index (person, key) is what lets only one attempt
+# answer. A process that dies takes its memory claims with it, as its transactions roll back.
+# SQLite is served by one process (server.py refuses --workers without PostgreSQL), so every attempt that could
+# race is in this process and a retry during the first attempt is told 409. PostgreSQL may be served by several:
+# a retry that reaches another process does its work, and its receipt's INSERT waits on the unique index for the
+# first attempt's transaction; once that commits, the INSERT fails, its transaction (record and all) is rolled
+# back and it answers as the first did (answer_once); if the first rolled back, the retry's record is the one.
+# Claim rows (status_code '') are still honoured where found: a retry during an older version's claim is 409.
 
 CLAIM_LEASE = dt.timedelta(seconds=10)
 # The claim the running attempt holds and has not answered yet: "" none, "row" a stored claim, "memory" one in
 # `_in_flight` (set by `replay`, read by `store_receipt`, `release` and `releases_claim`).
 _claimed: contextvars.ContextVar[str] = contextvars.ContextVar("claimed", default="")
-# SQLite: (person, key) -> (request hash, the task of the attempt holding it), while that attempt runs.
+# (person, key) -> (request hash, the task of the attempt holding it), while that attempt runs in this process.
 _in_flight: dict[tuple[int, str], tuple[str, asyncio.Task | None]] = {}
 RECEIPT_DAYS = 30  # receipts are kept at least this long (DESIGN.md, offline outbox protocol)
 
@@ -181,8 +185,6 @@ def _receipt(actor: Actor, key: str):
 # Every idempotent write reads, claims and answers its key: plain statements, not built per request.
 _RECEIPT = """SELECT id, request_hash, status_code, response_body, location, created_at FROM idempotency_receipt
 WHERE person = {} AND "key" = {}"""
-_CLAIM = """INSERT INTO idempotency_receipt ("key", person, request_hash, status_code, response_body, location, created_at)
-VALUES ({}, {}, {}, '', '', '', {})"""
 _ANSWER = """UPDATE idempotency_receipt SET request_hash = {}, status_code = {}, location = {}, response_body = {}
 WHERE person = {} AND "key" = {} AND status_code = '' RETURNING id"""
 _STORE = """INSERT INTO idempotency_receipt ("key", person, request_hash, status_code, response_body, location, created_at)
@@ -190,8 +192,8 @@ VALUES ({}, {}, {}, {}, {}, {}, {})"""
 
 
 def _claims_in_memory() -> bool:
-    """One process serves a SQLite database: its attempts' claims can be held in memory (see above)."""
-    return isinstance(IdempotencyReceipt._meta.db, SQLiteEngine)
+    """Attempts' claims are held in this process's memory, on both databases (see above)."""
+    return True
 
 
 def _claim_in_memory(actor: Actor, key: str, digest: str) -> None:
@@ -226,21 +228,11 @@ async def replay(actor: Actor, key: str, digest: str) -> dict | None:
     attempt with the same content holds a fresh claim.
     """
     for _ in range(5):
-        found = await IdempotencyReceipt.raw(_RECEIPT, actor.person_id, key)
+        found = await raw_sql(IdempotencyReceipt, _RECEIPT, actor.person_id, key)
         row = found[0] if found else None
         if not row:
-            if _claims_in_memory():
-                _claim_in_memory(actor, key, digest)
-                return None
-            try:
-                async with _taking_turns():
-                    await IdempotencyReceipt.raw(_CLAIM, key, actor.person_id, digest, clock.now())
-                _claimed.set("row")
-                return None
-            except Exception as exc:
-                if "unique" not in str(exc).lower():
-                    raise
-                continue  # another attempt claimed it a moment ago: look again
+            _claim_in_memory(actor, key, digest)
+            return None
         if row["status_code"]:
             if row["request_hash"] != digest:
                 raise KeyReused("An entry with the same key but different content was already received. "
@@ -270,7 +262,7 @@ async def _answer_of_the_winner(actor: Actor, key: str, digest: str) -> dict | N
     from app.db import atomic
 
     async with atomic():
-        found = await IdempotencyReceipt.raw(_RECEIPT, actor.person_id, key)
+        found = await raw_sql(IdempotencyReceipt, _RECEIPT, actor.person_id, key)
     row = found[0] if found else None
     if not row or not row["status_code"]:
         return None
@@ -321,11 +313,11 @@ async def store_receipt(actor: Actor, key: str, digest: str, *, status_code: int
     if _claimed.get() == "memory":
         # No stored claim to answer: the answer goes in now; if another attempt stored one first, the unique index
         # refuses this one (answer_once then answers as it did).
-        await IdempotencyReceipt.raw(_STORE, key, actor.person_id, digest, str(status_code), body, location,
+        await raw_sql(IdempotencyReceipt, _STORE, key, actor.person_id, digest, str(status_code), body, location,
                                      clock.now())
         return
     # On PostgreSQL a second attempt's update waits for the first's commit, then finds the claim answered.
-    done = await IdempotencyReceipt.raw(_ANSWER, digest, str(status_code), location, body, actor.person_id, key)
+    done = await raw_sql(IdempotencyReceipt, _ANSWER, digest, str(status_code), location, body, actor.person_id, key)
     if done:
         return
     if await IdempotencyReceipt.exists().where(_receipt(actor, key)):

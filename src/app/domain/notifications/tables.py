@@ -21,7 +21,8 @@ class AlertRecipient(Table):
     """One person's copy of an alert: only who and whether they have opened it (the read state is per person)."""
 
     alert = ForeignKey(references=Alert, on_delete=OnDelete.cascade, index=True)
-    person = ForeignKey(references=Person, on_delete=OnDelete.cascade, index=True)
+    # Indexed with school, read_at and id together (alert_recipient_person_unread, migration 2026-12-07T07:31:23).
+    person = ForeignKey(references=Person, on_delete=OnDelete.cascade)
     school = ForeignKey(references=School, on_delete=OnDelete.cascade)
     read_at = Timestamptz(null=True, default=None)
 
