@@ -255,6 +255,17 @@ def home_visit_missed(stage) -> list[dict]:
     return home_visit_bench.run(stage)
 
 
+@custom("on_report", "Pupils on report: the 'on report now' list and a report's grid", datasets=("school",),
+        concurrency=(1,))
+def on_report(stage) -> list[dict]:
+    """40 pupils on report now (3-5 targets, 6 periods covering the whole day, ratings for 10 school days and today,
+    some missing) written into the run's copy of the school; then at one client GET /on-report/ as a teacher and
+    each report's page (its grid) as its owner: rows `on_report.now` and `on_report.grid` (bench/on_report_bench.py)."""
+    from bench import on_report_bench
+
+    return on_report_bench.run(stage)
+
+
 @custom("lesson_change", "Lesson-change burst", datasets=("school", "trust"), concurrency=(250,))
 def lesson_change(stage) -> list[dict]:
     """250 members of staff (the school: all of its staff; the trust: the first schools' staff) POST an incident
