@@ -109,6 +109,8 @@ async def test_only_the_dsl_team_and_the_alarms_recipients_can_tell(client, cast
         assert "with the duress signal" in page
         alarm = await client.get(f"/home-visits/{vid}/alarm")
         assert alarm.status_code == 200 and "Home visit: duress signal" in alarm.text
+        # The 999 script says what happened: a signal of danger, not a visitor who has not come back.
+        assert "sent the signal we agreed for danger" in alarm.text and "have not returned" not in alarm.text
     for member in (w.other, w.pastoral2):  # another pastoral officer; the second visitor
         await sign_in(client, settings, member)
         page = await client.get(f"/home-visits/{vid}")
