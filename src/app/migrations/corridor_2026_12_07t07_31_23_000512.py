@@ -14,6 +14,9 @@ ID = "2026-12-07T07:31:23:000512"
 VERSION = "1.38.0"
 DESCRIPTION = "alert_recipient: one person index"
 
+# LOCKS: alert_recipient: CREATE INDEX blocks writes to the table (every alert's recipients) while it builds; the
+# table is about 25 rows per incident and on-call alert, so a school's year is a few million rows and seconds of
+# build: run the upgrade outside the school day (docs/upgrading.md), as for the earlier index migrations.
 STATEMENTS = [
     "CREATE INDEX alert_recipient_person_unread ON alert_recipient (person, school, read_at, id)",
     "DROP INDEX IF EXISTS alert_recipient_unread",
