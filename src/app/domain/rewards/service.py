@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app import clock, db
+from app.domain.attendance.service import year_start  # the academic year from 1 September, one rule
 from app.domain.attendance.tables import AttendanceSchoolDay
 from app.domain.audit import service as audit
 from app.domain.incidents.tables import Incident
@@ -48,10 +49,6 @@ def can_see(actor: Actor) -> bool:
 
 def can_set_milestones(actor: Actor) -> bool:
     return actor.school_id is not None and actor.has(*SETS_MILESTONES)
-
-
-def year_start(day: dt.date) -> dt.date:
-    return dt.date(day.year if day.month >= 9 else day.year - 1, 9, 1)
 
 
 def _monday(day: dt.date) -> dt.date:
