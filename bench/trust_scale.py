@@ -3,34 +3,40 @@
 redirects to) and the on-call board (raise -> board -> cancel) at 64 clients, 4 members of staff at each of 16
 schools, every response checked for another school's rows.
 
-The load client is aiohttp, closed loop (each of the 64 clients sends its next request when the last is answered),
-not wrk: wrk's Lua `response()` is not told which request (so which school) a response answers, and the check
-needs that for every response. aiohttp costs CPU in the harness's process, on the same two cores as the server
-(its own CPU per request is in the row); the server's CPU per request, from /proc, is the figure to read on a
-shared machine.
+The load is wrk (`bench/wrk/trust.lua`), closed loop: `wrk -t64 -c64`, one connection per wrk thread and each thread
+one member of staff at one school, with its own Lua state, so `response()` knows whose response it reads. Each
+thread goes round its part's steps (a quick entry's page is the one its POST's 303 names; an on-call round cancels
+the raise it made), reads every response's identifiers with Lua patterns and keeps each distinct one with how many
+responses carried it; it times each request (and raise -> board) with a monotonic clock and reads Server-Timing.
+wrk runs in its own process (its CPU per request is in the row, apart from the server's); the harness's Python
+process only prepares and reads the results.
 
-The leak check (`LeakCheck`) reads identifiers out of each body: pupil ids (links, data-pupil-id, pupil_id
+The leak check (`LeakCheck`) judges the identifiers the threads found: pupil ids (links, data-pupil-id, pupil_id
 inputs), pupil names (`class="pupil-name"`), category and location ids (the quick-entry form's choices), incident
 and on-call request ids (links), and staff names (the bench's staff are "Staff N (school S)"). Each is looked up
 in the owners read from the database at the start (pupils, categories, locations) or, for records made during the
 run (incidents, on-call requests), at the end; an identifier owned by another school is a LEAK. A pupil name is a
 leak only when no pupil of the client's school has that name and a pupil of another school has (names repeat
-across 75,000 synthetic pupils). tests/platform/test_bench_leak_check.py feeds it another school's rows.
+across 75,000 synthetic pupils). tests/platform/test_bench_leak_check.py runs the Lua script against a local server
+answering with another school's rows.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
+import json
 import random
-import re
-import time
-import uuid
+import resource
+import secrets
+import shutil
+import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.load import percentile
 
+LUA = Path(__file__).resolve().parent / "wrk" / "trust.lua"
 PARTS = ("lookup", "quick_entry", "oncall_board")
 TITLES = {"lookup": "Trust scale: pupil lookup",
           "quick_entry": "Trust scale: quick entry (POST + page)",
@@ -39,21 +45,13 @@ TITLES = {"lookup": "Trust scale: pupil lookup",
 CLIENTS = 64
 SCHOOLS = 16  # at least ten schools; 64 clients = 4 members of staff at each of 16
 RESPONDING_ROLES = ("responder", "pastoral", "head_of_year", "dsl")  # on-call: may raise (staff) and see the board
+BODIES = 100  # form bodies per client (quick entry, on-call), sent in turn, each with a fresh idempotency key
+SEP = "\x1f"
 
 
 # The leak check -----------------------------------------------------------------------------------------
 
-ID_PATTERNS: list[tuple[str, re.Pattern]] = [
-    ("pupil", re.compile(r'(?:/pupils/|data-pupil-id="|name="pupil_id" value=")(\d+)')),
-    ("incident", re.compile(r'/incidents/(\d+)')),
-    ("oncall", re.compile(r'/oncall/(\d+)')),
-    ("category", re.compile(r'name="category_id" value="(\d+)"')),
-    ("staff", re.compile(r'\(school (\d+)\)')),  # bench staff display names: the school's id itself
-]
-LOCATION_SELECT = re.compile(r'<select[^>]*name="location_id"[^>]*>(.*?)</select>', re.DOTALL)
-OPTION = re.compile(r'<option value="(\d+)"')
-PUPIL_NAME = re.compile(r'class="pupil-name">([^<]+)<')
-DEFERRED = ("incident", "oncall")  # made during the run: their owners are read from the database at the end
+DEFERRED = ("incident", "oncall")  # made during the run: owners of every such id seen are read at the end
 
 
 @dataclass
@@ -63,64 +61,73 @@ class Leak:
     value: str
     owner: int | str  # the school that owns it (for a name: the schools with a pupil of that name)
     what: str = ""  # which request
+    count: int = 1  # how many responses to this member of staff's `what` carried it
 
     def __str__(self) -> str:
-        return f"{self.what or 'response'} for school {self.school} carried {self.kind} {self.value} of school {self.owner}"
+        times = f" ({self.count} responses)" if self.count > 1 else ""
+        return f"{self.what or 'response'} for school {self.school} carried {self.kind} {self.value} of school " \
+               f"{self.owner}{times}"
 
 
 @dataclass
 class LeakCheck:
-    """Owners of every identifier a response may carry; `check` each response with the school it was sent for."""
+    """Owners of every identifier a response may carry; `absorb` what a wrk thread found in its responses, with
+    the school it was sending for."""
 
-    owners: dict[str, dict[int, int]]  # kind -> {id: school}; kinds of ID_PATTERNS and "location"
+    owners: dict[str, dict[int, int]]  # kind -> {id: school}; pupil, category, location, incident, oncall
     names: dict[str, set[int]] = field(default_factory=dict)  # pupil display name -> schools with such a pupil
-    checked: int = 0
-    ids_seen: int = 0
+    checked: int = 0  # responses read
+    ids_seen: int = 0  # identifiers read (each distinct one once per response)
     leaks: list[Leak] = field(default_factory=list)
     unknown: dict[str, int] = field(default_factory=dict)  # identifiers no owner was found for (by kind)
-    pending: list[tuple[int, str, int, str]] = field(default_factory=list)  # (school, kind, id, what): resolved later
+    pending: list[tuple[int, str, int, str, int]] = field(default_factory=list)  # (school, kind, id, what, count)
 
-    def check(self, school: int, body: str, what: str = "") -> list[Leak]:
-        """The leaks in one response for `school` (also kept in self.leaks). Ids of records made during the run
-        whose owner is not known yet are kept for `resolve`."""
-        self.checked += 1
-        found: list[Leak] = []
-        ids: list[tuple[str, int]] = [(kind, int(v)) for kind, rx in ID_PATTERNS for v in set(rx.findall(body))]
-        for block in LOCATION_SELECT.findall(body):
-            ids += [("location", int(v)) for v in set(OPTION.findall(block))]
-        for kind, value in ids:
-            self.ids_seen += 1
+    @property
+    def leak_count(self) -> int:
+        """Identifiers of another school in the responses (each counted once per response that carried it)."""
+        return sum(x.count for x in self.leaks)
+
+    def absorb(self, school: int, found: dict[str, int], checked: int = 0, ids: int = 0) -> list[Leak]:
+        """The leaks among what one thread found: `found` is {"what\tkind\tvalue": responses}, as trust.lua keeps
+        it; `checked` and `ids` are its counts of responses and identifiers read. Incident and on-call ids (records
+        made during the run) whose owner is not known yet are kept for `resolve`."""
+        self.checked += checked
+        self.ids_seen += ids
+        out: list[Leak] = []
+        for key, count in found.items():
+            what, kind, raw = key.split("\t", 2)
+            if kind == "pupil_name":
+                name = html.unescape(raw).strip()
+                schools = self.names.get(name)
+                if schools is None:
+                    self.unknown["pupil_name"] = self.unknown.get("pupil_name", 0) + count
+                elif school not in schools:
+                    out.append(Leak(school, "pupil_name", name, ",".join(map(str, sorted(schools))), what, count))
+                continue
+            value = int(raw)
             owner = value if kind == "staff" else self.owners.get(kind, {}).get(value)
             if owner is None:
                 if kind in DEFERRED:
-                    self.pending.append((school, kind, value, what))
+                    self.pending.append((school, kind, value, what, count))
                 else:
-                    self.unknown[kind] = self.unknown.get(kind, 0) + 1
+                    self.unknown[kind] = self.unknown.get(kind, 0) + count
             elif owner != school:
-                found.append(Leak(school, kind, str(value), owner, what))
-        for raw in set(PUPIL_NAME.findall(body)):
-            name = html.unescape(raw).strip()
-            self.ids_seen += 1
-            schools = self.names.get(name)
-            if schools is None:
-                self.unknown["pupil_name"] = self.unknown.get("pupil_name", 0) + 1
-            elif school not in schools:
-                found.append(Leak(school, "pupil_name", name, ",".join(map(str, sorted(schools))), what))
-        self.leaks += found
-        return found
+                out.append(Leak(school, kind, str(value), owner, what, count))
+        self.leaks += out
+        return out
 
     def resolve(self, owners: dict[str, dict[int, int]]) -> list[Leak]:
-        """Check the ids kept for later against owners read at the end (records made during the run)."""
-        found = []
-        for school, kind, value, what in self.pending:
+        """Check the ids kept for later against owners read at the end (run() reads the owner of every one)."""
+        out = []
+        for school, kind, value, what, count in self.pending:
             owner = owners.get(kind, {}).get(value, self.owners.get(kind, {}).get(value))
             if owner is None:
-                self.unknown[kind] = self.unknown.get(kind, 0) + 1
+                self.unknown[kind] = self.unknown.get(kind, 0) + count
             elif owner != school:
-                found.append(Leak(school, kind, str(value), owner, what))
+                out.append(Leak(school, kind, str(value), owner, what, count))
         self.pending = []
-        self.leaks += found
-        return found
+        self.leaks += out
+        return out
 
 
 def pupil_name(first: str, last: str, preferred: str | None, preferred_last: str | None) -> str:
@@ -206,7 +213,7 @@ async def _prepare(url: str, runs: int = 2) -> dict:
             "short": short}
 
 
-async def _owners_of_made(url: str, incident_ids: list[int], oncall_ids: list[int]) -> dict[str, dict[int, int]]:
+async def _owners_of(url: str, incident_ids: list[int], oncall_ids: list[int]) -> dict[str, dict[int, int]]:
     import asyncpg
 
     con = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1), timeout=10)
@@ -219,150 +226,113 @@ async def _owners_of_made(url: str, incident_ids: list[int], oncall_ids: list[in
         await con.close()
 
 
-# The closed loop ------------------------------------------------------------------------------------------
-
-def _server_ms(headers) -> float | None:
-    m = re.search(r"dur=([\d.]+)", headers.get("server-timing", ""))
-    return float(m[1]) if m else None
+NOTE = "bench trust-scale raise"
 
 
-class Tally:
-    def __init__(self) -> None:
-        self.kinds: dict[str, dict] = {}
-        self.flow_ms: list[float] = []  # one whole step of the part (quick entry: POST + page; on-call: raise -> board)
-        self.flows = 0
-        self.missing: int = 0  # on-call: the raise not on the board fetched after it
-        self.undecodable: int = 0  # bodies the leak check could not read
+async def _open_raises(url: str, people: list[int]) -> list[tuple[int, int]]:
+    import asyncpg
 
-    def add(self, kind: str, status: int | None, server: float | None, client_ms: float, error: str = "") -> None:
-        k = self.kinds.setdefault(kind, {"server": [], "client": [], "statuses": {}, "errors": {}})
-        if error:
-            k["errors"][error] = k["errors"].get(error, 0) + 1
-            return
-        k["statuses"][status] = k["statuses"].get(status, 0) + 1
-        k["client"].append(client_ms)
-        if server is not None:
-            k["server"].append(server)
+    from app.domain.oncall.service import OPEN_STATES
+
+    con = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1), timeout=10)
+    try:
+        return [(r["id"], r["requester"]) for r in await con.fetch(
+            "SELECT id, requester FROM on_call_request WHERE requester = ANY($1) AND state = ANY($2) AND note = $3",
+            people, list(OPEN_STATES), NOTE)]
+    finally:
+        await con.close()
 
 
-async def _loop(part: str, url: str, clients: list[Client], plan: dict, seconds: float, check: LeakCheck | None,
-                made: dict, cookies: tuple[str, str], csrf) -> Tally:
-    """64 clients, each sending its part's next request when the last is answered, for `seconds`."""
-    import aiohttp
+def _cancel_left_open(stage, server, clients: list[Client]) -> int:
+    """Raises whose 303 wrk never read (in flight when it stopped) stay open on their school's board and would
+    lengthen it run after run: cancelled here, between runs, once the server is idle, by their requester through
+    the app (the answer is a 303 with no body; 409 if it was closed meanwhile). Returns how many were cancelled."""
+    import asyncio
 
-    from bench.scenarios import incident_body, typing
+    import httpx
 
-    tally = Tally()
-    deadline = time.perf_counter() + seconds
+    server.wait_idle()  # requests wrk left in flight (a cancel among them) are finished first
+    by_person = {c.person_id: c for c in clients}
+    cancelled = 0
+    for rid, person in asyncio.run(_open_raises(stage.url, list(by_person))):
+        token = by_person[person].token
+        pair = stage.csrf(token)
+        r = httpx.post(f"{server.url}/oncall/{rid}/cancel", timeout=30, headers={
+            "Cookie": f"{stage.cookies[0]}={token}; {stage.cookies[1]}={pair[0]}", "X-CSRFToken": pair[1]})
+        if r.status_code not in (303, 409):
+            raise RuntimeError(f"cancelling on-call request {rid} left open: HTTP {r.status_code}")
+        cancelled += r.status_code == 303
+    return cancelled
 
-    def headers(c: Client, unsafe: bool, htmx: bool = False) -> dict:
-        h = {"Accept": "text/html", "Accept-Encoding": "gzip, deflate",
-             "Cookie": f"{cookies[0]}={c.token}"}
-        if unsafe:
-            pair = csrf(c.token)
-            h["Cookie"] += f"; {cookies[1]}={pair[0]}"
-            h["X-CSRFToken"] = pair[1]
-            h["Content-Type"] = "application/x-www-form-urlencoded"
-        if htmx:
-            h["HX-Request"] = "true"
-        return h
 
-    async def send(session, kind: str, method: str, path: str, hdrs: dict, body: str | None = None):
-        t = time.perf_counter()
-        try:
-            async with session.request(method, url + path, data=body, headers=hdrs, allow_redirects=False) as r:
-                raw = await r.read()
-                tally.add(kind, r.status, _server_ms(r.headers), (time.perf_counter() - t) * 1000)
-                text = _decode(raw, r.headers.get("content-encoding"))
-                if text is None:  # never checked as it came: a compressed body would hide every identifier
-                    tally.undecodable += 1
-                    text = ""
-                return r.status, r.headers.get("location", ""), text
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            tally.add(kind, None, None, 0, type(exc).__name__)
-            return None, "", ""
+# The load: wrk, one thread per client ---------------------------------------------------------------------
 
-    def checked(c: Client, text: str, what: str) -> None:
-        if check is not None and text:
-            check.check(c.school_id, text, what)
+def write_spec(path: Path, part: str, clients: list[Client], plan: dict, cookies: tuple[str, str], csrf) -> None:
+    """trust.lua's BENCH_SPEC: a line per client (school, Cookie header, CSRF token, the bodies it sends in turn).
+    lookup: what someone types to find 60 of the school's pupils; quick entry: the form as the page posts it (1-2
+    pupils, a category, a room); on-call: an urgent raise from the school's first room with one of its pupils."""
+    from bench.scenarios import KEY, Session, incident_body, typing
 
-    async def one(session, c: Client, n: int):
+    lines = []
+    for n, c in enumerate(clients):
         rng = random.Random(c.person_id * 7 + n)
         pupils = plan["pupils"][c.school_id]
-        queries = [q for p in rng.sample(pupils, min(len(pupils), 60)) for q in typing(rng, p)]
-        i = 0
-        while time.perf_counter() < deadline:
-            i += 1
-            if part == "lookup":
-                _, _, text = await send(session, "lookup", "POST", "/pupils/search",
-                                        headers(c, True, htmx=True), urlencode({"q": queries[i % len(queries)]}))
-                checked(c, text, "lookup")
-                tally.flows += 1
-            elif part == "quick_entry":
-                t0 = time.perf_counter()
-                body = incident_body(plan["ctx"], _as_session(c), rng).replace("{{KEY}}", uuid.uuid4().hex)
-                status, loc, text = await send(session, "incident_post", "POST", "/incidents/", headers(c, True), body)
-                checked(c, text, "incident POST")
-                m = re.search(r"logged=(\d+)", loc)
-                if status != 303 or not m:
-                    continue
-                made["incident"].append(int(m[1]))
-                _, _, text = await send(session, "quick_entry_page", "GET", loc, headers(c, False))
-                checked(c, text, "quick entry page")
-                tally.flow_ms.append((time.perf_counter() - t0) * 1000)
-                tally.flows += 1
-            else:  # on-call: raise (with a pupil), the board as the same member of staff, then cancel the raise
-                t0 = time.perf_counter()
-                form = {"idempotency_key": uuid.uuid4().hex, "location_id": plan["rooms"][c.school_id],
-                        "reason_id": plan["reasons"][c.school_id], "urgency": "urgent",
-                        "pupil_id": rng.choice(pupils)["id"], "note": "bench trust-scale raise"}
-                status, loc, text = await send(session, "oncall_raise", "POST", "/oncall/", headers(c, True),
-                                               urlencode(form))
-                checked(c, text, "on-call raise")
-                m = re.search(r"/oncall/(\d+)", loc)
-                if status != 303 or not m:
-                    continue
-                rid = int(m[1])
-                made["oncall"].append(rid)
-                status, _, text = await send(session, "oncall_board", "GET", "/oncall/board", headers(c, False))
-                checked(c, text, "on-call board")
-                if status == 200:
-                    tally.flow_ms.append((time.perf_counter() - t0) * 1000)
-                    tally.flows += 1
-                    if f'/oncall/{rid}"' not in text:
-                        tally.missing += 1
-                _, _, text = await send(session, "oncall_cancel", "POST", f"/oncall/{rid}/cancel", headers(c, True), "")
-                checked(c, text, "on-call cancel")
-
-    connector = aiohttp.TCPConnector(limit=len(clients) + 8, keepalive_timeout=4)
-    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-                                     timeout=aiohttp.ClientTimeout(total=30)) as session:
-        await asyncio.gather(*(one(session, c, n) for n, c in enumerate(clients)))
-    return tally
+        if part == "lookup":
+            bodies = [urlencode({"q": q}) for p in rng.sample(pupils, min(len(pupils), 60)) for q in typing(rng, p)]
+        elif part == "quick_entry":
+            who = Session(c.token, c.school_id, c.person_id)
+            bodies = [incident_body(plan["ctx"], who, rng) for _ in range(BODIES)]
+        else:
+            bodies = [urlencode({"idempotency_key": KEY, "location_id": plan["rooms"][c.school_id],
+                                 "reason_id": plan["reasons"][c.school_id], "urgency": "urgent",
+                                 "pupil_id": rng.choice(pupils)["id"], "note": NOTE}
+                                ).replace("%7B%7BKEY%7D%7D", KEY) for _ in range(BODIES)]
+        pair = csrf(c.token)
+        fields = [str(c.school_id), f"{cookies[0]}={c.token}; {cookies[1]}={pair[0]}", pair[1], SEP.join(bodies)]
+        if any(ch in f for f in fields for ch in "\t\n\r") or any(SEP in f for f in fields[:3]):
+            raise ValueError(f"spec field with a tab, newline or separator: {fields[:3]!r}")
+        lines.append("\t".join(fields))
+    path.write_text("\n".join(lines) + "\n")
 
 
-def _decode(raw: bytes, encoding: str | None) -> str | None:
-    """Bodies are asked for gzipped (as a phone gets them: the app compresses with gzip only); decompressed here for
-    the leak check. None when the body cannot be read (counted as an error: it could not be checked)."""
-    import gzip
-    import zlib
-
-    try:
-        if encoding == "gzip":
-            raw = gzip.decompress(raw)
-        elif encoding == "deflate":
-            raw = zlib.decompress(raw)
-        elif encoding not in (None, "", "identity"):
-            return None
-    except (OSError, EOFError, zlib.error):
-        return None
-    return raw.decode("utf-8", "replace")
-
-
-def _as_session(c: Client):
-    from bench.scenarios import Session
-
-    return Session(c.token, c.school_id, c.person_id)
+def drive(url: str, part: str, clients: list[Client], plan: dict, seconds: float, check: LeakCheck,
+          cookies: tuple[str, str], csrf, var: Path, tag: str, timeout_s: int = 30) -> dict:
+    """One wrk run of one part (`wrk -tN -cN`, N = len(clients)); what its threads found goes through `check`.
+    Returns the run's tallies, merged over the threads."""
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed")
+    var.mkdir(parents=True, exist_ok=True)
+    spec, out = var / f"trust-{tag}.tsv", var / f"trust-{tag}.json"
+    write_spec(spec, part, clients, plan, cookies, csrf)
+    out.unlink(missing_ok=True)
+    n = len(clients)
+    cmd = ["wrk", f"-t{n}", f"-c{n}", f"-d{max(1, round(seconds))}s", "--timeout", f"{timeout_s}s", "-s", str(LUA),
+           url]
+    env = {"BENCH_SPEC": str(spec), "BENCH_PART": part, "BENCH_OUT": str(out), "PATH": "/usr/bin:/bin",
+           "BENCH_NONCE": secrets.token_hex(6)}  # idempotency keys never repeat across runs
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + timeout_s + 60, check=False)
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if not out.exists():
+        raise RuntimeError(f"wrk wrote no results (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+    data = json.loads(out.read_text(errors="replace"))
+    kinds: dict[str, dict] = {}
+    flow_ms: list[float] = []
+    t = {"flows": 0, "missing": 0, "undecodable": 0, "unanswered": 0}
+    for th in data["threads"]:
+        check.absorb(th["school"], th["found"] or {}, th["checked"], th["ids"])
+        flow_ms += th["flow_ms"] or []
+        for name in t:
+            t[name] += th[name]
+        for kind, sts in (th["statuses"] or {}).items():
+            k = kinds.setdefault(kind, {"server": [], "client": [], "statuses": {}})
+            for code, count in sts.items():
+                k["statuses"][int(code)] = k["statuses"].get(int(code), 0) + count
+            k["server"] += (th["server_ms"] or {}).get(kind, [])
+            k["client"] += (th["client_ms"] or {}).get(kind, [])
+    return {"kinds": kinds, "flow_ms": flow_ms, **t, "wrk_errors": data["errors"], "zlib": data["zlib"],
+            "seconds": data["duration_us"] / 1e6,
+            "client_cpu_s": (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)}
 
 
 def _pcts(values: list[float]) -> dict:
@@ -370,53 +340,54 @@ def _pcts(values: list[float]) -> dict:
         {"max": round(max(values), 2) if values else None}
 
 
-def _measure(stage, server, part: str, clients: list[Client], plan: dict, seconds: float, check: LeakCheck | None,
-             made: dict) -> dict:
+def _measure(stage, server, part: str, clients: list[Client], plan: dict, seconds: float, check: LeakCheck,
+             tag: str) -> dict:
     cpu0, db0 = server.cpu(), server.db_cpu()
-    own0 = time.process_time()
-    t = time.perf_counter()
-    tally = asyncio.run(_loop(part, server.url, clients, plan, seconds, check, made, stage.cookies, stage.csrf))
-    wall = time.perf_counter() - t
+    tally = drive(server.url, part, clients, plan, seconds, check, stage.cookies, stage.csrf, stage.var, tag)
     cpu = server.cpu() - cpu0
-    own = time.process_time() - own0
     db1 = server.db_cpu()
+    wall = tally["seconds"]
     statuses: dict[int, int] = {}
-    errors: dict[str, int] = {}
-    for kind, k in tally.kinds.items():
+    for k in tally["kinds"].values():
         for code, n in k["statuses"].items():
             statuses[code] = statuses.get(code, 0) + n
-        for name, n in k["errors"].items():
-            errors[name] = errors.get(name, 0) + n
-    total = sum(statuses.values()) + sum(errors.values())
+    socket = {name: n for name, n in tally["wrk_errors"].items() if n and name != "status"}
+    total = sum(statuses.values()) + tally["unanswered"]
     ok = sum(n for code, n in statuses.items() if code < 400)
-    detail = {**errors, **{f"http_{c}": n for c, n in statuses.items() if c >= 400}}
-    if tally.missing:
-        detail["raise_not_on_board"] = tally.missing
-    if tally.undecodable:
-        detail["undecodable_body"] = tally.undecodable
-    every = [v for k in tally.kinds.values() for v in k["server"]]
+    detail = {**socket, **{f"http_{c}": n for c, n in statuses.items() if c >= 400}}
+    for name, label in (("missing", "raise_not_on_board"), ("undecodable", "undecodable_body"),
+                        ("unanswered", "unanswered")):
+        if tally[name]:
+            detail[label] = tally[name]
+    every = [v for k in tally["kinds"].values() for v in k["server"]]
     return {"requests": total, "seconds": round(wall, 2), "rps": round(ok / wall, 1) if wall else 0.0,
-            "flows_per_s": round(tally.flows / wall, 1) if wall else 0.0, "flows": tally.flows,
-            "errors": total - ok + tally.missing + tally.undecodable, "error_detail": detail, "statuses": statuses,
-            "server_ms": _pcts(every), "client_ms": _pcts([v for k in tally.kinds.values() for v in k["client"]]),
+            "flows_per_s": round(tally["flows"] / wall, 1) if wall else 0.0, "flows": tally["flows"],
+            "errors": total - ok + sum(socket.values()) + tally["missing"] + tally["undecodable"],
+            "error_detail": detail, "statuses": statuses,
+            "server_ms": _pcts(every), "client_ms": _pcts([v for k in tally["kinds"].values() for v in k["client"]]),
             "by_kind": {kind: {"requests": sum(k["statuses"].values()), "server_ms": _pcts(k["server"]),
-                               "client_ms": _pcts(k["client"])} for kind, k in tally.kinds.items()},
-            "flow_ms": _pcts(tally.flow_ms) if tally.flow_ms else {},
+                               "client_ms": _pcts(k["client"])} for kind, k in tally["kinds"].items()},
+            "flow_ms": _pcts(tally["flow_ms"]) if tally["flow_ms"] else {},
             "cpu_ms_per_req": round(cpu * 1000 / total, 3) if total else None,
             "db_cpu_ms_per_req": round(sum(v - db0.get(p, 0.0) for p, v in db1.items()) * 1000 / total, 3)
             if total else None,
-            "client_cpu_ms_per_req": round(own * 1000 / total, 3) if total else None,
+            "client_cpu_ms_per_req": round(tally["client_cpu_s"] * 1000 / total, 3) if total else None,
             "server_cpu_share": round(cpu / wall, 2) if wall else None, "server_rss_mb": server.rss()}
 
 
 def run(stage) -> list[dict]:
     """Both servers started for this row (as the `workers` row does), one process first, then `--workers 2`; per
-    server and part: an idle wait, a warm-up at 64 clients (reaching every worker), an idle wait, the measured run.
-    Every response of every run (warm-ups too) goes through the leak check."""
+    server and part: an idle wait, a warm-up at 64 clients (repeated, up to 3 times, until it has reached every
+    worker), an idle wait, the measured run. Every response of every run (warm-ups too) goes through the leak
+    check."""
+    import asyncio
+
     from bench import servers
 
     if not servers.has_workers_option():
         return [{"status": "not available yet", "note": "`corridor serve` has no --workers option yet"}]
+    if not shutil.which("wrk"):
+        return [{"status": "harness error", "note": "wrk is not installed"}]
     plan = asyncio.run(_prepare(stage.url))
     plan["ctx"] = stage.ctx
     plan["pupils"] = stage.ctx.pupils
@@ -426,9 +397,9 @@ def run(stage) -> list[dict]:
         return [{"status": "harness error", "note": f"schools without rooms/reasons/categories {missing}; "
                                                     f"{'; '.join(plan['short'])}"}]
     check = LeakCheck(plan["owners"], plan["names"])
-    made: dict[str, list[int]] = {"incident": [], "oncall": []}
     seconds, warmup = stage.extra.get("seconds", 10), stage.extra.get("warmup", 3)
     results: dict[int, dict[str, dict]] = {}
+    left_open = 0
     for n_set, workers in enumerate((1, 2)):
         clients = plan["sets"][n_set]
         server = servers.corridor(f"corridor-trust-{workers}w", stage.env | {"DATABASE_URL": stage.url,
@@ -438,24 +409,34 @@ def run(stage) -> list[dict]:
         results[workers] = {}
         try:
             for part in PARTS:
+                tag = f"{part}-{workers}w"
                 server.wait_idle()
                 before = server.worker_cpu()
-                if warmup > 0:
-                    asyncio.run(_loop(part, server.url, clients, plan, warmup, check, made, stage.cookies, stage.csrf))
-                after = server.worker_cpu()
-                reached = sum(1 for pid, t in after.items() if t > before.get(pid, 0.0))
+                reached, after = 0, before
+                for _ in range(3 if warmup > 0 else 0):  # a keep-alive connection stays with the worker it reached
+                    drive(server.url, part, clients, plan, warmup, check, stage.cookies, stage.csrf, stage.var,
+                          f"{tag}-warm")
+                    if part == "oncall_board":
+                        left_open += _cancel_left_open(stage, server, clients)
+                    after = server.worker_cpu()
+                    reached = sum(1 for pid, t in after.items() if t > before.get(pid, 0.0))
+                    if reached >= workers:
+                        break
                 idle = server.wait_idle()
-                m = _measure(stage, server, part, clients, plan, seconds, check, made)
+                m = _measure(stage, server, part, clients, plan, seconds, check, tag)
+                if part == "oncall_board":
+                    left_open += _cancel_left_open(stage, server, clients)
                 m.update(workers_reached=reached, workers_seen=len(after), idle_wait_s=idle)
                 results[workers][part] = m
         finally:
             server.stop()
             stage.extra[f"trust_scale_tracebacks_{workers}w"] = server.log(400).count("Traceback")
-    check.resolve(asyncio.run(_owners_of_made(stage.url, made["incident"], made["oncall"])))
+    seen = {kind: sorted({v for _, k, v, _, _ in check.pending if k == kind}) for kind in DEFERRED}
+    check.resolve(asyncio.run(_owners_of(stage.url, seen["incident"], seen["oncall"])))
 
     rows = []
     schools = plan["schools"]
-    who = f"{CLIENTS} clients: 4 staff at each of {len(schools)} schools"
+    who = f"{CLIENTS} clients (wrk -t{CLIENTS} -c{CLIENTS}): 4 staff at each of {len(schools)} schools"
     for part in PARTS:
         one, two = results[1][part], results[2][part]
         ratio = round(two["rps"] / one["rps"], 2) if one["rps"] else None
@@ -464,10 +445,11 @@ def run(stage) -> list[dict]:
                **{k: two[k] for k in ("requests", "rps", "errors", "error_detail", "statuses", "server_ms",
                                       "client_ms", "cpu_ms_per_req", "by_kind")},
                "worker_ratio": ratio, "one_worker": one, "two_workers": two, "no_floor": True,
-               "server_workers": 2, "schools": schools, "leaks": len([x for x in check.leaks
-                                                                        if _part_of(x.what) == part])}
+               "server_workers": 2, "schools": schools, "load_tool": "wrk (bench/wrk/trust.lua)",
+               "leaks": sum(x.count for x in check.leaks if _part_of(x.what) == part)}
         if part == "oncall_board":
             row["e2e_ms"] = two["flow_ms"]  # raise -> board (POST start to the board read, the card on it)
+            row["left_open_cancelled"] = left_open
         if lookup_p99 is not None:
             row["lookup_p99"] = lookup_p99
         extra = {"lookup": "", "quick_entry": f"; {two['flows_per_s']:.0f} entries/s",
@@ -479,8 +461,8 @@ def run(stage) -> list[dict]:
                           f"(PostgreSQL {_f(two['db_cpu_ms_per_req'])}); 1 worker: {one['rps']:.0f} req/s, CPU "
                           f"{_f(one['cpu_ms_per_req'])} ms/req, server p99 {_f(one['server_ms']['p99'])} ms: "
                           f"{ratio}×{extra}" + (f"; {kinds}" if kinds else "") +
-                          f"; {who}; workers reached {two['workers_reached']} of {two['workers_seen']}; load client "
-                          f"CPU {_f(two['client_cpu_ms_per_req'])} ms/req")
+                          f"; {who}; workers reached {two['workers_reached']} of {two['workers_seen']}; wrk CPU "
+                          f"{_f(two['client_cpu_ms_per_req'])} ms/req")
         if row["leaks"]:
             row["summary"] = f"LEAK: {row['leaks']} identifiers of another school (see the isolation row). " + \
                 row["summary"]
@@ -491,17 +473,17 @@ def run(stage) -> list[dict]:
 
 def isolation_row(check: LeakCheck, schools: list[int]) -> dict:
     """The row that says whether any response carried another school's rows; LEAK, with examples, if one did."""
-    leaks = check.leaks
+    leaks, count = check.leaks, check.leak_count
     summary = (f"{check.checked:,} responses checked ({check.ids_seen:,} identifiers) for {len(schools)} schools, "
-               f"both servers, warm-ups included: {len(leaks)} leaks")
+               f"both servers, warm-ups included: {count} leaks")
     if check.unknown:
         summary += "; identifiers with no owner found: " + ", ".join(f"{k} {v}" for k, v in check.unknown.items())
     if leaks:
-        summary = f"LEAK: {len(leaks)} identifiers of another school in the responses, e.g. " + \
+        summary = f"LEAK: {count} identifiers of another school in the responses, e.g. " + \
             "; ".join(map(str, leaks[:3])) + ". " + summary
     return {"scenario": "trust_scale.isolation", "title": TITLES["isolation"], "concurrency": CLIENTS,
-            "status": "measured", "requests": check.checked, "rps": None, "errors": len(leaks), "error_detail": {},
-            "statuses": {}, "server_ms": {}, "client_ms": {}, "cpu_ms_per_req": None, "leaks": len(leaks),
+            "status": "measured", "requests": check.checked, "rps": None, "errors": count, "error_detail": {},
+            "statuses": {}, "server_ms": {}, "client_ms": {}, "cpu_ms_per_req": None, "leaks": count,
             "checked": check.checked, "identifiers": check.ids_seen, "unknown": check.unknown,
             "leak_examples": [str(x) for x in leaks[:20]], "no_floor": True, "summary": summary}
 
