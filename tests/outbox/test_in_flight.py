@@ -31,6 +31,20 @@ def gate(monkeypatch):
         return written
 
     monkeypatch.setattr(incidents_service, "_insert_incident", held)
+    real_raw = incidents_service.raw_sql
+
+    async def held_statement(table, sql, *args):
+        """PostgreSQL writes the incident in one statement (incidents_service._record_in_one_statement): the same
+        hold, in a transaction opened around it here so that its rows are written and not yet committed."""
+        if not sql.startswith("WITH"):
+            return await real_raw(table, sql, *args)
+        async with table._meta.db.transaction():
+            rows = await real_raw(table, sql, *args)
+            entered.set()
+            await opened.wait()
+        return rows
+
+    monkeypatch.setattr(incidents_service, "raw_sql", held_statement)
     return opened, entered
 
 

@@ -98,8 +98,24 @@ async def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one audit event; call inside the transaction of the change it describes."""
-    # The entry's columns (HASHED's), as a plain dict: a Piccolo row object cost more to build than the INSERT.
-    event = {
+    event = new_event(action, actor_id=actor_id, actor_label=actor_label, school_id=school_id,
+                      subject_type=subject_type, subject_id=subject_id, subject_label=subject_label, origin=origin,
+                      detail=detail)
+    # SQLite: reading the head and appending must be one transaction, or two writers can chain to the same entry.
+    # Some entries describe no change (a failed sign-in) and are written on their own: give them one. PostgreSQL
+    # chains an entry as the transaction it was written in commits, its own statement's if there is no other.
+    if AuditEvent._meta.db.transaction_exists() or isinstance(AuditEvent._meta.db, PostgresEngine):
+        await _append(event)
+    else:
+        async with db.atomic():
+            await _append(event)
+
+
+def new_event(action: str, *, actor_id: int | None = None, actor_label: str = "", school_id: int | None = None,
+              subject_type: str = "", subject_id: Any = "", subject_label: str = "", origin: Origin = Origin(),
+              detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An entry's columns (HASHED's), as a plain dict: a Piccolo row object cost more to build than the INSERT."""
+    return {
         "at": clock.now(),
         "actor": actor_id,
         "actor_label": actor_label,
@@ -111,14 +127,22 @@ async def record(
         "ip": origin.ip,
         "detail": json.dumps(detail, sort_keys=True) if detail else "",
     }
-    # SQLite: reading the head and appending must be one transaction, or two writers can chain to the same entry.
-    # Some entries describe no change (a failed sign-in) and are written on their own: give them one. PostgreSQL
-    # chains an entry as the transaction it was written in commits, its own statement's if there is no other.
-    if AuditEvent._meta.db.transaction_exists() or isinstance(AuditEvent._meta.db, PostgresEngine):
-        await _append(event)
-    else:
-        async with db.atomic():
-            await _append(event)
+
+
+def postgres_entry(event: Mapping[str, Any], *, subject_id_sql: str, source: str) -> tuple[str, list[Any]]:
+    """PostgreSQL: `event` as an INSERT into audit_unsealed for a hot path's one-statement write (a data-modifying
+    WITH), whose subject id is only known inside that statement: `subject_id_sql` is its SQL expression (a column
+    of `source`, the WITH query that makes the record). The entry is chained as the statement commits, as
+    `record` would chain it. Returns the INSERT, with `{}` placeholders, and its values in their order."""
+    columns = ", ".join(HASHED)
+    values = ", ".join(subject_id_sql if name == "subject_id" else "{}::" + _PG_TYPES[name] for name in HASHED)
+    return (f"INSERT INTO audit_unsealed ({columns}) SELECT {values} FROM {source}",  # nosec B608  # constants only
+            [event[name] for name in HASHED if name != "subject_id"])
+
+
+_PG_TYPES = {"at": "timestamptz", "actor": "integer", "actor_label": "varchar", "action": "varchar",
+             "school": "integer", "subject_type": "varchar", "subject_label": "varchar", "ip": "varchar",
+             "detail": "text"}
 
 
 @dataclass(frozen=True)

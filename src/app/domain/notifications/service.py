@@ -53,6 +53,21 @@ async def notify(person_ids: set[int], *, school_id: int, kind: str, text: str, 
     return [(row["person"], row["id"], school_id) for row in rows]
 
 
+def postgres_alert(person_ids: set[int], *, school_id: int, kind: str, text: str, link_sql: str,
+                   source: str) -> tuple[list[str], list[Any]]:
+    """PostgreSQL: `notify` as two parts of a hot path's one-statement write (a data-modifying WITH), for a record
+    whose link is only known inside that statement (`link_sql`, an expression over `source`, the WITH query that
+    makes the record). Returns the parts `alert AS (...)` and `alert_sent AS (...)`, with `{}` placeholders, and
+    their values; read `alert_sent` (person, id) for `deliver`, as `notify` returns them."""
+    people = sorted(person_ids)
+    parts = [f"alert_made AS (INSERT INTO alert (school, kind, text, link, created_at) SELECT {{}}::integer, "
+             f"{{}}::varchar, {{}}::text, {link_sql}, {{}}::timestamptz FROM {source} "  # nosec B608  # constants
+             f"WHERE cardinality({{}}::integer[]) > 0 RETURNING id)",
+             "alert_sent AS (INSERT INTO alert_recipient (alert, person, school) SELECT alert_made.id, sent.person, "
+             "{}::integer FROM alert_made, unnest({}::integer[]) AS sent(person) RETURNING id, person)"]
+    return parts, [school_id, kind, text, clock.now(), people, school_id, people]
+
+
 async def deliver(pending: list[tuple[int, int, int]]) -> None:
     """Push stored notifications to open pages (after commit: a page must never see a row that rolled back)."""
     if _publisher is None or not pending:
@@ -253,6 +268,31 @@ async def replay(actor: Actor, key: str, digest: str) -> dict | None:
             _claimed.set("row")
             return None
     raise StillRunning("This entry is still being saved. It will be retried.")
+
+
+def claim_without_reading(actor: Actor, key: str, digest: str) -> None:
+    """For a write that stores its receipt in the same statement as its record and reads it only when that statement
+    is refused (PostgreSQL's incident POST): the key is claimed in this process's memory as `replay` claims it, but
+    without `replay`'s read. A retry while this attempt runs is told 409 (StillRunning); a retry after it is refused
+    by the receipt's unique index, or by the form's checks, and answered by `answer_if_stored`."""
+    _claim_in_memory(actor, key, digest)
+
+
+async def answer_if_stored(actor: Actor, key: str, digest: str) -> dict | None:
+    """The answer stored for this person's key, for an attempt claimed by `claim_without_reading` whose write or form
+    was refused: what `replay` would have answered before the work began. KeyReused if it was stored for other
+    content; None if no answer is stored (nothing, or a claim row an older version wrote: `replay` deals with it)."""
+    return await _answer_of_the_winner(actor, key, digest)
+
+
+def postgres_receipt(actor: Actor, key: str, digest: str, *, body_sql: str, source: str) -> tuple[str, list[Any]]:
+    """PostgreSQL: `store_receipt` (303, no location) as part of a hot path's one-statement write (a data-modifying
+    WITH), whose answer is only known inside that statement (`body_sql`, an expression over `source`). Its values
+    follow the INSERT's `{}` placeholders. The receipt's unique index refuses the whole statement if another attempt
+    with the key answered first (then `answer_if_stored`)."""
+    return ('INSERT INTO idempotency_receipt ("key", person, request_hash, status_code, response_body, location, '
+            f"created_at) SELECT {{}}::varchar, {{}}::integer, {{}}::varchar, '303', {body_sql}, '', "  # nosec B608
+            f"{{}}::timestamptz FROM {source}", [key, actor.person_id, digest, clock.now()])
 
 
 async def _answer_of_the_winner(actor: Actor, key: str, digest: str) -> dict | None:
