@@ -359,6 +359,8 @@ def _measure(stage, server, part: str, clients: list[Client], plan: dict, second
                         ("unanswered", "unanswered")):
         if tally[name]:
             detail[label] = tally[name]
+    if not tally["zlib"]:  # every gzipped body is then undecodable (an error), never passed over
+        detail["zlib_not_loaded_in_wrk"] = 1
     every = [v for k in tally["kinds"].values() for v in k["server"]]
     return {"requests": total, "seconds": round(wall, 2), "rps": round(ok / wall, 1) if wall else 0.0,
             "flows_per_s": round(tally["flows"] / wall, 1) if wall else 0.0, "flows": tally["flows"],
