@@ -1033,33 +1033,3 @@ async def timeline_entries(pupil_id: int) -> list[dict]:
 
     return [entry(r) for r in rows]
 
-
-def academic_year_start(today: dt.date) -> dt.datetime:
-    year = today.year if today.month >= 9 else today.year - 1
-    return dt.datetime(year, 9, 1, tzinfo=LONDON).astimezone(dt.timezone.utc)
-
-
-async def rewards_totals(actor: Actor, year_code: str) -> dict[str, Any]:
-    """Reward points this academic year for a year group: per pupil and per form."""
-    if actor.school_id is None or not actor.has(*FOLLOWERS):
-        raise NotFound()
-    if actor.has("head_of_year") and not actor.has("pastoral", "dsl"):
-        years = await hoy_years(actor)
-        if years is not None and year_code not in years:
-            raise NotFound()
-    since = academic_year_start(local_now().date())
-    rows = await IncidentPupil.select(
-        IncidentPupil.points, IncidentPupil.pupil.id, IncidentPupil.pupil.preferred_first_name,
-        IncidentPupil.pupil.legal_first_name, IncidentPupil.pupil.legal_last_name,
-        IncidentPupil.pupil.preferred_last_name, IncidentPupil.pupil.tutor_group.name,
-    ).where((IncidentPupil.incident.school == actor.school_id) & IncidentPupil.incident.deleted_at.is_null()
-            & (IncidentPupil.category.kind == "positive") & (IncidentPupil.pupil.year_code == year_code)
-            & (IncidentPupil.incident.occurred_at >= since))
-    pupils: dict[int, dict] = {}
-    forms: dict[str, int] = {}
-    for r in rows:
-        p = pupils.setdefault(r["pupil.id"], {"name": _name(r), "form": r["pupil.tutor_group.name"] or "", "points": 0})
-        p["points"] += r["points"]
-        forms[p["form"]] = forms.get(p["form"], 0) + r["points"]
-    return {"year": year_code, "pupils": sorted(pupils.values(), key=lambda p: (-p["points"], p["name"])),
-            "forms": sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))}

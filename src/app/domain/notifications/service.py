@@ -206,11 +206,6 @@ _STORE = """INSERT INTO idempotency_receipt ("key", person, request_hash, status
 VALUES ({}, {}, {}, {}, {}, {}, {})"""
 
 
-def _claims_in_memory() -> bool:
-    """Attempts' claims are held in this process's memory, on both databases (see above)."""
-    return True
-
-
 def _claim_in_memory(actor: Actor, key: str, digest: str) -> None:
     """Claim the key for this attempt in this process, or raise StillRunning while another attempt with the same
     content runs. Another attempt with different content (corrected since) does not stop this one: whichever
