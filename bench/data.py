@@ -36,7 +36,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_VERSION = 4  # bump when what _generate makes changes in a way the fingerprint cannot see
+DATA_VERSION = 5  # bump when what _generate makes changes in a way the fingerprint cannot see
 
 # Roles of generated staff, weighted roughly as in a secondary school. The first member of staff at each
 # school is the benchmark's own user: staff + responder, so a profile shows family contacts too.
@@ -691,7 +691,11 @@ def ensure_pg_seed(ds: Dataset, base: str, seed_name: str) -> dict:
         try:
             await con.execute(MARKER_DDL)
             await con.execute("INSERT INTO bench_marker VALUES ($1, now()::text, $2)", fp, repr(detail))
-            await con.execute("ANALYZE")
+            # VACUUM (FREEZE) as well as ANALYZE: bulk-loaded rows carry no hint bits and are not frozen, so every
+            # run's copy of the seed (CREATE DATABASE ... TEMPLATE) set them again as its first reads went, and
+            # autovacuum could start on the copy's big tables mid-run; a school's database in use has been vacuumed.
+            # The trust-scale rows read PostgreSQL's CPU per lookup at 0.4 and 1.4-1.8 ms in one run, unvacuumed.
+            await con.execute("VACUUM (FREEZE, ANALYZE)", timeout=3600)
         finally:
             await con.close()
         admin = await _pg_admin(base)
