@@ -57,7 +57,7 @@ def postgres_alert(person_ids: set[int], *, school_id: int, kind: str, text: str
                    source: str) -> tuple[list[str], list[Any]]:
     """PostgreSQL: `notify` as two parts of a hot path's one-statement write (a data-modifying WITH), for a record
     whose link is only known inside that statement (`link_sql`, an expression over `source`, the WITH query that
-    makes the record). Returns the parts `alert AS (...)` and `alert_sent AS (...)`, with `{}` placeholders, and
+    makes the record). Returns the parts `alert_made AS (...)` and `alert_sent AS (...)`, with `{}` placeholders, and
     their values; read `alert_sent` (person, id) for `deliver`, as `notify` returns them."""
     people = sorted(person_ids)
     parts = [f"alert_made AS (INSERT INTO alert (school, kind, text, link, created_at) SELECT {{}}::integer, "
