@@ -318,6 +318,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         visit_timer = asyncio.create_task(time_home_visits_forever())
         visit_texts = asyncio.create_task(text_home_visits_forever())
         statistics = asyncio.create_task(refresh_statistics_daily(engine))
+        # PostgreSQL: audit entries a busy moment left waiting are chained within a second (audit.sweep_forever).
+        sweeper = asyncio.create_task(audit.sweep_forever()) if settings.is_postgres else None
         try:
             yield
         finally:
@@ -325,6 +327,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             visit_timer.cancel()
             visit_texts.cancel()
             statistics.cancel()
+            if sweeper is not None:
+                sweeper.cancel()
             if own_pool:
                 await engine.close_connection_pool()
             await db.close(engine)

@@ -6,6 +6,7 @@ removed or slipped in behind the app's back breaks the chain, and `corridor audi
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -145,6 +146,62 @@ _PG_TYPES = {"at": "timestamptz", "actor": "integer", "actor_label": "varchar", 
              "detail": "text"}
 
 
+# PostgreSQL chains entries in batches (migration corridor_2026_12_07t13_00_00_000000): an entry committed while
+# another transaction held the chain waits in audit_unsealed, for the next holder or a sweeper, usually for well
+# under a second. What must see an entry as soon as its change is committed reads both tables (find) or sweeps first.
+_FINDABLE = frozenset(HASHED)
+
+
+async def find(where: Mapping[str, Any], *, columns: tuple[str, ...] = ("subject_id",),
+               since: dt.datetime | None = None, limit: int = 1) -> list[dict]:
+    """At most `limit` entries, newest first, whose columns equal `where`'s values (and written after `since`),
+    chained or, on PostgreSQL, still waiting to be chained: a failed sign-in counts at once, under any load."""
+    names = [*where, *columns]
+    if not names or not _FINDABLE.issuperset(names):
+        raise ValueError(f"not an audit entry's columns: {sorted(set(names) - _FINDABLE)}")
+    conditions = [f"{name} = {{}}" for name in where]
+    values: list[Any] = [str(v) if name == "subject_id" else v for name, v in where.items()]
+    if since is not None:
+        conditions.append("at > {}")
+        values.append(since)
+    select, match = ", ".join(columns), " AND ".join(conditions) or "TRUE"
+    # Names checked against HASHED above, values bound: nothing from a request is formatted into the SQL.
+    chained = f"SELECT {select}, id FROM audit_event WHERE {match} ORDER BY id DESC LIMIT {int(limit)}"  # nosec B608
+    if not isinstance(AuditEvent._meta.db, PostgresEngine):
+        rows = await raw_sql(AuditEvent, chained, *values)
+    else:
+        waiting = f"SELECT {select}, id FROM audit_unsealed WHERE {match} ORDER BY id DESC LIMIT {int(limit)}"  # nosec B608
+        sql = (f"SELECT {select} FROM ((SELECT *, 1 AS waiting FROM ({waiting}) w) UNION ALL "  # nosec B608
+               f"(SELECT *, 0 FROM ({chained}) c)) e ORDER BY waiting DESC, id DESC LIMIT {int(limit)}")
+        rows = await raw_sql(AuditEvent, sql, *values, *values)
+    return [{name: row[name] for name in columns} for row in rows]
+
+
+async def sweep() -> int:
+    """PostgreSQL: chain every committed entry still waiting, now (waiting for the chain's lock if it is held).
+    Returns how many. SQLite chains each entry as it is written: nothing ever waits."""
+    if not isinstance(AuditEvent._meta.db, PostgresEngine):
+        return 0
+    rows = await raw_sql(AuditEvent, "SELECT corridor_audit_sweep() AS n")
+    return rows[0]["n"]
+
+
+SWEEP_SECONDS = 1.0
+
+
+async def sweep_forever(every: float = SWEEP_SECONDS) -> None:
+    """Each app process on PostgreSQL: chain what a busy moment left waiting. One cheap look a second when nothing
+    waits; when the whole install is quiet, nothing waits."""
+    import logging
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await sweep()
+        except Exception:
+            logging.getLogger("corridor").warning("chaining waiting audit entries failed", exc_info=True)
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """What `verify_chain` found: how many entries it checked and, if the chain is broken, where first."""
@@ -157,7 +214,9 @@ class ChainReport:
 
 async def verify_chain(*, anchor: str | None = None, batch: int = 1000) -> ChainReport:
     """Walk the whole log, oldest first, and report the first entry whose hash or link does not check out,
-    and whether an entry has the `anchor` hash (one recorded earlier, kept outside the database)."""
+    and whether an entry has the `anchor` hash (one recorded earlier, kept outside the database). On PostgreSQL,
+    entries waiting to be chained are chained first, so that every committed entry is checked."""
+    await sweep()
     previous, count, last_id, found = GENESIS, 0, 0, False
     columns = [AuditEvent.id, AuditEvent.prev_hash, AuditEvent.entry_hash] + [getattr(AuditEvent, n) for n in HASHED]
     while True:
@@ -206,6 +265,7 @@ async def list_events(actor: Actor, *, limit: int = 200, before_id: int | None =
             (Membership.school == actor.school_id)
             | ((Membership.trust == actor.trust_id) & Membership.school.is_null()))
         scope = AuditEvent.school == actor.school_id
+    await sweep()  # every committed entry is in the log the admin reads, none left waiting
     query = AuditEvent.select(
         AuditEvent.id, AuditEvent.at, AuditEvent.actor_label, AuditEvent.action, AuditEvent.subject_type,
         AuditEvent.subject_id, AuditEvent.subject_label, AuditEvent.ip, AuditEvent.detail,

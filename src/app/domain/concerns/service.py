@@ -17,7 +17,6 @@ from app.db import atomic
 from app.domain.accounts.service import recently_verified
 from app.domain.accounts.tables import Passkey
 from app.domain.audit import service as audit
-from app.domain.audit.tables import AuditEvent
 from app.domain.concerns.tables import Concern, ConcernEntry
 from app.domain.incidents.service import ValidationFailed, parse_local_time
 from app.domain.notifications import service as notifications
@@ -166,10 +165,9 @@ async def receipt(actor: Actor, reference: str) -> dict:
         & (Concern.school == actor.school_id)).first()
     if not row:
         raise NotFound(HIDDEN)
-    created = await AuditEvent.select(AuditEvent.detail).where(
-        (AuditEvent.action == "concern.created") & (AuditEvent.subject_type == "concern")
-        & (AuditEvent.subject_id == str(row["id"]))).first()
-    alerted = json.loads(created["detail"]) if created and created["detail"] else {}
+    created = await audit.find({"action": "concern.created", "subject_type": "concern", "subject_id": row["id"]},
+                               columns=("detail",))
+    alerted = json.loads(created[0]["detail"]) if created and created[0]["detail"] else {}
     return {"reference": row["reference"], "recorded_at": row["recorded_at"],
             "dsl_alerted": alerted.get("dsl_alerted", 0), "admins_alerted": alerted.get("admins_alerted", 0),
             "author_in_team": alerted.get("author_in_team", False)}

@@ -20,7 +20,6 @@ from rapidfuzz import fuzz, process
 
 from app import clock
 from app.domain.audit import service as audit
-from app.domain.audit.tables import AuditEvent
 from app.domain.pupils.tables import Contact, Pupil
 from app.domain.schools import service as schools
 from app.domain.schools.service import Actor
@@ -320,9 +319,8 @@ async def recently_viewed(actor: Actor, limit: int = 8) -> list[Entry]:
     """The pupils whose profiles the actor opened most recently at this school, newest first."""
     if not can_look_up(actor):
         return []
-    rows = await AuditEvent.select(AuditEvent.subject_id).where(
-        (AuditEvent.actor == actor.person_id) & (AuditEvent.action == "pupil.viewed")
-        & (AuditEvent.school == actor.school_id)).order_by(AuditEvent.id, ascending=False).limit(60)
+    rows = await audit.find({"actor": actor.person_id, "action": "pupil.viewed", "school": actor.school_id},
+                            limit=60)
     index = await _school_index(actor.school_id)
     by_id = {e.id: e for e in index.entries}
     seen: list[Entry] = []
