@@ -84,3 +84,23 @@ async def test_a_whole_school_behind_one_address_can_sign_in_at_8_30(settings, c
     async with client_from(create_app(settings), "198.51.100.7") as client:
         statuses = await attempts(client, 120)
     assert set(statuses) == {200}
+
+
+async def test_a_passkey_locked_by_failures_signs_in_again_once_the_window_has_passed(client, settings, cast,
+                                                                                    authenticator, frozen_clock):
+    from app.domain.accounts import service as accounts
+
+    link = await accounts.issue_enrolment(settings, cast.teacher.id, by=None, origin=accounts.Origin(ip="test"))
+    assert (await enrol(client, authenticator, link)).status_code == 200
+    client.cookies.clear()
+    strict = replace(settings, signin_failures_per_passkey=2)
+    forged = ec.generate_private_key(ec.SECP256R1())
+    async with client_from(create_app(strict), "198.51.100.1") as elsewhere:
+        for _ in range(2):
+            assert (await passkey_sign_in(elsewhere, authenticator, sign_with=forged)).status_code == 400
+    async with client_from(create_app(strict), "192.0.2.1") as owner:
+        assert (await passkey_sign_in(owner, authenticator)).status_code == 429
+        frozen_clock.advance(minutes=14)
+        assert (await passkey_sign_in(owner, authenticator)).status_code == 429
+        frozen_clock.advance(minutes=2)  # the failures are now more than 15 minutes old
+        assert (await passkey_sign_in(owner, authenticator)).status_code == 200
