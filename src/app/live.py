@@ -148,6 +148,43 @@ class SteadySubscriptions:
         await self._run_to_end(channels, -1)
 
 
+# One statement on a pooled connection. NOTIFY commits like a write: a transaction of its own, which holds the
+# server's notification queue lock from its commit record to the end of the WAL flush, so every NOTIFY of the
+# install went one flush at a time. A notification is a hint (the stored row is the truth, and a listener that
+# misses one catches up from the rows): it need not wait for the disk. `set_config(..., true)` is this
+# transaction's only.
+_NOTIFY = ("SELECT set_config('synchronous_commit', 'off', true), pg_notify(channel, $2) "
+           "FROM unnest($1::text[]) AS channel")
+
+
+class PooledNotify:
+    """Mixed into the PostgreSQL channels backend: publish through the app's connection pool.
+
+    Litestar's asyncpg backend opens a new connection for every publish and closes it after one pg_notify: a new
+    server process, its authentication and asyncpg's type introspection, about 3 ms of the database's CPU and a
+    wait for all of it in every incident POST that alerts someone (seen as most of the database's time in the
+    lesson-change burst). `engine` is the app's Piccolo engine; without a pool (not started yet) the backend's
+    own way is used.
+    """
+
+    engine: Any = None
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        pool = getattr(self.engine, "pool", None)
+        # Inside a transaction (no caller publishes there today), a second pooled connection could wait on a pool
+        # that transactions like it have emptied: the backend's own connection cannot.
+        if pool is None or self.engine.transaction_exists():
+            await super().publish(data, channels)  # type: ignore[misc]
+            return
+        names, text = list(channels), data.decode("utf-8")
+
+        async def send() -> None:
+            async with pool.acquire() as connection:
+                await connection.execute(_NOTIFY, names, text)
+
+        await finish_even_if_cancelled(send())
+
+
 async def _allowed(request: Request, opened_by: Actor, allowed: Check) -> Actor | None:
     """The stream's actor as their session stands now, or None if the stream must end."""
     actor = await recheck_actor(request.app.state.settings, opened_by)

@@ -33,7 +33,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db
-from app.live import SteadySubscriptions
+from app.live import PooledNotify, SteadySubscriptions
 from app.controllers.account import AccountController
 from app.controllers.admin import AdminController
 from app.controllers.attendance import AttendanceController, AttendanceImportController
@@ -209,17 +209,19 @@ async def record_refusal(actor: Actor, route: str, reason: str, status: int) -> 
                            origin=actor.origin, detail={"reason": reason, "status": status})
 
 
-def live_backend(settings: Settings):
+def live_backend(settings: Settings, engine: db.Engine | None = None):
     kind = settings.live_backend
     if kind == "auto":
         kind = "postgres" if settings.is_postgres else "memory"
     if kind == "postgres":
         from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 
-        class PostgresBackend(SteadySubscriptions, AsyncPgChannelsBackend):
+        class PostgresBackend(PooledNotify, SteadySubscriptions, AsyncPgChannelsBackend):
             pass
 
-        return PostgresBackend(dsn=settings.database_url.replace("postgres://", "postgresql://", 1))
+        backend = PostgresBackend(dsn=settings.database_url.replace("postgres://", "postgresql://", 1))
+        backend.engine = engine
+        return backend
     if kind == "redis":
         try:
             from litestar.channels.backends.redis import RedisChannelsPubSubBackend
@@ -352,7 +354,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     # Live updates fan out through channels: memory for one process; PostgreSQL LISTEN/NOTIFY or Redis when
     # several processes serve one school (LIVE_BACKEND).
-    channels = ChannelsPlugin(backend=live_backend(settings), arbitrary_channels_allowed=True)
+    channels = ChannelsPlugin(backend=live_backend(settings, engine), arbitrary_channels_allowed=True)
 
     async def publish(names: list[str], data: object) -> None:
         await channels.wait_published(data, names)
