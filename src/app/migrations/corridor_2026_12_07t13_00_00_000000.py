@@ -89,7 +89,7 @@ BEGIN
     END IF;
     PERFORM pg_advisory_xact_lock({ADVISORY_LOCK_KEY});
     RETURN corridor_audit_chain_waiting();
-END; $$ LANGUAGE plpgsql VOLATILE""",
+END; $$ LANGUAGE plpgsql VOLATILE""",  # nosec B608  # only the lock's key is formatted in
 ]
 
 
