@@ -87,9 +87,26 @@ def http_client(app, base_url: str = BASE_URL) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, follow_redirects=True)
 
 
+# One app per settings for the whole run: building one (Litestar checks the signatures of 470 handlers) cost
+# 0.25-0.5 s, more than most tests, and the client fixture is in most of them. What an app keeps between
+# requests is put back before each test: the services wired to it, no rate-limit counts, no shared renders
+# (ids repeat once the tables are emptied). A test that needs other settings makes its own app.
+_APPS: dict[Settings, object] = {}
+
+
+async def fresh_app(settings: Settings):
+    app = _APPS.get(settings)
+    if app is None:
+        app = _APPS[settings] = create_app(settings)
+    app.state.wire()
+    app.state.pop("live_shared", None)
+    await app.stores.get("rate_limit").delete_all()
+    return app
+
+
 @pytest.fixture
 async def client(settings):
-    async with http_client(create_app(settings)) as c:
+    async with http_client(await fresh_app(settings)) as c:
         yield c
 
 

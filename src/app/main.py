@@ -362,18 +362,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def push(people: set[int], payload: dict) -> None:
         await web_push.send(settings, people, payload)
 
-    notifications.set_publisher(publish)
-    oncall.set_publisher(publish, push)
-    concerns.set_pusher(push)
-    home_visits.set_pusher(push)
-    home_visits.set_publisher(publish)
-    if sms.configured(settings):
-        async def text(to: str, body: str, reference: str) -> None:
-            await sms.send(settings, to, body, reference)
+    async def text(to: str, body: str, reference: str) -> None:
+        await sms.send(settings, to, body, reference)
 
-        home_visits.set_texter(text, settings.public_url)
-    else:
-        home_visits.set_texter(None)
+    def wire() -> None:
+        """Point the services' live updates, pushes and texts at this app (the last app made in a process)."""
+        notifications.set_publisher(publish)
+        oncall.set_publisher(publish, push)
+        concerns.set_pusher(push)
+        home_visits.set_pusher(push)
+        home_visits.set_publisher(publish)
+        home_visits.set_texter(*((text, settings.public_url) if sms.configured(settings) else (None,)))
+
+    wire()
 
     app = Litestar(
         plugins=[channels],
@@ -423,5 +424,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    app.state.wire = wire  # the test suite reuses one app per settings, and wires it again before each test
     logging.getLogger("corridor").setLevel(settings.log_level)
     return app
