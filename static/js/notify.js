@@ -24,7 +24,7 @@
     item.querySelectorAll('input[name="_csrf_token"]').forEach(function (input) { input.value = csrf; });
     list.prepend(item);
     if (count) show((parseInt(count.textContent || "0", 10) || 0) + 1);
-    if (navigator.vibrate) navigator.vibrate(200);
+    if (navigator.vibrate && (!navigator.userActivation || navigator.userActivation.hasBeenActive)) navigator.vibrate(200);
   });
   // The session ended: no more alerts on this page (it is not reloaded: a form being filled in stays, and the
   // outbox keeps what is sent from it until its maker signs in again).

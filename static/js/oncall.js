@@ -23,7 +23,10 @@
   }
 
   function alertUser() {
-    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    // Only once the person has tapped this page: before that the browser refuses, with an error in the console.
+    if (navigator.vibrate && (!navigator.userActivation || navigator.userActivation.hasBeenActive)) {
+      navigator.vibrate([200, 100, 200]);
+    }
     try {
       var ctx = new (window.AudioContext || window.webkitAudioContext)();
       var osc = ctx.createOscillator();
