@@ -33,7 +33,7 @@ async def test_an_htmx_request_gets_only_the_events_fragment(client, settings, c
     fragment = await client.get("/admin/audit", headers={"hx-request": "true"})
     # The table and the region that lets it scroll sideways on a phone, and nothing of the page around them.
     assert fragment.text.lstrip().startswith('<div class="scroll-x" role="region" aria-labelledby="audit-caption"')
-    assert '<table class="audit" id="audit">' in fragment.text and "<h1>" not in fragment.text
+    assert '<table class="audit stacked" id="audit">' in fragment.text and "<h1>" not in fragment.text
     assert "<html" not in fragment.text and "HX-Request" in fragment.headers["vary"]
 
 

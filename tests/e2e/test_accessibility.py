@@ -57,3 +57,21 @@ def test_signed_in_screens_are_accessible(page: Page, server: Server, authentica
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
     expect(page.locator("#passkeys > li")).to_have_count(1)
     check(axe, page, "account")
+
+
+def test_the_audit_log_reads_on_a_phone_without_scrolling_sideways(browser, server: Server, axe: Axe):
+    """Each event a block of labelled lines at 390 px: nothing wider than the screen, the action in view."""
+    from tests.e2e.conftest import enrolled_page
+
+    page, _ = enrolled_page(browser, server, "admin", "staff", first_name="Ada")
+    try:
+        page.goto("/admin/audit")
+        first = page.locator("#audit tbody tr").first
+        expect(first.locator('td[data-label="What"]')).to_be_visible()
+        box = first.locator('td[data-label="What"]').bounding_box()
+        assert box["x"] + box["width"] <= 390, box
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.evaluate("document.querySelector('.scroll-x').scrollWidth <= document.querySelector('.scroll-x').clientWidth")
+        check(axe, page, "audit-log-phone")
+    finally:
+        page.context.close()
