@@ -616,16 +616,10 @@ def _foreign_key_lookup_without_dir() -> None:
 _foreign_key_lookup_without_dir()
 
 
-# PostgreSQL: held by the process running ANALYZE, so that the workers of a server started together (each runs
-# it at start and daily) do not all read every table at once.
-ANALYZE_LOCK_KEY = 7_240_120_002
-
-
-async def refresh_statistics(engine: Engine) -> bool:
+async def refresh_statistics(engine: Engine) -> None:
     """ANALYZE: fresh statistics for the query planners, after an import and once a day (main.py). Without them
     SQLite guesses, and a guess read a school's whole audit log for "recently viewed" (65 ms at 300,000 rows,
-    0.03 ms after ANALYZE). On PostgreSQL one process at a time: False if another was already at it (its
-    statistics are as fresh)."""
+    0.03 ms after ANALYZE)."""
     if isinstance(engine, SQLiteEngine):
         from piccolo.engine.sqlite import TransactionType
 
@@ -634,11 +628,5 @@ async def refresh_statistics(engine: Engine) -> bool:
         async with engine.transaction(transaction_type=TransactionType.immediate):
             await engine.run_ddl("PRAGMA analysis_limit = 1000")
             await engine.run_ddl("ANALYZE")
-        return True
-    # ANALYZE may run in a transaction; the lock ends with it, and what ANALYZE locks lets reads and writes go on.
-    async with engine.transaction():
-        got = await engine.run_ddl(f"SELECT pg_try_advisory_xact_lock({ANALYZE_LOCK_KEY}) AS got")
-        if not got[0]["got"]:
-            return False
+    else:
         await engine.run_ddl("ANALYZE")
-    return True

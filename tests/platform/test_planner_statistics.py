@@ -67,25 +67,3 @@ async def test_the_statistics_are_refreshed_again_on_a_schedule(cast):
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-
-
-async def test_workers_started_together_analyze_one_at_a_time(cast, settings):
-    """PostgreSQL: each worker refreshes at start; while one is at it, the others do not read every table again."""
-    import asyncpg
-    import pytest
-
-    from app import db
-
-    if not settings.is_postgres:
-        pytest.skip("one SQLite process serves an install: there are no other workers")
-    other = await asyncpg.connect(settings.database_url)
-    try:
-        async with other.transaction():  # another worker, in the middle of its ANALYZE
-            await other.execute("SELECT pg_advisory_xact_lock($1)", db.ANALYZE_LOCK_KEY)
-            since = await forget_statistics()
-            assert await asyncio.wait_for(db.refresh_statistics(Pupil._meta.db), 10) is False
-            assert not await pupil_statistics(since)
-        assert await db.refresh_statistics(Pupil._meta.db) is True
-        assert await pupil_statistics(since)
-    finally:
-        await other.close()
