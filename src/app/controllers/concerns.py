@@ -31,7 +31,7 @@ async def form_context(actor: Actor, form: dict | None = None, errors: dict | No
     chosen = None
     pid = parse_id(form.get("pupil_id") or pupil_id)
     if pid:
-        entry = next((e for e in (await pupils._school_index(actor.school_id)).entries if e.id == pid), None)
+        entry = (await pupils._school_index(actor.school_id)).by_id.get(pid)
         chosen = {"id": entry.id, "name": entry.display_name, "meta": entry.tutor_group} if entry else None
     return {"actor": actor, "form": form, "errors": errors or {}, "chosen": chosen, "key": str(uuid.uuid4()),
             "now": local_now().strftime("%Y-%m-%dT%H:%M")}

@@ -45,7 +45,7 @@ async def quick_entry_context(actor: Actor, form: IncidentForm | None = None, er
     form = form or IncidentForm()
     chosen = []
     if form.pupil_ids:
-        index = {e.id: e for e in (await pupils._school_index(actor.school_id)).entries}
+        index = (await pupils._school_index(actor.school_id)).by_id
         for i, pid in enumerate(form.pupil_ids):
             entry = index.get(parse_id(pid))
             if entry:

@@ -135,8 +135,8 @@ async def find(actor: Actor, query: str) -> list:
                                              & Pupil.left_on.is_null()).first()
     if not row:
         return []
-    index = await pupils._school_index(actor.school_id)
-    return [e for e in index.entries if e.id == row["id"]]
+    entry = (await pupils._school_index(actor.school_id)).by_id.get(row["id"])
+    return [entry] if entry else []
 
 
 async def entry_for(actor: Actor, pupil_id: Any) -> list:
@@ -144,8 +144,8 @@ async def entry_for(actor: Actor, pupil_id: Any) -> list:
     wanted = parse_id(pupil_id)
     if not can_gate(actor) or wanted is None:
         return []
-    index = await pupils._school_index(actor.school_id)
-    return [e for e in index.entries if e.id == wanted and not e.left]
+    entry = (await pupils._school_index(actor.school_id)).by_id.get(wanted)
+    return [entry] if entry and not entry.left else []
 
 
 # Logging a late -------------------------------------------------------------------------------------------

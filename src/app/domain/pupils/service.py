@@ -145,9 +145,11 @@ class SchoolIndex:
     holders: dict[str, list[int]] = field(default_factory=dict)  # token -> positions in entries
     groups: dict[str, list[int]] = field(default_factory=dict)  # folded tutor group -> positions
     sorted_vocabulary: list[str] = field(default_factory=list)  # for prefixes by bisection
+    by_id: dict[int, Entry] = field(default_factory=dict)  # built once with the index, not per request
 
     def __post_init__(self) -> None:
         for pos, entry in enumerate(self.entries):
+            self.by_id[entry.id] = entry
             for token in entry.first_tokens | entry.last_tokens:
                 self.holders.setdefault(token, []).append(pos)
             self.groups.setdefault(fold(entry.tutor_group), []).append(pos)
@@ -321,8 +323,7 @@ async def recently_viewed(actor: Actor, limit: int = 8) -> list[Entry]:
         return []
     rows = await audit.find({"actor": actor.person_id, "action": "pupil.viewed", "school": actor.school_id},
                             limit=60)
-    index = await _school_index(actor.school_id)
-    by_id = {e.id: e for e in index.entries}
+    by_id = (await _school_index(actor.school_id)).by_id
     seen: list[Entry] = []
     for row in rows:
         entry = by_id.get(int(row["subject_id"])) if row["subject_id"].isdigit() else None
