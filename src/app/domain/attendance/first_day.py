@@ -31,7 +31,6 @@ from app.domain.notifications import service as notifications
 from app.domain.pupils.service import mis_flags_of
 from app.domain.pupils.tables import Contact, Pupil
 from app.domain.schools.service import Actor, hoy_years
-from app.domain.schools.tables import School
 from app.errors import NotFound
 
 USERS = ("pastoral", "pastoral_lead", "head_of_year", "dsl")
@@ -131,20 +130,24 @@ async def alert_dsl_if_due(now: dt.datetime | None = None) -> int:
     now = now or clock.now()
     today = now.astimezone(LONDON).date()
     told = 0
-    # Per school, so each read uses attendance_mark's (school, day) index.
+    # The flagged pupils first, across every school (few: one read of the pupil table), then their marks for the
+    # morning by attendance_mark's (pupil, day, session) index. Asked school by school, PostgreSQL read the whole
+    # pupil table once per school (12 ms each: 1.1 s a minute per process at the trust's 90 schools).
+    flagged_pupils = {r["id"]: r["school"] for r in await Pupil.select(Pupil.id, Pupil.school).where(
+        Pupil.left_on.is_null()
+        & ((Pupil.safeguarding_marker == True)  # noqa: E712
+           | (Pupil.speak_to_dsl == True)  # noqa: E712
+           | (Pupil.child_protection == True)  # noqa: E712
+           | (Pupil.child_in_need == True)  # noqa: E712
+           | (Pupil.looked_after == True)))}  # noqa: E712
     by_school: dict[int, list[dict]] = {}
-    for school in await School.select(School.id):
-        school_id = school["id"]
-        flagged = await AttendanceMark.select(AttendanceMark.pupil).where(
-            (AttendanceMark.school == school_id) & (AttendanceMark.day == today) & (AttendanceMark.session == "AM")
-            & (AttendanceMark.code == NO_REASON) & AttendanceMark.pupil.left_on.is_null()
-            & ((AttendanceMark.pupil.safeguarding_marker == True)  # noqa: E712
-               | (AttendanceMark.pupil.speak_to_dsl == True)  # noqa: E712
-               | (AttendanceMark.pupil.child_protection == True)  # noqa: E712
-               | (AttendanceMark.pupil.child_in_need == True)  # noqa: E712
-               | (AttendanceMark.pupil.looked_after == True)))  # noqa: E712
-        if flagged:
-            by_school[school_id] = flagged
+    ids = sorted(flagged_pupils)
+    for start in range(0, len(ids), 1000):  # (a statement's arguments are limited)
+        for mark in await AttendanceMark.select(AttendanceMark.pupil, AttendanceMark.school).where(
+                AttendanceMark.pupil.is_in(ids[start:start + 1000]) & (AttendanceMark.day == today)
+                & (AttendanceMark.session == "AM") & (AttendanceMark.code == NO_REASON)):
+            if mark["school"] == flagged_pupils[mark["pupil"]]:
+                by_school.setdefault(mark["school"], []).append({"pupil": mark["pupil"]})
     if not by_school:
         return 0
     done = {r["ref"] for r in await FirstDayAlert.select(FirstDayAlert.ref).where(FirstDayAlert.day == today)}
