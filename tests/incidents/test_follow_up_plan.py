@@ -59,8 +59,8 @@ async def some_incidents(cast, count: int = 2400) -> None:
 async def test_logged_today_is_planned_on_the_recorder_and_time_index(school):
     await some_incidents(school)
     teacher = await actor_of(school.teacher)
-    query = incidents._logged_since(teacher, clock.now() - dt.timedelta(hours=12))
-    assert "incident_recorded_by_recorded_at" in await plan("{}", query.querystrings[0])
+    sql, args = incidents._logged_since(teacher, clock.now() - dt.timedelta(hours=12))
+    assert "incident_recorded_by_recorded_at" in await plan(sql, *args)
 
 
 async def test_the_follow_up_list_is_planned_on_the_school_and_time_index_for_every_role(school):

@@ -127,6 +127,31 @@ async def test_pupils_logged_today_are_offered(client, settings, school):
     assert "Logged today" in page.text and 'data-name="Ava Okafor"' in page.text
 
 
+async def test_logged_today_offers_the_ten_pupils_logged_latest_once_each_and_only_the_loggers_own(
+        client, settings, school):
+    """Chosen by the database (it read every row of the person's day): newest first, a pupil logged twice once, in
+    the place of their latest; someone else's entries and a deleted one are not offered."""
+    import re
+
+    from tests.conftest import add_pupil
+
+    pupils = [await add_pupil(school.school_id, f"Pupil{n:02d}", "Test", form="9C") for n in range(12)]
+    await sign_in(client, settings, school.pastoral)
+    await log(client, {"pupil_id": school.cal, "role": "instigator", "category_id": school.disruption})
+    client.cookies.clear()
+    await sign_in(client, settings, school.teacher)
+    for pid in pupils:
+        await log(client, {"pupil_id": pid, "role": "instigator", "category_id": school.disruption})
+    await log(client, {"pupil_id": pupils[0], "role": "instigator", "category_id": school.disruption})
+    gone = await log(client, {"pupil_id": school.ben, "role": "instigator", "category_id": school.disruption})
+    await Incident.update({Incident.deleted_at: Incident.recorded_at}).where(
+        Incident.id == int(gone.headers["location"].rsplit("=", 1)[1]))
+    page = (await client.get("/incidents/new")).text
+    offered = re.findall(r'data-name="([^"]+)" data-meta="9C"|data-name="([^"]+)"', page.split("Logged today", 1)[1])
+    names = [a or b for a, b in offered]
+    assert names == ["Pupil00 Test"] + [f"Pupil{n:02d} Test" for n in range(11, 2, -1)]
+
+
 async def test_an_outsider_cannot_see_this_schools_incidents(client, settings, school):
     await sign_in(client, settings, school.teacher)
     await log(client, {"pupil_id": school.ava, "role": "instigator", "category_id": school.disruption})

@@ -555,17 +555,20 @@ async def chosen_pupils(actor: Actor, pupil_ids: list[Any]) -> list[dict]:
 
 # A card is the request, its room, reason and people's names, and its pupils' names and forms, in order: one row
 # per pupil (one with none). One statement for one card or a whole board. Only placeholders are formatted in.
+# The names are scalar subqueries, not joins: with eight tables joined, PostgreSQL spent 1.3 ms planning the board
+# on every read (its join search) and 0.08 ms running it; four joined tables plan in a fraction of that.
 _CARD_SQL = (
     "SELECT " + ", ".join(f'r."{c._meta.db_column_name}" AS "{c._meta.name}"'  # nosec B608
                           for c in OnCallRequest._meta.columns)
-    + ', l.name AS "location.name", rs.name AS "reason.name", rq.display_name AS "requester.display_name", '
-    'rp.display_name AS "responder.display_name", op.id AS "link", p.id AS "pupil.id", '
+    + ', (SELECT name FROM location WHERE id = r.location) AS "location.name", '
+    '(SELECT name FROM on_call_reason WHERE id = r.reason) AS "reason.name", '
+    '(SELECT display_name FROM person WHERE id = r.requester) AS "requester.display_name", '
+    '(SELECT display_name FROM person WHERE id = r.responder) AS "responder.display_name", '
+    'op.id AS "link", p.id AS "pupil.id", '
     'p.preferred_first_name AS "pupil.preferred_first_name", p.legal_first_name AS "pupil.legal_first_name", '
     'p.preferred_last_name AS "pupil.preferred_last_name", p.legal_last_name AS "pupil.legal_last_name", '
     'tg.name AS "pupil.tutor_group.name" '
-    "FROM on_call_request r LEFT JOIN location l ON l.id = r.location "
-    "LEFT JOIN on_call_reason rs ON rs.id = r.reason LEFT JOIN person rq ON rq.id = r.requester "
-    "LEFT JOIN person rp ON rp.id = r.responder LEFT JOIN on_call_pupil op ON op.request = r.id "
+    "FROM on_call_request r LEFT JOIN on_call_pupil op ON op.request = r.id "
     "LEFT JOIN pupil p ON p.id = op.pupil LEFT JOIN tutor_group tg ON tg.id = p.tutor_group "
     "WHERE %s ORDER BY r.id, op.id")
 _ONE_CARD_SQL = _CARD_SQL % "r.id = {}"
