@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jinja2 import Environment, FileSystemLoader
 from litestar import Request, Response
 from litestar.enums import MediaType
+from litestar.plugins.jinja import JinjaTemplateEngine
 
 
 def wants_fragment(request: Request) -> bool:
@@ -35,6 +38,32 @@ def uk_time(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(SCHOOL_ZONE).strftime(fmt)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class PagesEnvironment(Environment):
+    """Jinja's environment, with `row.name` on a dict read as the item at once. Jinja tries the attribute first
+    and, when getattr raises, the item: on the rows our services return (dicts) every `c.name` in a loop cost an
+    AttributeError, 12% of the quick-entry page's CPU in a profile. What a template gets is unchanged: a dict has no
+    attributes but dict's own (`items`, `get`, ...), and those names still go Jinja's way."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
+def template_engine(directory: Path) -> JinjaTemplateEngine:
+    """The pages' template engine: templates from `directory`, autoescaped, with our filters."""
+    engine = JinjaTemplateEngine.from_environment(
+        PagesEnvironment(loader=FileSystemLoader(directory), autoescape=True))
+    register_filters(engine)
+    return engine
 
 
 def register_filters(engine: Any) -> None:
