@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from piccolo.engine.postgres import PostgresEngine
-
 from app.clock import parse_date
 from app.db import parse_id, raw as raw_sql
 from app import clock
@@ -429,7 +427,7 @@ async def record_incident(actor: Actor, form: IncidentForm, *, key: str | None =
     route=False tells nobody (lates at the gate: a morning brings dozens, read from today's list instead)."""
     if not can_log(actor):
         raise NotFound()
-    if key and not form.oncall_id and _one_statement():
+    if key and not form.oncall_id and notifications.writes_in_one_statement():
         answered = await _record_in_one_statement(actor, form, key, digest, route)
         if answered is not None:
             return answered
@@ -486,10 +484,6 @@ async def _insert_incident(actor: Actor, valid: dict[str, Any]) -> tuple[int, li
             (OnCallRequest.id == valid["oncall_id"]) & (OnCallRequest.school == actor.school_id)
             & (OnCallRequest.responder == actor.person_id) & OnCallRequest.incident.is_null())
     return incident_id, pending
-
-
-def _one_statement() -> bool:
-    return isinstance(Incident._meta.db, PostgresEngine)
 
 
 async def _record_in_one_statement(actor: Actor, form: IncidentForm, key: str, digest: str,

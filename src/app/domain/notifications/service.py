@@ -13,6 +13,8 @@ from typing import Any, Awaitable, Callable
 
 import logging
 
+from piccolo.engine.postgres import PostgresEngine
+
 from app import clock
 from app.db import raw as raw_sql
 from app.domain.notifications.tables import Alert, AlertRecipient, IdempotencyReceipt, Notification
@@ -263,6 +265,12 @@ async def replay(actor: Actor, key: str, digest: str) -> dict | None:
             _claimed.set("row")
             return None
     raise StillRunning("This entry is still being saved. It will be retried.")
+
+
+def writes_in_one_statement() -> bool:
+    """Whether a hot path's rows and its key's receipt go in one data-modifying WITH (PostgreSQL: the incident POST,
+    the on-call raise) instead of a transaction of statements (SQLite, whose statements run on the loop's thread)."""
+    return isinstance(IdempotencyReceipt._meta.db, PostgresEngine)
 
 
 def claim_without_reading(actor: Actor, key: str, digest: str) -> None:

@@ -14,8 +14,6 @@ import logging
 import statistics
 from typing import Any, Awaitable, Callable
 
-from piccolo.engine.postgres import PostgresEngine
-
 from app.clock import parse_date
 from app.db import MAX_ID, parse_id
 from app import clock
@@ -329,7 +327,7 @@ async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None =
     """Raise on-call; returns {"id", "alerted", "online"}: the page says at once if nobody is online."""
     if not can_raise(actor):
         raise NotFound()
-    if key and _one_statement():
+    if key and notifications.writes_in_one_statement():
         answered = await _raise_in_one_statement(actor, form, key, digest)
         if answered is not None:
             return answered
@@ -361,10 +359,6 @@ async def raise_request(actor: Actor, form: dict[str, Any], *, key: str | None =
     if made.get("id") == result["id"]:  # this attempt's writes are the ones that committed
         await _after_raise(actor, result["id"], made["event"], made["alerted"], v["about"])
     return result
-
-
-def _one_statement() -> bool:
-    return isinstance(OnCallRequest._meta.db, PostgresEngine)
 
 
 async def _raise_in_one_statement(actor: Actor, form: dict[str, Any], key: str, digest: str) -> dict | None:
