@@ -18,6 +18,7 @@ from app.domain.notifications.tables import Notification
 from app.domain.oncall import service as oncall
 from app.domain.oncall.tables import OnCallPupil, OnCallRequest, RotaSlot
 from app.domain.schools.tables import Membership
+from app.errors import NotFound
 from tests.conftest import _member, add_pupil, sign_in
 from tests.oncall.test_oncall import school  # noqa: F401  (the fixture)
 
@@ -189,3 +190,51 @@ async def test_who_is_on_call_is_one_statement(settings, school, statements):  #
     statements.clear()
     assert await oncall.can_respond(responder)
     assert len(statements) == 1, statements
+
+
+async def test_a_step_is_one_statement_and_a_refused_one_writes_nothing(settings, school, statements):  # noqa: F811
+    """A claim, a cancel and the other steps move the request, add its event and its audit entry together. On
+    PostgreSQL that is one statement with no transaction of the app's (five round trips before: BEGIN, the update,
+    the event, the entry, COMMIT), so a busy event loop no longer keeps a pooled connection idle in a transaction
+    between them. A step that may not be taken moves nothing, and writes no event and no audit entry."""
+    from app.domain.audit import service as audit
+    from app.domain.oncall.tables import OnCallEvent
+
+    teacher, responder = await actor_of(settings, school.teacher), await actor_of(settings, school.responder)
+    form = {"location_id": str(school.room), "reason_id": str(school.reason), "urgency": "urgent", "note": ""}
+    first = (await oncall.raise_request(teacher, form, key=str(uuid.uuid4()), digest="a"))["id"]
+    second = (await oncall.raise_request(teacher, form, key=str(uuid.uuid4()), digest="b"))["id"]
+
+    statements.clear()
+    claimed = await oncall.acknowledge(responder, first)
+    claim_sent = list(statements)
+    statements.clear()
+    cancelled = await oncall.cancel(teacher, second)
+    cancel_sent = list(statements)
+    show("statements for a claim", claim_sent)
+    show("statements for a cancel", cancel_sent)
+    assert claimed["state"] == "acknowledged" and claimed["responder"] == school.responder.id
+    assert claimed["acknowledged_at"] is not None and claimed["escalate_at"] is None
+    assert cancelled["state"] == "cancelled" and cancelled["cancelled_at"] is not None and "event_id" not in cancelled
+    if settings.is_postgres:
+        # A responder's role says they may respond (no read); a cancel is the requester's own.
+        assert [s.split()[0].upper() for s in claim_sent] == ["WITH"], claim_sent
+        assert [s.split()[0].upper() for s in cancel_sent] == ["WITH"], cancel_sent
+    for request_id, kind, who in ((first, "acknowledged", school.responder.id), (second, "cancelled", school.teacher.id)):
+        [event] = await OnCallEvent.select().where((OnCallEvent.request == request_id) & (OnCallEvent.kind == kind))
+        assert event["actor"] == who and event["school"] == school.school_id
+        [entry] = await audit.find({"action": f"oncall.{kind}", "subject_id": request_id}, columns=("actor", "school"))
+        assert entry == {"actor": who, "school": school.school_id}
+
+    # Refused: a second claim of the same request (someone already has it), and a cancel by someone who did not
+    # raise it (hidden). Neither moves the request or leaves a trace but the refusal.
+    events_before = await OnCallEvent.count()
+    with pytest.raises(oncall.Conflict):
+        await oncall.acknowledge(await actor_of(settings, school.dsl), first)
+    with pytest.raises(NotFound):
+        await oncall.cancel(responder, first)
+    assert await OnCallEvent.count() == events_before
+    assert (await OnCallRequest.select(OnCallRequest.state, OnCallRequest.responder).where(
+        OnCallRequest.id == first).first()) == {"state": "acknowledged", "responder": school.responder.id}
+    assert await audit.find({"action": "oncall.cancelled", "subject_id": first}) == []
+    assert len(await audit.find({"action": "oncall.acknowledged", "subject_id": first}, limit=5)) == 1
