@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import random
 import resource
 import secrets
@@ -465,12 +466,30 @@ def run(stage) -> list[dict]:
                           f"{ratio}×{extra}" + (f"; {kinds}" if kinds else "") +
                           f"; {who}; workers reached {two['workers_reached']} of {two['workers_seen']}; wrk CPU "
                           f"{_f(two['client_cpu_ms_per_req'])} ms/req")
+        ceiling = machine_ceiling(two, one["rps"])
+        if ceiling:
+            row["machine_ceiling"] = ceiling
+            row["summary"] += (f"; this machine's ceiling for two workers: {ceiling['rps']:.0f} req/s, "
+                               f"{ceiling['ratio']}× one worker")
         if row["leaks"]:
             row["summary"] = f"LEAK: {row['leaks']} identifiers of another school (see the isolation row). " + \
                 row["summary"]
         rows.append(row)
     rows.append(isolation_row(check, schools))
     return rows
+
+
+def machine_ceiling(two: dict, one_rps: float) -> dict | None:
+    """What two workers could serve at most on this machine, and that as a ratio to one worker in the same run: its
+    cores divided by the CPU each request took of the workers, PostgreSQL and wrk together (all three share the
+    cores here). When one worker already uses a core, a 2w/1w ratio under 1.7x that is at this ceiling is the
+    machine's, not the workers'; only a load generator and a database on other cores would show more."""
+    per_request = [two.get(k) for k in ("cpu_ms_per_req", "db_cpu_ms_per_req", "client_cpu_ms_per_req")]
+    if not one_rps or any(v is None for v in per_request) or sum(per_request) <= 0:
+        return None
+    rps = (os.cpu_count() or 1) * 1000 / sum(per_request)
+    return {"rps": round(rps), "ratio": round(rps / one_rps, 2), "cpu_ms_per_req": round(sum(per_request), 3),
+            "cores": os.cpu_count()}
 
 
 def isolation_row(check: LeakCheck, schools: list[int]) -> dict:

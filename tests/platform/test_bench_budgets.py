@@ -210,3 +210,17 @@ def test_the_on_report_bench_day_has_a_lesson_under_way_at_any_hour():
     assert all(any(s <= m < e for s, e in spans) for m in range(23 * 60 + 59))
     days = onr._school_days_back(__import__("datetime").date(2026, 12, 7), 10)  # a Monday
     assert len(days) == 10 and all(d.weekday() < 5 for d in days) and str(days[0]) == "2026-11-23"
+
+
+def test_the_trust_scale_ceiling_is_the_cores_over_every_process_cpu_per_request(monkeypatch):
+    """The trust-scale rows print what two workers could serve at most on the machine that ran them: its cores over
+    the CPU a request took of the workers, PostgreSQL and wrk together, and that against one worker's throughput."""
+    from bench import trust_scale
+
+    monkeypatch.setattr(trust_scale.os, "cpu_count", lambda: 2)
+    two = {"cpu_ms_per_req": 1.15, "db_cpu_ms_per_req": 0.19, "client_cpu_ms_per_req": 0.33}
+    assert trust_scale.machine_ceiling(two, 1032) == {"rps": 1198, "ratio": 1.16, "cpu_ms_per_req": 1.67, "cores": 2}
+    monkeypatch.setattr(trust_scale.os, "cpu_count", lambda: 8)
+    assert trust_scale.machine_ceiling(two, 1032)["ratio"] == 4.64  # more cores, a higher ceiling
+    assert trust_scale.machine_ceiling({**two, "db_cpu_ms_per_req": None}, 1032) is None  # not measured: no claim
+    assert trust_scale.machine_ceiling(two, 0) is None
