@@ -88,13 +88,21 @@ class OpenStream:
         except asyncio.TimeoutError:
             self.task.cancel()
 
-    async def wait_for(self, text: str, timeout: float = 5) -> None:
+    async def wait_for(self, text: str, timeout: float = 20) -> None:
+        """Until `text` has arrived. The timeout only stops a test that would otherwise hang: it is no measure of
+        speed (the benchmark measures that). 5 s was once not enough for a card in CI, with three suites and
+        another test run sharing two cores; what had arrived is shown, so a lost event can be told from a slow one."""
         async def arrived() -> None:
             while text not in self.text:
                 self._arrived.clear()
                 await self._arrived.wait()
 
-        await asyncio.wait_for(arrived(), timeout)
+        try:
+            await asyncio.wait_for(arrived(), timeout)
+        except asyncio.TimeoutError:
+            ended = "ended" if self.ended.is_set() else "still open"
+            raise AssertionError(f"{text!r} did not arrive in {timeout} s on {self.path} (status {self.status}, "
+                                 f"{ended}); what arrived:\n{self.text[-2000:]}") from None
 
     async def wait_closed(self, timeout: float) -> bool:
         try:
