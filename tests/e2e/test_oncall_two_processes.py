@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import BIN, ROOT, Authenticator, _free_port, enrol, shard_database, wait_until_healthy
+from tests.e2e.conftest import BIN, ROOT, SHOTS, Authenticator, _free_port, enrol, shard_database, wait_until_healthy
 from tests.e2e.test_accessibility import PHONE
 
 PG_URL = shard_database(os.environ.get("PG_E2E_URL", "postgres://postgres@127.0.0.1:5432/corridor_e2e_mp"))
@@ -126,3 +126,32 @@ def test_a_board_reopened_on_the_other_process_stays_live(browser: Browser, two_
         board.wait_for_timeout(500)
     # A board reloaded and not yet tapped does not try to vibrate (the browser refuses, with a console error).
     assert errors == []
+
+
+def test_a_claim_on_one_process_and_a_cancel_on_the_other_show_live_across_them(browser: Browser, two_servers):
+    """The steps of a request (each one statement on PostgreSQL) reach the other process's open pages: a claim made
+    on process B shows on the teacher's page on A, and the teacher's cancel on A on the responder's page on B."""
+    (first, second), invite = two_servers
+    pages = responder_and_teacher(browser, first, invite)
+    teacher, responder = pages["teacher"], pages["responder"]
+    teacher.goto(f"{first}/oncall/new")
+    teacher.get_by_label("Where you are").select_option(index=1)
+    teacher.get_by_role("button", name="Safeguarding").click()
+    expect(teacher.get_by_role("heading", name="On-call request")).to_be_visible()
+    request_id = re.search(r"/oncall/(\d+)$", teacher.url).group(1)
+    teacher.wait_for_timeout(500)  # its stream connected to process A
+
+    responder.goto(f"{second}/oncall/{request_id}")
+    responder.get_by_role("button", name="I'll take it").click()
+    expect(responder.locator(f"#oncall-{request_id} .state")).to_contain_text("claimed")
+    assert responder.url.startswith(second)
+    expect(teacher.locator(f"#oncall-{request_id} .state")).to_contain_text("claimed", timeout=10_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    teacher.screenshot(path=str(SHOTS / "oncall-two-processes-claimed.png"), full_page=True)
+
+    responder.wait_for_timeout(500)  # the responder's page, reloaded by the claim, streams from process B again
+    teacher.get_by_role("button", name="Sorted: no longer needed").click()
+    expect(teacher.locator(f"#oncall-{request_id} .state")).to_have_text("Cancelled")
+    assert teacher.url.startswith(first)
+    expect(responder.locator(f"#oncall-{request_id} .state")).to_have_text("Cancelled", timeout=10_000)
+    responder.screenshot(path=str(SHOTS / "oncall-two-processes-cancelled.png"), full_page=True)
