@@ -215,6 +215,17 @@ async def _event(request_id: int, school_id: int, kind: str, actor_id: int | Non
     return event.id
 
 
+def _postgres_event(source: str, school_id: int, kind: str, actor_id: int | None,
+                    detail: dict | None) -> tuple[str, list[Any]]:
+    """PostgreSQL: `_event`'s row as the part `event AS (...)` of a one-statement write, for the request `source`
+    (the WITH query that makes or moves it) names. Returns the part, with `{}` placeholders, and its values."""
+    # Only `source`, the name of a WITH query of the caller's, is formatted in; every value is a placeholder.
+    part = ("event AS (INSERT INTO on_call_event (school, request, kind, actor, at, detail) SELECT {}::integer, "
+            f"{source}.id, {{}}::varchar, {{}}::integer, {{}}::timestamptz, {{}}::text FROM {source} "  # nosec B608
+            "RETURNING id)")
+    return part, [school_id, kind, actor_id, clock.now(), json.dumps(detail) if detail else ""]
+
+
 async def _publish(school_id: int, event_ids: list[int]) -> None:
     if _publisher is None:
         return
@@ -400,12 +411,12 @@ def _raise_statement(actor: Actor, v: dict[str, Any], alerted: set[int], reachab
              "{}::text, 'raised', 1, NULL, {}::timestamptz, {}::timestamptz, NULL, NULL, NULL, NULL, NULL, 0, '', NULL) "
              "RETURNING id)",
              "pupils AS (INSERT INTO on_call_pupil (request, pupil) SELECT made.id, part.pupil FROM made, "
-             "unnest({}::integer[]) WITH ORDINALITY AS part(pupil, n) ORDER BY part.n)",
-             "event AS (INSERT INTO on_call_event (school, request, kind, actor, at, detail) SELECT {}::integer, made.id, "
-             "'raised', {}::integer, {}::timestamptz, {}::text FROM made RETURNING id)"]
+             "unnest({}::integer[]) WITH ORDINALITY AS part(pupil, n) ORDER BY part.n)"]
     args: list[Any] = [actor.school_id, actor.person_id, v["location"], v["reason"], v["urgency"], v["note"], v["now"],
-                       v["escalate_at"], v["pupils"], actor.school_id, actor.person_id, clock.now(),
-                       json.dumps({"urgency": v["urgency"]})]
+                       v["escalate_at"], v["pupils"]]
+    event_part, values = _postgres_event("made", actor.school_id, "raised", actor.person_id, {"urgency": v["urgency"]})
+    parts.append(event_part)
+    args += values
     event = audit.new_event("oncall.raised", actor_id=actor.person_id, actor_label=actor.label,
                             school_id=actor.school_id, subject_type="oncall", origin=actor.origin,
                             detail={"urgency": v["urgency"], "alerted": len(alerted)})
@@ -471,12 +482,6 @@ async def _transition(actor: Actor, request_id: int, *, allowed_from: tuple[str,
     if actor.school_id is None or (not only_requester and not await can_respond(actor)):
         raise NotFound(HIDDEN)
     now = clock.now()
-    condition = ((OnCallRequest.id == request_id) & (OnCallRequest.school == actor.school_id)
-                 & OnCallRequest.state.is_in(list(allowed_from)))
-    if only_requester:
-        condition &= OnCallRequest.requester == actor.person_id
-    if only_responder:
-        condition &= OnCallRequest.responder == actor.person_id
     changes = {OnCallRequest.state: to, **(extra or {})}
     stamp = {"acknowledged": OnCallRequest.acknowledged_at, "en_route": OnCallRequest.en_route_at,
              "on_scene": OnCallRequest.on_scene_at, "resolved": OnCallRequest.resolved_at,
@@ -489,6 +494,12 @@ async def _transition(actor: Actor, request_id: int, *, allowed_from: tuple[str,
         moved = await OnCallRequest.raw(sql, *args)
         event_id = moved[0].pop("event_id") if moved else None
     else:
+        condition = ((OnCallRequest.id == request_id) & (OnCallRequest.school == actor.school_id)
+                     & OnCallRequest.state.is_in(list(allowed_from)))
+        if only_requester:
+            condition &= OnCallRequest.requester == actor.person_id
+        if only_responder:
+            condition &= OnCallRequest.responder == actor.person_id
         async with atomic():
             moved = await OnCallRequest.update(changes).where(condition).returning(*OnCallRequest.all_columns())
             if moved:
@@ -526,10 +537,10 @@ def _transition_statement(actor: Actor, request_id: int, changes: dict, allowed_
     if only_responder:
         where += " AND responder = {}"
         args.append(actor.person_id)
-    parts = [f"moved AS (UPDATE on_call_request SET {sets} WHERE {where} RETURNING *)",  # nosec B608  # names only
-             "event AS (INSERT INTO on_call_event (school, request, kind, actor, at, detail) SELECT {}::integer, "
-             "moved.id, {}::varchar, {}::integer, {}::timestamptz, {}::text FROM moved RETURNING id)"]
-    args += [actor.school_id, kind, actor.person_id, clock.now(), json.dumps(detail) if detail else ""]
+    parts = [f"moved AS (UPDATE on_call_request SET {sets} WHERE {where} RETURNING *)"]  # nosec B608  # names only
+    event_part, values = _postgres_event("moved", actor.school_id, kind, actor.person_id, detail)
+    parts.append(event_part)
+    args += values
     event = audit.new_event(f"oncall.{kind}", actor_id=actor.person_id, actor_label=actor.label,
                             school_id=actor.school_id, subject_type="oncall", subject_id=request_id,
                             origin=actor.origin, detail=detail)
