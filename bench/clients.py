@@ -368,9 +368,35 @@ def workers_ratio(stage: Stage) -> list[dict]:
 
 # On-call raise -> 200 responder screens, two processes ----------------------------------------------------
 
-async def _add_responders(url: str, school_id: int, count: int) -> tuple[list[str], int, int]:
+async def disable_people(people: list[int]) -> None:
+    """People a scenario added to the run's copy of the trust, taken away when it ends (off duty and disabled, on the
+    tables' engine), so no later scenario routes alerts to them or counts them on call."""
+    from app import clock
+    from app.domain.oncall.tables import OnDuty
+    from app.domain.schools.tables import Person
+
+    if not people:
+        return
+    now = clock.now()
+    async with Person._meta.db.transaction():
+        await OnDuty.update({OnDuty.until: now}).where(OnDuty.person.is_in(people) & (OnDuty.until > now))
+        await Person.update({Person.disabled_at: now}).where(Person.id.is_in(people))
+
+
+async def _disable_responders(url: str, people: list[int]) -> None:
+    from app import db
+
+    engine = db.bind(url)
+    await engine.start_connection_pool(min_size=1, max_size=2)
+    try:
+        await disable_people(people)
+    finally:
+        await engine.close_connection_pool()
+
+
+async def _add_responders(url: str, school_id: int, count: int) -> tuple[list[str], int, int, list[int]]:
     """On this run's copy of the trust: `count` more responders at one school, signed in; and the school's first
-    location and on-call reason. Returns (session tokens, location id, reason id)."""
+    location and on-call reason. Returns (session tokens, location id, reason id, the responders' ids)."""
     import os
     import secrets
 
@@ -400,7 +426,7 @@ async def _add_responders(url: str, school_id: int, count: int) -> tuple[list[st
         reason = (await OnCallReason.select(OnCallReason.id).where(OnCallReason.school == school_id).first())["id"]
     finally:
         await engine.close_connection_pool()
-    return tokens, location, reason
+    return tokens, location, reason, [p.id for p in people]
 
 
 def oncall_raise(stage: Stage, responders: int = 200, raises: int = 20) -> list[dict]:
@@ -409,7 +435,7 @@ def oncall_raise(stage: Stage, responders: int = 200, raises: int = 20) -> list[
     from bench import servers
 
     raiser = stage.ctx.sessions[0]
-    tokens, location, reason = asyncio.run(_add_responders(stage.url, raiser.school_id, responders))
+    tokens, location, reason, people = asyncio.run(_add_responders(stage.url, raiser.school_id, responders))
     second = servers.corridor("corridor-postgres-2", stage.env | {"DATABASE_URL": stage.url,
                                                                   "LIVE_BACKEND": "postgres"}, stage.logs)
     second.start()
@@ -418,6 +444,7 @@ def oncall_raise(stage: Stage, responders: int = 200, raises: int = 20) -> list[
     finally:
         second.stop()
         stage.extra["second_server_tracebacks"] = second.log(400).count("Traceback")
+        asyncio.run(_disable_responders(stage.url, people))
 
 
 async def _oncall(stage: Stage, second, tokens: list[str], location: int, reason: int, raiser, raises: int) -> list[dict]:

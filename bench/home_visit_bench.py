@@ -71,43 +71,53 @@ async def _setup(url: str, school_id: int, screens: int, visits: int) -> dict:
     visit goes to another's people) and the pupils the visits are for."""
     import os
 
-    from app import clock
     from app.domain.accounts.service import _create_session
     from app.domain.audit.service import Origin
-    from app.domain.oncall.tables import OnDuty
     from app.domain.pupils.tables import Pupil
-    from app.domain.schools.tables import Membership, Person, School
     from app.settings import Settings
 
     settings = Settings.from_env({**os.environ, "DATABASE_URL": url})
     engine = await _engine(url)
-    run = secrets.token_hex(3)
     try:
-        trust = (await School.select(School.trust).where(School.id == school_id).first())["trust"]
-        now = clock.now()
-        responders = [Person(email=f"hv-responder{n}-{run}@school{school_id}.bench.example",
-                             display_name=f"Responder {n}", user_handle=secrets.token_urlsafe(32), created_at=now)
-                      for n in range(screens)]
-        visitors = [Person(email=f"hv-visitor{n}-{run}@school{school_id}.bench.example",
-                           display_name=f"Visitor {n}", user_handle=secrets.token_urlsafe(32), created_at=now)
-                    for n in range(visits)]
-        async with engine.transaction():
-            await Person.insert(*responders, *visitors)
-            await Membership.insert(
-                *[Membership(person=p.id, trust=trust, school=school_id, role=role, created_at=now)
-                  for p in responders for role in ("staff", "responder")],
-                *[Membership(person=p.id, trust=trust, school=school_id, role=role, created_at=now)
-                  for p in visitors for role in ("staff", "pastoral")])
-            await OnDuty.insert(*[OnDuty(school=school_id, person=p.id, since=now - dt.timedelta(hours=1),
-                                         until=now + dt.timedelta(hours=3)) for p in responders])
+        made = await add_people(school_id, screens, visits)
         origin = Origin(ip="127.0.0.1", device="corridor-bench")
-        tokens = [await _create_session(settings, p.id, p.email, origin, "corridor-bench (hv sse)") for p in responders]
-        pupils = [r["id"] for r in await Pupil.select(Pupil.id).where(
+        made["tokens"] = [await _create_session(settings, person, email, origin, "corridor-bench (hv sse)")
+                          for person, email in zip(made["responders"], made.pop("responder_emails"))]
+        made["pupils"] = [r["id"] for r in await Pupil.select(Pupil.id).where(
             (Pupil.school == school_id) & Pupil.left_on.is_null()).order_by(Pupil.id).limit(visits)]
     finally:
         await engine.close_connection_pool()
-    return {"school": school_id, "tokens": tokens, "responders": [p.id for p in responders],
-            "visitors": [p.id for p in visitors], "pupils": pupils, "visit_ids": []}
+    return made
+
+
+async def add_people(school_id: int, screens: int, visits: int) -> dict:
+    """`screens` responders on duty for the next three hours and `visits` pastoral staff (the visitors), members of
+    `school_id`, in one transaction on the tables' engine. `stand_down` takes them away again."""
+    from app import clock
+    from app.domain.oncall.tables import OnDuty
+    from app.domain.schools.tables import Membership, Person, School
+
+    run = secrets.token_hex(3)
+    trust = (await School.select(School.trust).where(School.id == school_id).first())["trust"]
+    now = clock.now()
+    responders = [Person(email=f"hv-responder{n}-{run}@school{school_id}.bench.example",
+                         display_name=f"Responder {n}", user_handle=secrets.token_urlsafe(32), created_at=now)
+                  for n in range(screens)]
+    visitors = [Person(email=f"hv-visitor{n}-{run}@school{school_id}.bench.example",
+                       display_name=f"Visitor {n}", user_handle=secrets.token_urlsafe(32), created_at=now)
+                for n in range(visits)]
+    async with Person._meta.db.transaction():
+        await Person.insert(*responders, *visitors)
+        await Membership.insert(
+            *[Membership(person=p.id, trust=trust, school=school_id, role=role, created_at=now)
+              for p in responders for role in ("staff", "responder")],
+            *[Membership(person=p.id, trust=trust, school=school_id, role=role, created_at=now)
+              for p in visitors for role in ("staff", "pastoral")])
+        await OnDuty.insert(*[OnDuty(school=school_id, person=p.id, since=now - dt.timedelta(hours=1),
+                                     until=now + dt.timedelta(hours=3)) for p in responders])
+    return {"school": school_id, "responders": [p.id for p in responders],
+            "responder_emails": [p.email for p in responders], "visitors": [p.id for p in visitors],
+            "pupils": [], "visit_ids": []}
 
 
 async def _write_visits(url: str, made: dict, dues: list[dt.datetime]) -> list[int]:
@@ -169,18 +179,28 @@ async def _counts(url: str, visit_ids: list[int], recipient_ids: list[int]) -> d
 
 
 async def _finish(url: str, made: dict) -> None:
-    """Stop the visits' timers (finished safe), so nothing of this scenario fires during the next one."""
-    from app.domain.home_visits.tables import HomeVisit
-
-    if not made.get("visit_ids"):
-        return
+    """Stop the visits' timers and take the scenario's people away (`stand_down`), so nothing of this scenario
+    fires or is routed to during the next one."""
     engine = await _engine(url)
     try:
-        await HomeVisit.update({HomeVisit.state: "finished_safe", HomeVisit.next_at: None,
-                                HomeVisit.finished_at: dt.datetime.now(dt.timezone.utc)}).where(
-            HomeVisit.id.is_in(made["visit_ids"]))
+        await stand_down(made)
     finally:
         await engine.close_connection_pool()
+
+
+async def stand_down(made: dict) -> None:
+    """The visits finished safe (their second tier never fires), the responders off duty, and every person the
+    scenario added disabled: a disabled person is never alerted. Without this the 50 visitors stayed on the first
+    school's pastoral team for every later scenario on the trust, and every incident there was routed to them
+    (about 60 alert rows a POST instead of 9)."""
+    from app import clock
+    from app.domain.home_visits.tables import HomeVisit
+    from bench.clients import disable_people
+
+    if made.get("visit_ids"):
+        await HomeVisit.update({HomeVisit.state: "finished_safe", HomeVisit.next_at: None,
+                                HomeVisit.finished_at: clock.now()}).where(HomeVisit.id.is_in(made["visit_ids"]))
+    await disable_people([*made.get("responders", []), *made.get("visitors", [])])
 
 
 async def _measure(stage: Stage, urls: list[str], made: dict, visits: int, processes: int) -> list[dict]:
