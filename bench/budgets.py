@@ -145,7 +145,13 @@ BUDGETS: list[Budget] = [
 
 def derive(rows: list[dict]) -> None:
     """Figures that need two rows: each trust row at one client gets `pg_cpu_ratio`, its CPU per request over the
-    same path's on the school in the same run."""
+    same path's on the school in the same run; each incident POST row gets the lean handler's figures at the same
+    concurrency in the same run (`lean_floor_ratio`, `lean_cpu_ms`: bench/lean_app.py, the physical line)."""
+    lean = {r["concurrency"]: r for r in rows if r.get("scenario") == "incident_post_lean" and r.get("status") == "measured"}
+    for r in rows:
+        if r.get("scenario") == "incident_post" and r.get("status") == "measured" and r.get("concurrency") in lean:
+            line = lean[r["concurrency"]]
+            r["lean_floor_ratio"], r["lean_cpu_ms"] = line.get("floor_ratio"), line.get("cpu_ms_per_req")
     school = {r["scenario"]: r.get("cpu_ms_per_req") for r in rows
               if r.get("dataset") == "school" and r.get("concurrency") == 1 and r.get("status") == "measured"}
     for r in rows:
@@ -182,6 +188,13 @@ def check_rows(b: Budget, rows: list[dict]) -> list[dict]:
             out.append(base | {"where": where, "status": "not measured", "note": why})
             continue
         met, margin = verdict(b, value)
+        bound = (r.get("machine_ceiling") or {}).get("mean_round_trip_ms")
+        if b.metric in ("server_p99", "e2e_p95") and bound is not None:
+            margin += (f"; at {r['concurrency']} closed-loop clients this machine's ceiling allows no mean round "
+                       f"trip under {bound:g} ms (Little's law)")
+        if b.metric == "floor_ratio" and r.get("lean_floor_ratio") is not None:
+            margin += (f"; the lean handler in this run: {r['lean_floor_ratio']:g}× at {r['lean_cpu_ms']:g} ms CPU "
+                       f"(this row: {r.get('cpu_ms_per_req', 0):g} ms)")
         out.append(base | {"where": where, "measured": value, "unit": b.unit, "limit": b.limit,
                            "status": "met" if met else "missed", "margin": margin})
     return out

@@ -17,6 +17,7 @@ import re
 import secrets
 import sys
 import time
+from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 
@@ -36,6 +37,7 @@ os.environ.update({"CORRIDOR_DATA_DIR": str(VAR / "data"), "SECRET_KEY": SECRET,
 from bench import budgets as budgets_mod
 from bench import data, lighthouse, load, machine, report, servers
 from bench.load import Req
+from bench import scenarios as scenarios_mod
 from bench.scenarios import SCENARIOS, Ctx, Session
 
 
@@ -248,6 +250,44 @@ def run_floor(runner: Runner, floor: servers.Server, levels: list[int], when: st
         out[c] = runner.measure(floor, reqs, c, cookies=("s", "c"), csrf=None, tag=f"floor-{when}")
         log(f"  floor ({when}) c={c}: {out[c]['rps']:.0f} req/s, client p99 {out[c]['client_ms']['p99']} ms")
     return out
+
+
+def run_lean(runner: Runner, env: dict, ctx: Ctx, school_db: Path, cookies: tuple[str, str], logs: Path) -> None:
+    """The incident POST's plan against bench/lean_app.py at one client, on a copy of the school as the app left it
+    (its sessions included), served by `corridor serve`'s configuration: row `incident_post_lean`."""
+    import sqlite3
+
+    lean_db = VAR / "lean.sqlite3"
+    data._remove_sqlite(lean_db)
+    with closing(sqlite3.connect(school_db)) as source, closing(sqlite3.connect(lean_db)) as target:
+        source.backup(target)
+    server = servers.corridor("lean", env | {"DATABASE_URL": f"sqlite:///{lean_db}"}, logs,
+                              factory="bench.lean_app:create_app")
+    base = {"scenario": "incident_post_lean", "title": "Incident POST, lean handler (bench/lean_app.py)",
+            "dataset": "school", "no_floor": False}
+    reqs = scenarios_mod.incident_post(ctx)
+    try:
+        server.start()
+        probe = send_once(server, reqs[0], cookies, csrf_for)
+        if probe.status_code != 303:
+            runner.rows.append(base | {"concurrency": 1, "status": "harness error",
+                                       "note": f"probe answered {probe.status_code}: {probe.text[:200]}"})
+            return
+        server.wait_idle()
+        warm = runner.warm(server, reqs, 1, cookies=cookies, csrf=csrf_for, tag="school-lean")
+        idle = server.wait_idle()
+        m = runner.measure(server, reqs, 1, cookies=cookies, csrf=csrf_for, tag="school-lean")
+        runner.rows.append(base | {"concurrency": 1, "status": "measured", "plan_requests": len(reqs),
+                                   "idle_wait_s": idle, "server_workers": 1, **warm, **m,
+                                   "note": "the app's POST cut to its reads and writes through sqlite3 on the "
+                                           "loop's thread: the line the app's POST is read against"})
+        log(f"  incident_post_lean c=1: {m['rps']:.0f} req/s, server p99 {m['server_ms']['p99']} ms, "
+            f"CPU {m.get('cpu_ms_per_req')} ms/req, errors {m['errors']}")
+    except Exception as exc:  # noqa: BLE001 - reported, the run goes on
+        runner.rows.append(base | {"concurrency": 1, "status": "harness error", "note": f"{type(exc).__name__}: {exc}"[:300]})
+    finally:
+        server.stop()
+        data._remove_sqlite(lean_db)
 
 
 def run_dataset(runner: Runner, dataset: str, server: servers.Server, ctx: Ctx, cookies: tuple[str, str],
@@ -521,6 +561,9 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 app.stop()
                 result["server_log_errors"] = {"sqlite": app.log().count("Traceback")}
+            if not args.only or "incident_post" in args.only:
+                log("The lean handler (bench/lean_app.py): the incident POST's physical line on this stack")
+                run_lean(runner, env, ctx, run_path, cookie_names, logs)
 
         if pg_why is None:
             log("Trust on PostgreSQL")

@@ -470,7 +470,8 @@ def run(stage) -> list[dict]:
         if ceiling:
             row["machine_ceiling"] = ceiling
             row["summary"] += (f"; this machine's ceiling for two workers: {ceiling['rps']:.0f} req/s, "
-                               f"{ceiling['ratio']}× one worker")
+                               f"{ceiling['ratio']}× one worker, so a mean round trip of at least "
+                               f"{ceiling['mean_round_trip_ms']} ms at {CLIENTS} clients")
         if row["leaks"]:
             row["summary"] = f"LEAK: {row['leaks']} identifiers of another school (see the isolation row). " + \
                 row["summary"]
@@ -488,8 +489,10 @@ def machine_ceiling(two: dict, one_rps: float) -> dict | None:
     if not one_rps or any(v is None for v in per_request) or sum(per_request) <= 0:
         return None
     rps = (os.cpu_count() or 1) * 1000 / sum(per_request)
+    # Little's law for a closed loop with no think time: clients = throughput x mean round trip, so at this
+    # ceiling the mean round trip of a request cannot be under clients / ceiling, however the app is written.
     return {"rps": round(rps), "ratio": round(rps / one_rps, 2), "cpu_ms_per_req": round(sum(per_request), 3),
-            "cores": os.cpu_count()}
+            "cores": os.cpu_count(), "mean_round_trip_ms": round(CLIENTS * 1000 / rps, 1)}
 
 
 def isolation_row(check: LeakCheck, schools: list[int]) -> dict:

@@ -219,8 +219,40 @@ def test_the_trust_scale_ceiling_is_the_cores_over_every_process_cpu_per_request
 
     monkeypatch.setattr(trust_scale.os, "cpu_count", lambda: 2)
     two = {"cpu_ms_per_req": 1.15, "db_cpu_ms_per_req": 0.19, "client_cpu_ms_per_req": 0.33}
-    assert trust_scale.machine_ceiling(two, 1032) == {"rps": 1198, "ratio": 1.16, "cpu_ms_per_req": 1.67, "cores": 2}
+    # 64 clients at most 1,198 req/s: Little's law, a mean round trip of at least 64 / 1,198 s.
+    assert trust_scale.machine_ceiling(two, 1032) == {"rps": 1198, "ratio": 1.16, "cpu_ms_per_req": 1.67, "cores": 2,
+                                                      "mean_round_trip_ms": 53.4}
     monkeypatch.setattr(trust_scale.os, "cpu_count", lambda: 8)
     assert trust_scale.machine_ceiling(two, 1032)["ratio"] == 4.64  # more cores, a higher ceiling
     assert trust_scale.machine_ceiling({**two, "db_cpu_ms_per_req": None}, 1032) is None  # not measured: no claim
     assert trust_scale.machine_ceiling(two, 0) is None
+
+
+def test_a_trust_scale_latency_verdict_quotes_the_machines_bound_on_the_mean_round_trip():
+    """A latency budget at 64 closed-loop clients is printed with the least mean round trip the machine's ceiling
+    allows (Little's law), so a miss that no code could meet on these cores reads as such; met or missed is still
+    the measured figure against the budget."""
+    budgets = _bench("budgets")
+    b = next(b for b in budgets.BUDGETS if b.scenario == "trust_scale.lookup" and b.metric == "server_p99")
+    row = _row("trust_scale.lookup", "trust", 64, server_ms={"p50": 40.0, "p99": 96.0},
+               machine_ceiling={"rps": 950, "ratio": 1.3, "cpu_ms_per_req": 2.1, "cores": 2, "mean_round_trip_ms": 67.4})
+    [result] = budgets.check_rows(b, [row])
+    assert result["status"] == "missed" and "no mean round trip under 67.4 ms (Little's law)" in result["margin"]
+    [result] = budgets.check_rows(b, [{**row, "server_ms": {"p50": 20.0, "p99": 45.0}}])
+    assert result["status"] == "met"
+
+
+def test_the_floor_ratio_verdict_quotes_the_lean_handler_of_the_same_run_and_its_row_is_not_the_apps():
+    """The incident POST rows carry the lean handler's figures from the same run (bench/lean_app.py, at the same
+    concurrency), and the floor-ratio verdict quotes them; the lean row itself is never checked as the app's."""
+    budgets = _bench("budgets")
+    rows = [_row("incident_post", "school", 1, floor_ratio=0.043, cpu_ms_per_req=2.52),
+            _row("incident_post", "trust", 1, floor_ratio=0.039, cpu_ms_per_req=1.25),
+            _row("incident_post_lean", "school", 1, floor_ratio=0.09, cpu_ms_per_req=1.1)]
+    budgets.derive(rows)
+    assert rows[0]["lean_floor_ratio"] == 0.09 and rows[0]["lean_cpu_ms"] == 1.1 and rows[1]["lean_floor_ratio"] == 0.09
+    b = next(b for b in budgets.BUDGETS if b.metric == "floor_ratio")
+    results = budgets.check_rows(b, rows)
+    assert [r["where"] for r in results] == ["school, c=1", "trust, c=1"]
+    assert all(r["status"] == "missed" for r in results)
+    assert "the lean handler in this run: 0.09× at 1.1 ms CPU (this row: 2.52 ms)" in results[0]["margin"]
