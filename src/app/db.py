@@ -616,10 +616,15 @@ def _foreign_key_lookup_without_dir() -> None:
 _foreign_key_lookup_without_dir()
 
 
-async def refresh_statistics(engine: Engine) -> None:
+ANALYZE_LOCK = 7_362_031  # the advisory lock key held by the PostgreSQL ANALYZE under way (refresh_statistics)
+
+
+async def refresh_statistics(engine: Engine, *, if_free: bool = False) -> bool:
     """ANALYZE: fresh statistics for the query planners, after an import and once a day (main.py). Without them
     SQLite guesses, and a guess read a school's whole audit log for "recently viewed" (65 ms at 300,000 rows,
-    0.03 ms after ANALYZE)."""
+    0.03 ms after ANALYZE). On PostgreSQL one runs at a time for the install; with `if_free` (the schedule) a
+    process that finds one under way skips its turn and returns False, without it (after an import, whose rows
+    the one under way may not have seen) it waits and runs its own."""
     if isinstance(engine, SQLiteEngine):
         from piccolo.engine.sqlite import TransactionType
 
@@ -629,4 +634,14 @@ async def refresh_statistics(engine: Engine) -> None:
             await engine.run_ddl("PRAGMA analysis_limit = 1000")
             await engine.run_ddl("ANALYZE")
     else:
-        await engine.run_ddl("ANALYZE")
+        # Every worker of `corridor serve --workers N` starts the schedule, and N whole-database ANALYZEs at once
+        # (2.4 s of PostgreSQL's CPU each on the benchmark's trust, at every restart) bought nothing the first did
+        # not. In one transaction, so the lock goes with it; the tables' SHARE UPDATE EXCLUSIVE locks are held to
+        # its end, which blocks only other ANALYZE, VACUUM and schema changes, never reads or writes of rows.
+        async with engine.transaction():
+            lock = "pg_try_advisory_xact_lock" if if_free else "pg_advisory_xact_lock"
+            rows = await engine.run_ddl(f"SELECT {lock}({ANALYZE_LOCK})::text AS got")
+            if rows[0]["got"] == "false":
+                return False
+            await engine.run_ddl("ANALYZE")
+    return True

@@ -272,7 +272,7 @@ async def refresh_statistics_daily(engine: db.Engine, every: float = 24 * 3600) 
     """ANALYZE at start and then daily: the planners' statistics follow the audit log and incidents as they grow."""
     while True:
         try:
-            await db.refresh_statistics(engine)
+            await db.refresh_statistics(engine, if_free=True)
         except Exception:
             logging.getLogger("corridor").warning("refreshing the query planner's statistics failed", exc_info=True)
         await asyncio.sleep(every)

@@ -67,3 +67,34 @@ async def test_the_statistics_are_refreshed_again_on_a_schedule(cast):
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_on_postgresql_one_analyze_runs_at_a_time_and_the_schedule_skips_its_turn_while_one_is_under_way(cast):
+    """Each worker of `corridor serve --workers N` runs the schedule from its start: while one process's ANALYZE is
+    under way (its lock held, here by another connection) the schedule's turn in another is skipped, not queued;
+    an import's waits for it and then runs its own, since the one under way may not have seen the import's rows."""
+    import asyncpg
+    import pytest
+
+    from app import db
+    from app.settings import Settings
+
+    engine = Pupil._meta.db
+    if engine.engine_type == "sqlite":
+        pytest.skip("SQLite has one process and no advisory locks")
+    other = await asyncpg.connect(Settings.from_env().database_url)
+    try:
+        held = other.transaction()
+        await held.start()
+        await other.execute(f"SELECT pg_advisory_xact_lock({db.ANALYZE_LOCK})")
+        since = await forget_statistics()
+        assert await db.refresh_statistics(engine, if_free=True) is False
+        waiting = asyncio.create_task(db.refresh_statistics(engine))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # the import's ANALYZE waits for the one under way
+        await held.rollback()
+        assert await asyncio.wait_for(waiting, 30) is True
+        assert await eventually_analyzed(since)
+        assert await db.refresh_statistics(engine, if_free=True) is True  # free again: the schedule's turn runs
+    finally:
+        await other.close()
