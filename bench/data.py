@@ -696,7 +696,7 @@ async def _recreate(base: str, name: str, template: str | None = None) -> None:
     and a checkpoint's worth of buffers for the trust's scenarios to write out while being measured: backends
     evicting the copy's dirty buffers and commits waiting behind the write-back (in a run after such a copy the
     trust's incident POST read 2.75 ms of PostgreSQL CPU a request and p50 4.58 ms; after a file copy, 2.15 ms and
-    3.38 ms: bench/README.md, "8 December")."""
+    3.38 ms: bench/README.md, "7 December, late")."""
     admin = await _pg_admin(base)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{_safe(name)}" WITH (FORCE)')
