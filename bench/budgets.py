@@ -188,7 +188,10 @@ def check_rows(b: Budget, rows: list[dict]) -> list[dict]:
             out.append(base | {"where": where, "status": "not measured", "note": why})
             continue
         met, margin = verdict(b, value)
-        bound = (r.get("machine_ceiling") or {}).get("mean_round_trip_ms")
+        ceiling = r.get("machine_ceiling") or {}
+        if b.metric == "worker_ratio" and ceiling.get("ratio") is not None:
+            margin += f"; this machine's ceiling for two workers in this run: {ceiling['ratio']:g}× one"
+        bound = ceiling.get("mean_round_trip_ms")
         if b.metric in ("server_p99", "e2e_p95") and bound is not None:
             margin += (f"; at {r['concurrency']} closed-loop clients this machine's ceiling allows no mean round "
                        f"trip under {bound:g} ms (Little's law)")

@@ -355,7 +355,15 @@ def workers_ratio(stage: Stage) -> list[dict]:
             server.stop()
     one, two = rows[1], rows[2]
     ratio = round(two["rps"] / one["rps"], 2) if one["rps"] else None
+    from bench.trust_scale import machine_ceiling
+
+    # What two workers could serve at most here: the cores over the CPU a request took of the workers, PostgreSQL
+    # and wrk together (all three share the cores), as the trust-scale rows print it.
+    ceiling = machine_ceiling({"cpu_ms_per_req": two.get("cpu_ms_per_req"), **two.get("extra", {})}, one["rps"])
+    note = (f"; this machine's ceiling for two workers: {ceiling['rps']} req/s, {ceiling['ratio']}× one worker "
+            f"(CPU a request: {ceiling['cpu_ms_per_req']} ms of the workers, PostgreSQL and wrk)") if ceiling else ""
     return [{"concurrency": 64, "status": "measured", "requests": one["requests"] + two["requests"], "rps": two["rps"],
+             "machine_ceiling": ceiling,
              "errors": one["errors"] + two["errors"], "error_detail": {**one["error_detail"], **two["error_detail"]},
              "statuses": {}, "server_ms": two["server_ms"], "client_ms": two["client_ms"],
              "cpu_ms_per_req": two.get("cpu_ms_per_req"), "worker_ratio": ratio, "one_worker": one,
@@ -363,7 +371,7 @@ def workers_ratio(stage: Stage) -> list[dict]:
              "summary": f"one process {one['rps']:.0f} req/s ({one.get('cpu_ms_per_req')} ms CPU/req), --workers 2 "
                         f"{two['rps']:.0f} req/s ({two.get('cpu_ms_per_req')} ms CPU/req): {ratio}× "
                         f"(workers reached in the warm-up: {two.get('workers_reached', '?')} of "
-                        f"{two.get('workers_seen', '?')})"}]
+                        f"{two.get('workers_seen', '?')}){note}"}]
 
 
 # On-call raise -> 200 responder screens, two processes ----------------------------------------------------

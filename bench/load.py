@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import resource
 import secrets
 import shutil
 import subprocess
@@ -87,9 +88,12 @@ def run_wrk(url: str, plan: Path, out: Path, *, connections: int, seconds: float
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", f"{timeout_s}s",
            "-s", str(LUA), url]
     nonce = secrets.token_hex(6)  # idempotency keys ("{{KEY}}" in a body) never repeat across runs
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk's own CPU: it shares the cores with the server
     done = subprocess.run(cmd, env={"BENCH_PLAN": str(plan), "BENCH_OUT": str(out), "BENCH_NONCE": nonce,
                                     "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=seconds + timeout_s + 60, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if not out.exists():
         raise RuntimeError(f"wrk wrote no results (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
     data = json.loads(out.read_text())
@@ -111,4 +115,5 @@ def run_wrk(url: str, plan: Path, out: Path, *, connections: int, seconds: float
         | {"max": round(max(server), 2) if server else None},
         server_samples=len(server),
         mean_body_bytes=round(data["body_bytes"] / data["responses"], 1) if data["responses"] else 0.0,
+        extra={"client_cpu_ms_per_req": round(wrk_cpu_s * 1000 / data["requests"], 3)} if data["requests"] else {},
     )

@@ -256,3 +256,52 @@ def test_the_floor_ratio_verdict_quotes_the_lean_handler_of_the_same_run_and_its
     assert [r["where"] for r in results] == ["school, c=1", "trust, c=1"]
     assert all(r["status"] == "missed" for r in results)
     assert "the lean handler in this run: 0.09× at 1.1 ms CPU (this row: 2.52 ms)" in results[0]["margin"]
+
+
+def test_a_workers_verdict_quotes_the_machines_ceiling_of_the_same_run():
+    """The 2w/1w budgets (the wrk `workers` row and the trust-scale rows) print the ceiling the machine's cores allow
+    at the CPU a request took of the workers, PostgreSQL and wrk, so a ratio at that ceiling reads as the machine's."""
+    budgets = _bench("budgets")
+    b = next(b for b in budgets.BUDGETS if b.scenario == "workers")
+    row = _row("workers", "trust", 64, worker_ratio=1.65,
+               machine_ceiling={"rps": 1500, "ratio": 1.66, "cpu_ms_per_req": 1.33, "cores": 2, "mean_round_trip_ms": 42.7})
+    [result] = budgets.check_rows(b, [row])
+    assert result["status"] == "missed" and "ceiling for two workers in this run: 1.66× one" in result["margin"]
+    [result] = budgets.check_rows(b, [{**row, "worker_ratio": 1.8}])
+    assert result["status"] == "met"
+
+
+def test_wrk_reports_its_own_cpu_per_request(tmp_path):
+    """run_wrk reads wrk's CPU (it shares the cores with the server), which the ceiling needs."""
+    import shutil
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import pytest
+
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+    load = _bench("load")
+
+    class Ok(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        plan = tmp_path / "plan.tsv"
+        load.write_plan(plan, [load.Req("GET", "/")], cookie_names=("s", "c"), csrf=None)
+        result = load.run_wrk(f"http://127.0.0.1:{server.server_address[1]}", plan, tmp_path / "out.json",
+                              connections=1, seconds=1)
+    finally:
+        server.shutdown()
+    assert result.requests > 0 and result.extra["client_cpu_ms_per_req"] > 0
