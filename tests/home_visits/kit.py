@@ -13,7 +13,8 @@ from app.domain.home_visits import service as visits
 from app.domain.home_visits.tables import HomeVisit
 from app.domain.pupils.tables import Pupil
 from app.domain.schools import service as schools
-from app.domain.schools.tables import Membership
+from app.domain.schools.service import GUEST_PASS
+from app.domain.schools.tables import Membership, Person
 from tests.conftest import Member, add_pupil
 
 # A Tuesday morning in December (GMT): 10:00 in the UK.
@@ -45,6 +46,10 @@ class World:
 
 async def world(cast, settings, frozen_clock) -> World:
     frozen_clock.current = MORNING
+    # The cast's guest (a cover teacher) got their 12-hour pass when the cast was made, on the machine's clock, so
+    # whether it had ended by MORNING depended on the hour the tests ran (it ended before MORNING only when they ran
+    # before 22:00 UTC on 7 December 2026). A pass given this morning: a guest on a valid pass, as at school.
+    await Person.update({Person.guest_until: MORNING + GUEST_PASS}).where(Person.id == cast.guest.id)
     lead = await _member("lead@northbridge.example", "Lee Lead", cast.school_id, ["staff", "pastoral_lead"])
     pastoral2 = await _member("pastoral2@northbridge.example", "Pip Second", cast.school_id, ["staff", "pastoral"])
     pupil = await add_pupil(cast.school_id, "Ada", "Able", year="9", form="9A", family_key="F1")
