@@ -636,12 +636,19 @@ async def refresh_statistics(engine: Engine, *, if_free: bool = False) -> bool:
     else:
         # Every worker of `corridor serve --workers N` starts the schedule, and N whole-database ANALYZEs at once
         # (2.4 s of PostgreSQL's CPU each on the benchmark's trust, at every restart) bought nothing the first did
-        # not. In one transaction, so the lock goes with it; the tables' SHARE UPDATE EXCLUSIVE locks are held to
-        # its end, which blocks only other ANALYZE, VACUUM and schema changes, never reads or writes of rows.
-        async with engine.transaction():
-            lock = "pg_try_advisory_xact_lock" if if_free else "pg_advisory_xact_lock"
-            rows = await engine.run_ddl(f"SELECT {lock}({ANALYZE_LOCK})::text AS got")
-            if rows[0]["got"] == "false":
+        # not. The lock is a session's, on a connection of its own that is closed whatever happens (a task cancelled
+        # mid-ANALYZE included), so the lock always goes with it and no pooled connection is held. ANALYZE runs
+        # outside a transaction block, as before: each table's lock is held only while that table is sampled.
+        connection = await engine.get_new_connection()
+        try:
+            lock = "pg_try_advisory_lock" if if_free else "pg_advisory_lock"
+            if await connection.fetchval(f"SELECT {lock}({ANALYZE_LOCK})") is False:
                 return False
-            await engine.run_ddl("ANALYZE")
+            await connection.execute("ANALYZE")
+        finally:
+            try:
+                await connection.close(timeout=5)
+            except BaseException:
+                connection.terminate()
+                raise
     return True
